@@ -1,0 +1,121 @@
+/**
+ * The messages between clients and the scheduler. Every transport (in-thread, MessagePort, WebSocket)
+ * carries these same objects, batched as arrays. Field names are short because they are on the hot path.
+ */
+import type { ErrorInfo } from './errors';
+
+/** Bumped whenever a message changes shape; checked in the handshake. */
+export const PROTOCOL_VERSION = 1;
+
+/** What a user sees of a task. */
+export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
+
+/** Marks a future inside task arguments; the worker replaces it with the dependency's value. */
+export interface FutureRef {
+  readonly $sf: string;
+}
+
+/** A function shipped to workers: by source, or by `'module#export'` reference. */
+export interface FnSpec {
+  /** Stable id of the function: a hash of its source or the reference itself. */
+  id: string;
+  /** Source text (`fn.toString()`), present the first time a connection ships this id. */
+  src?: string;
+  /** `'module#export'` reference. */
+  ref?: string;
+}
+
+/** One task as a client submits it. */
+export interface TaskSpec {
+  key: string;
+  /** Id of an FnSpec shipped in this message or earlier by this connection. */
+  fn: string;
+  /** Arguments; futures appear as FutureRef (only when `deps` is non-empty). */
+  args: unknown[];
+  /** Keys this task depends on (futures found in `args`). */
+  deps?: string[];
+  priority?: number;
+  retries?: number;
+}
+
+/** An item of a channel on the wire: a future (key and its status) or a plain value. */
+export type WireItem = { k: string; s?: FutureStatus; e?: ErrorInfo } | { v: unknown };
+
+export type ClientMessage =
+  | { op: 'submit'; fns: FnSpec[]; tasks: TaskSpec[] }
+  | { op: 'scatter'; req: number; items: { key: string; value: unknown }[] }
+  | { op: 'want'; keys: string[] }
+  | { op: 'release'; keys: string[] }
+  | { op: 'cancel'; req: number; keys: string[] }
+  | { op: 'gather'; req: number; keys: string[] }
+  | { op: 'sub'; channel: string; maxlen: number | null; from?: number }
+  | { op: 'append'; channel: string; items: WireItem[] }
+  | { op: 'flush'; req: number; channel: string }
+  | { op: 'stop'; req: number; channel: string }
+  | { op: 'unsub'; channel: string }
+  | { op: 'delete'; req: number; channel: string }
+  | { op: 'channels'; req: number }
+  | { op: 'info'; req: number }
+  | { op: 'story'; req: number; key: string }
+  | { op: 'events'; on: boolean }
+  | { op: 'close' };
+
+/** Summary of one channel, as `client.channels()` returns it. */
+export interface ChannelInfo {
+  name: string;
+  /** Appends ever made, evicted ones included. */
+  count: number;
+  /** Items retained now. */
+  length: number;
+  /** The scheduler's maxlen; null when unbounded. */
+  maxlen: number | null;
+  stopped: boolean;
+}
+
+export interface WorkerInfo {
+  id: string;
+  threads: number;
+  /** Keys running on that worker now. */
+  running: string[];
+}
+
+export interface SchedulerInfo {
+  address: string;
+  workers: WorkerInfo[];
+  /** Tasks the scheduler holds, by status; a status with none is absent. */
+  tasks: Partial<Record<FutureStatus, number>>;
+}
+
+/** One line of a key's story. */
+export interface StoryEntry {
+  time: number;
+  event: string;
+  from: string;
+  to: string;
+}
+
+/** Batched change notifications for observers (tree view, dashboard). */
+export type SchedulerEvent =
+  | { type: 'task'; key: string; status: FutureStatus; worker?: string; time: number }
+  | { type: 'channel'; name: string; count: number; length: number; maxlen: number | null; stopped: boolean; deleted?: boolean }
+  | { type: 'worker'; id: string; threads: number; state: 'joined' | 'left' };
+
+export type SchedulerMessage =
+  | { op: 'welcome'; client: string; address: string; version: number }
+  | { op: 'status'; keys: string[]; s: FutureStatus[]; e?: (ErrorInfo | null)[] }
+  | { op: 'items'; channel: string; start: number; items: WireItem[] }
+  | { op: 'replay'; channel: string; start: number; items: WireItem[]; stopped: boolean; maxlen: number | null }
+  | { op: 'chan-stop'; channel: string }
+  | { op: 'chan-deleted'; channel: string }
+  | { op: 'reply'; req: number; ok: true; value?: unknown }
+  | { op: 'reply'; req: number; ok: false; error: ErrorInfo }
+  | { op: 'error'; error: ErrorInfo }
+  | { op: 'events'; events: SchedulerEvent[] };
+
+/** Builds a FutureRef marker. */
+export const futureRef = (key: string): FutureRef => ({ $sf: key });
+
+/** True when `value` is a FutureRef marker. */
+export function isFutureRef(value: unknown): value is FutureRef {
+  return typeof value === 'object' && value !== null && typeof (value as FutureRef).$sf === 'string' && Object.keys(value).length === 1;
+}

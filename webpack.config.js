@@ -1,0 +1,42 @@
+// Builds the runtime library, its Piscina worker entry and the CLI into dist/.
+// piscina and ws stay external: piscina spawns its own worker file from its package folder.
+const path = require('path');
+const webpack = require('webpack');
+
+/** Shared settings for every Node-side bundle. */
+const nodeBundle = (entry, filename, extra = {}) => ({
+  target: 'node20',
+  entry,
+  output: {
+    path: path.resolve(__dirname, 'dist'),
+    filename,
+    library: { type: 'commonjs2' },
+  },
+  resolve: { extensions: ['.ts', '.js'] },
+  module: {
+    rules: [
+      {
+        test: /\.ts$/,
+        exclude: /node_modules/,
+        use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: 'tsconfig.json' } },
+      },
+    ],
+  },
+  externals: {
+    piscina: 'commonjs piscina',
+    ws: 'commonjs ws',
+    typescript: 'commonjs typescript',
+    vscode: 'commonjs vscode',
+    bufferutil: 'commonjs bufferutil',
+    'utf-8-validate': 'commonjs utf-8-validate',
+  },
+  node: { __dirname: false, __filename: false },
+  devtool: 'source-map',
+  optimization: { minimize: false },
+  ...extra,
+});
+
+module.exports = [
+  nodeBundle('./scheduler/index.ts', 'runtime.js'),
+  nodeBundle('./scheduler/pool/worker-entry.ts', 'pool-worker.js'),
+];
