@@ -39,4 +39,5 @@ const nodeBundle = (entry, filename, extra = {}) => ({
 module.exports = [
   nodeBundle('./scheduler/index.ts', 'runtime.js'),
   nodeBundle('./scheduler/pool/worker-entry.ts', 'pool-worker.js'),
+  nodeBundle('./extension/extension.ts', 'extension.js'),
 ];
