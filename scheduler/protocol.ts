@@ -36,12 +36,17 @@ export interface TaskSpec {
   deps?: string[];
   priority?: number;
   retries?: number;
+  /** Graph task: string arguments naming an existing key or a key of the same submit are dependencies. */
+  graph?: boolean;
+  /** A literal value of a graph (no function): the task is born finished with this value. */
+  value?: unknown;
 }
 
 /** An item of a channel on the wire: a future (key and its status) or a plain value. */
 export type WireItem = { k: string; s?: FutureStatus; e?: ErrorInfo } | { v: unknown };
 
 export type ClientMessage =
+  | { op: 'hello'; client: string; version: number; name?: string }
   | { op: 'submit'; fns: FnSpec[]; tasks: TaskSpec[] }
   | { op: 'scatter'; req: number; items: { key: string; value: unknown }[] }
   | { op: 'want'; keys: string[] }

@@ -1,0 +1,244 @@
+/**
+ * Channels: a changing, ordered stream of futures and values shared by every client of a scheduler.
+ * The scheduler orders appends; each client keeps a local window of the newest items.
+ */
+import { inspect } from 'node:util';
+import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from './errors';
+import { Future, FutureState } from './future';
+import type { WireItem } from './protocol';
+import { Ring } from './core/ring';
+
+/** An item of a channel: a Future, or a plain value. */
+export type ChannelItem = Future | unknown;
+
+/** The part of Client a Channel needs. */
+export interface ChannelHost {
+  readonly closed: boolean;
+  postAppend(channel: string, item: WireItem): void;
+  request(msg: { op: 'flush' | 'stop' | 'delete'; channel: string }): Promise<unknown>;
+  unsubscribe(channel: Channel): void;
+  adoptItem(item: WireItem): FutureState | undefined;
+  dropItem(state: FutureState): void;
+  borrowedFuture(state: FutureState): Future;
+  encodeValue(value: unknown, what: string): unknown;
+  isFuture(value: unknown): value is Future;
+}
+
+export class Channel implements AsyncIterable<ChannelItem> {
+  /** Retained items, oldest first: FutureState for futures, values as they are. */
+  private readonly window = new Ring<unknown>();
+  private readonly isFutureAt = new Ring<boolean>();
+  private total = 0;
+  private schedulerMaxlen: number | null | undefined;
+  private appendsClosed = false;
+  private stopReceived = false;
+  private deleted = false;
+  private closedLocally = false;
+  private wakers: (() => void)[] = [];
+  private resolveReady!: () => void;
+  /** Resolves once the scheduler's history replay arrived. */
+  readonly ready: Promise<void>;
+
+  /** @internal */
+  constructor(
+    private readonly host: ChannelHost,
+    readonly name: string,
+    private readonly localMaxlen: number | null,
+  ) {
+    this.ready = new Promise<void>((r) => (this.resolveReady = r));
+  }
+
+  /** This client's window size: its own maxlen, else the scheduler's; null when unbounded. */
+  get maxlen(): number | null {
+    return this.localMaxlen ?? this.schedulerMaxlen ?? null;
+  }
+
+  /** True once the channel was stopped (by anyone) or deleted. */
+  get stopped(): boolean {
+    return this.appendsClosed || this.stopReceived || this.deleted;
+  }
+
+  /** Appends ever seen, evicted ones included. */
+  get count(): number {
+    return this.total;
+  }
+
+  /** Items retained in this client's window. */
+  get length(): number {
+    return this.window.length;
+  }
+
+  /** Snapshot of the retained items (Futures or values), oldest first. */
+  get futures(): ChannelItem[] {
+    const out: ChannelItem[] = [];
+    for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i));
+    return out;
+  }
+
+  /** Same snapshot as `futures`, named for channels that carry values. */
+  get data(): ChannelItem[] {
+    return this.futures;
+  }
+
+  /** Appends a future or a structured value. Throws ChannelStoppedError once stopped. */
+  append(item: ChannelItem): void {
+    if (this.deleted) throw new ChannelDeletedError(this.name);
+    if (this.stopped) throw new ChannelStoppedError(this.name);
+    if (this.closedLocally || this.host.closed) throw new ClientClosedError(`channel '${this.name}' was closed by this client`);
+    if (this.host.isFuture(item)) {
+      item.checkUsable();
+      this.host.postAppend(this.name, { k: item.key });
+    } else {
+      this.host.postAppend(this.name, { v: this.host.encodeValue(item, `an item of channel '${this.name}'`) });
+    }
+  }
+
+  /** Resolves when every append of this client so far is in the channel (and in this client's window). */
+  async flush(): Promise<void> {
+    await this.host.request({ op: 'flush', channel: this.name });
+  }
+
+  /** Stops the channel for everyone: iterations end, later appends are refused. */
+  async stop(): Promise<void> {
+    this.appendsClosed = true;
+    await this.host.request({ op: 'stop', channel: this.name });
+  }
+
+  /** Unsubscribes this client: its iterations end and its window is dropped. */
+  close(): void {
+    if (this.closedLocally) return;
+    this.closedLocally = true;
+    this.host.unsubscribe(this);
+    this.dropWindow();
+    this.resolveReady();
+    this.wake();
+  }
+
+  /** Removes the channel for everyone, releasing its futures. */
+  async delete(): Promise<void> {
+    await this.host.request({ op: 'delete', channel: this.name });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ChannelItem, void, undefined> {
+    await this.ready;
+    let cursor = this.first;
+    for (;;) {
+      if (this.closedLocally) return;
+      if (cursor < this.first) cursor = this.first; // evicted from the window while we were away
+      if (cursor < this.total) {
+        const item = this.itemAt(cursor - this.first);
+        cursor++;
+        yield item;
+        continue;
+      }
+      if (this.stopReceived || this.deleted || this.host.closed) return;
+      await new Promise<void>((r) => this.wakers.push(r));
+    }
+  }
+
+  /** @internal the scheduler's replay of retained items. */
+  receiveReplay(start: number, items: WireItem[], stopped: boolean, maxlen: number | null): void {
+    this.schedulerMaxlen = maxlen;
+    if (this.total === 0 && this.window.length === 0) this.total = start;
+    this.receiveItems(start, items);
+    if (stopped) this.stopReceived = true;
+    this.resolveReady();
+    this.wake();
+  }
+
+  /** @internal new appends, `start` being the index of the first. */
+  receiveItems(start: number, items: WireItem[]): void {
+    if (this.closedLocally) return;
+    for (let i = 0; i < items.length; i++) {
+      const index = start + i;
+      const state = this.host.adoptItem(items[i]);
+      if (index < this.total) {
+        // Already have it (a replay overlapping what arrived): only the status may be newer.
+        if (state) this.host.dropItem(state);
+        continue;
+      }
+      if (state) {
+        this.window.push(state);
+        this.isFutureAt.push(true);
+      } else {
+        this.window.push((items[i] as { v: unknown }).v);
+        this.isFutureAt.push(false);
+      }
+      this.total = index + 1;
+      const limit = this.maxlen;
+      while (limit !== null && this.window.length > limit) this.evictOne();
+    }
+    this.wake();
+  }
+
+  /** @internal */
+  receiveStop(): void {
+    this.stopReceived = true;
+    this.wake();
+  }
+
+  /** @internal */
+  receiveDeleted(): void {
+    this.deleted = true;
+    this.dropWindow();
+    this.wake();
+  }
+
+  /** @internal the client closed. */
+  clientClosed(): void {
+    this.resolveReady();
+    this.wake();
+  }
+
+  /** Index (among all appends ever) of the oldest retained item. */
+  private get first(): number {
+    return this.total - this.window.length;
+  }
+
+  private itemAt(i: number): ChannelItem {
+    const v = this.window.at(i);
+    return this.isFutureAt.at(i) ? this.host.borrowedFuture(v as FutureState) : v;
+  }
+
+  private evictOne(): void {
+    const v = this.window.shift();
+    const wasFuture = this.isFutureAt.shift();
+    if (wasFuture) this.host.dropItem(v as FutureState);
+  }
+
+  private dropWindow(): void {
+    while (this.window.length > 0) this.evictOne();
+  }
+
+  private wake(): void {
+    const ws = this.wakers;
+    this.wakers = [];
+    for (const w of ws) w();
+  }
+
+  toString(): string {
+    return `<Channel ${this.name}: ${this.length} items>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Channel';
+  }
+}
+
+/** Iterates several channels in lockstep, yielding tuples; ends when any input ends. */
+export async function* zip<T extends unknown[]>(...inputs: { [K in keyof T]: AsyncIterable<T[K]> }): AsyncGenerator<T, void, undefined> {
+  const its = inputs.map((c) => c[Symbol.asyncIterator]());
+  try {
+    for (;;) {
+      const results = await Promise.all(its.map((it) => it.next()));
+      if (results.some((r) => r.done)) return;
+      yield results.map((r) => r.value) as T;
+    }
+  } finally {
+    await Promise.all(its.map((it) => it.return?.()));
+  }
+}

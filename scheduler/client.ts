@@ -1,0 +1,678 @@
+/**
+ * The Client: submits tasks, holds futures, opens channels, observes the scheduler. The same class works
+ * on the main thread (in-thread transport), in any worker thread (MessagePort) and, later, over WebSocket.
+ */
+import { randomUUID } from 'node:crypto';
+import type { MessagePort } from 'node:worker_threads';
+import { Channel, type ChannelHost } from './channel';
+import {
+  ClientClosedError,
+  InvalidArgumentError,
+  SerializationError,
+  TaskError,
+  fromErrorInfo,
+  type ErrorInfo,
+} from './errors';
+import { Future, FutureState, errorOf, waitDone, type FutureHost } from './future';
+import {
+  PROTOCOL_VERSION,
+  futureRef,
+  type ChannelInfo,
+  type ClientMessage,
+  type FnSpec,
+  type SchedulerEvent,
+  type SchedulerInfo,
+  type SchedulerMessage,
+  type StoryEntry,
+  type TaskSpec,
+  type WireItem,
+} from './protocol';
+import { digest, tokenize, uniqueToken } from './tokenize';
+import { MessagePortTransport } from './transport/message-port';
+import type { Transport } from './transport/transport';
+import { MAX_CHANNEL_NAME } from './core/state';
+
+export type ClientSide = Transport<SchedulerMessage, ClientMessage>;
+
+/** A task function: shipped as source, or a `'module#export'` reference. */
+ 
+export type TaskFunction = ((...args: any[]) => unknown) | string; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface SubmitOptions {
+  fn: TaskFunction;
+  args?: unknown[];
+  /** Explicit key (otherwise a hash of function and arguments, or unique when `pure` is false). */
+  key?: string;
+  /** Identical pure submissions share one task (default true). */
+  pure?: boolean;
+  /** Times a failing task is run again before it errs. */
+  retries?: number;
+  /** Higher runs first among ready tasks. */
+  priority?: number;
+}
+
+export interface ConnectOptions {
+  /** Token for a remote scheduler. */
+  token?: string;
+  /** A name for this client, shown in logs and ids. */
+  name?: string;
+  /** Threads of the default in-process cluster (only when it is started by this call). */
+  threads?: number;
+}
+
+/** A graph in Dask's form: `{ key: [fnOrRef, ...args] }`; other values are literal data. */
+export type TaskGraph = Record<string, unknown>;
+
+/** Something a Client can connect to in-process (LocalCluster implements it). */
+export interface InProcessScheduler {
+  connectInThread(): ClientSide;
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+const fnSpecs = new WeakMap<object, FnSpec & { name: string }>();
+const refSpecs = new Map<string, FnSpec & { name: string }>();
+const REF_FORM = /^[^#\s][^#]*(#[A-Za-z_$][\w$]*)?$/;
+
+let defaultClusterStarter: ((threads?: number) => Promise<InProcessScheduler>) | undefined;
+
+/** @internal set by local-cluster.ts so Client.connect() can start the default cluster lazily. */
+export function setDefaultClusterStarter(fn: (threads?: number) => Promise<InProcessScheduler>): void {
+  defaultClusterStarter = fn;
+}
+
+export class Client implements FutureHost, ChannelHost {
+  /** Unique id of this client. */
+  readonly id: string;
+  private readonly transport: ClientSide;
+  private readonly states = new Map<string, FutureState>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly chans = new Map<string, Channel>();
+  private readonly shipped = new Set<string>();
+  private readonly registry = new FinalizationRegistry<FutureState>((state) => this.releaseHandle(state));
+  private outbox: ClientMessage[] = [];
+  private flushScheduled = false;
+  private nextReq = 1;
+  private isClosed = false;
+  private welcomed!: Promise<void>;
+  private eventSinks = new Set<(events: SchedulerEvent[]) => void>();
+  /** Address of the scheduler, known once connected. */
+  address = '';
+
+  private constructor(transport: ClientSide, opts: { name?: string } = {}) {
+    this.id = `${opts.name ?? 'client'}-${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    this.transport = transport;
+    this.welcomed = new Promise<void>((resolve, reject) => {
+      this.pending.set(0, { resolve: () => resolve(), reject });
+    });
+    this.welcomed.catch(() => undefined);
+    transport.onMessages((batch) => this.receive(batch));
+    transport.onClose(() => this.onTransportClosed());
+    this.post({ op: 'hello', client: this.id, version: PROTOCOL_VERSION, ...(opts.name ? { name: opts.name } : {}) });
+  }
+
+  /**
+   * Connects: with no argument to the default in-process LocalCluster (started on first use), to a
+   * LocalCluster, to a MessagePort handed out by `cluster.createPort()`, or to `ws://host:port`.
+   */
+  static async connect(target?: InProcessScheduler | MessagePort | string, opts: ConnectOptions = {}): Promise<Client> {
+    let transport: ClientSide;
+    if (target === undefined) {
+      if (!defaultClusterStarter) throw new Error('no default cluster is available in this build');
+      transport = (await defaultClusterStarter(opts.threads)).connectInThread();
+    } else if (typeof target === 'string') {
+      if (!/^wss?:\/\//.test(target)) throw new InvalidArgumentError(`a scheduler address starts with ws:// or wss://, got '${target}'`);
+      throw new InvalidArgumentError(`connecting to ${target} needs the WebSocket transport, which this build does not have yet`);
+    } else if (isMessagePort(target)) {
+      transport = new MessagePortTransport<SchedulerMessage, ClientMessage>(target);
+    } else if (target && typeof (target as InProcessScheduler).connectInThread === 'function') {
+      transport = target.connectInThread();
+    } else {
+      throw new InvalidArgumentError('Client.connect takes nothing, a LocalCluster, a MessagePort or a ws:// address');
+    }
+    const client = new Client(transport, opts);
+    await client.welcomed;
+    return client;
+  }
+
+  /** @internal a client over an existing transport (used inside pool threads). */
+  static fromTransport(transport: ClientSide, opts: { name?: string } = {}): Client {
+    return new Client(transport, opts);
+  }
+
+  /** Resolves once the scheduler accepted this client. */
+  get connected(): Promise<void> {
+    return this.welcomed;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  // ------------------------------------------------------------ tasks
+
+  /** Submits `fn(...args)`, or a task described by options. */
+  submit(fn: TaskFunction | SubmitOptions, ...args: unknown[]): Future {
+    this.checkOpen();
+    const opts: SubmitOptions = typeof fn === 'function' || typeof fn === 'string' ? { fn, args } : (fn as SubmitOptions);
+    if (!opts || typeof opts !== 'object' || (typeof opts.fn !== 'function' && typeof opts.fn !== 'string')) {
+      throw new InvalidArgumentError(`submit needs a function or a 'module#export' reference, got ${describeType(opts?.fn ?? fn)}`);
+    }
+    if (opts.args !== undefined && !Array.isArray(opts.args)) throw new InvalidArgumentError('submit: args must be an array');
+    if (opts.key !== undefined && (typeof opts.key !== 'string' || opts.key.length === 0)) throw new InvalidArgumentError('submit: key must be a non-empty string');
+    checkCount('retries', opts.retries);
+    if (opts.priority !== undefined && (typeof opts.priority !== 'number' || !Number.isFinite(opts.priority))) {
+      throw new InvalidArgumentError('submit: priority must be a finite number');
+    }
+    const spec = this.fnSpec(opts.fn);
+    return this.submitOne(spec, opts.args ?? [], opts);
+  }
+
+  /** Submits `fn(item)` for every item. */
+  map(fn: TaskFunction, items: Iterable<unknown>, opts: Omit<SubmitOptions, 'fn' | 'args' | 'key'> = {}): Future[] {
+    this.checkOpen();
+    if (typeof fn !== 'function' && typeof fn !== 'string') throw new InvalidArgumentError(`map needs a function or a 'module#export' reference, got ${describeType(fn)}`);
+    if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== 'function') throw new InvalidArgumentError('map needs an iterable of items');
+    const spec = this.fnSpec(fn);
+    const out: Future[] = [];
+    for (const item of items) out.push(this.submitOne(spec, [item], opts));
+    return out;
+  }
+
+  private submitOne(spec: FnSpec & { name: string }, rawArgs: unknown[], opts: Omit<SubmitOptions, 'fn' | 'args'>): Future {
+    const deps: string[] = [];
+    const args = this.encodeArgs(rawArgs, deps);
+    const key = opts.key ?? `${spec.name}-${opts.pure === false ? uniqueToken() : tokenize(spec.id, args)}`;
+    const existing = this.states.get(key);
+    if (existing && existing.status !== 'cancelled') return new Future(this, existing);
+    const task: TaskSpec = { key, fn: spec.id, args };
+    if (deps.length > 0) task.deps = deps;
+    if (opts.priority) task.priority = opts.priority;
+    if (opts.retries) task.retries = opts.retries;
+    const state = existing ?? new FutureState(key);
+    state.status = 'pending';
+    state.error = undefined;
+    this.states.set(key, state);
+    this.postSubmit(spec, task);
+    return new Future(this, state);
+  }
+
+  private postSubmit(spec: FnSpec, task: TaskSpec): void {
+    const fns: FnSpec[] = [];
+    if (!this.shipped.has(spec.id)) {
+      this.shipped.add(spec.id);
+      fns.push(spec.ref !== undefined ? { id: spec.id, ref: spec.ref } : { id: spec.id, src: spec.src });
+    }
+    const last = this.outbox[this.outbox.length - 1];
+    if (last?.op === 'submit') {
+      for (const f of fns) last.fns.push(f);
+      last.tasks.push(task);
+    } else {
+      this.post({ op: 'submit', fns, tasks: [task] });
+    }
+  }
+
+  /** Sends values to the scheduler; each becomes a finished future. */
+  async scatter(values: unknown[]): Promise<Future[]> {
+    this.checkOpen();
+    if (!Array.isArray(values)) throw new InvalidArgumentError('scatter needs an array of values');
+    const items = values.map((v, i) => {
+      const value = this.encodeValue(v, `scattered value ${i}`);
+      return { key: `scatter-${tokenize('scatter', [value])}`, value };
+    });
+    await this.request({ op: 'scatter', items });
+    return items.map(({ key }) => {
+      let state = this.states.get(key);
+      if (!state) this.states.set(key, (state = new FutureState(key, 'finished')));
+      return new Future(this, state);
+    });
+  }
+
+  /** Results of `futures` in order; raises the first error among them. */
+  async gather(futures: Future[] | Future, timeoutMs?: number): Promise<unknown> {
+    this.checkOpen();
+    const single = !Array.isArray(futures);
+    const list = single ? [futures as Future] : (futures as Future[]);
+    for (const f of list) {
+      if (!(f instanceof Future)) throw new InvalidArgumentError(`gather takes futures, got ${describeType(f)}`);
+      f.checkUsable();
+    }
+    await waitDone(list.map((f) => f.state), this, timeoutMs, `gather: ${list.filter((f) => !f.done()).length} of ${list.length} futures did not finish within ${timeoutMs} ms`);
+    for (const f of list) {
+      const err = errorOf(f.state);
+      if (err) throw err;
+    }
+    const values = await this.gatherKeys(list.map((f) => f.key));
+    return single ? values[0] : values;
+  }
+
+  /** Submits a graph `{ key: [fnOrRef, ...args] }`; returns futures for `keys` (default: every key). */
+  submitGraph(graph: TaskGraph, keys?: string[]): Future[] {
+    this.checkOpen();
+    if (!graph || typeof graph !== 'object' || Array.isArray(graph)) throw new InvalidArgumentError('submitGraph needs an object { key: [fnOrRef, ...args] }');
+    const all = Object.keys(graph);
+    const wanted = keys ?? all;
+    if (!Array.isArray(wanted)) throw new InvalidArgumentError('submitGraph: keys must be an array of keys');
+    for (const k of wanted) {
+      if (!(k in graph) && !this.states.has(k)) throw new InvalidArgumentError(`submitGraph: key '${k}' is not in the graph`);
+    }
+    for (const key of all) {
+      const node = graph[key];
+      if (Array.isArray(node) && (typeof node[0] === 'function' || (typeof node[0] === 'string' && node[0].includes('#')))) {
+        const spec = this.fnSpec(node[0] as TaskFunction);
+        const deps: string[] = [];
+        const args = this.encodeArgs(node.slice(1), deps);
+        const task: TaskSpec = { key, fn: spec.id, args, graph: true };
+        if (deps.length > 0) task.deps = deps;
+        this.postSubmit(spec, task);
+      } else {
+        this.postSubmit({ id: '', ref: '' }, { key, fn: '', args: [], value: this.encodeValue(node, `graph value '${key}'`) });
+      }
+    }
+    this.shipped.delete('');
+    const wantedSet = new Set(wanted);
+    const futures = wanted.map((k) => {
+      let state = this.states.get(k);
+      if (!state) this.states.set(k, (state = new FutureState(k)));
+      return new Future(this, state);
+    });
+    const others = all.filter((k) => !wantedSet.has(k) && !this.states.has(k));
+    if (others.length > 0) this.post({ op: 'release', keys: others });
+    return futures;
+  }
+
+  /** Runs a graph and returns the results of `keys` (one key: its result). */
+  async get(graph: TaskGraph, keys: string | string[]): Promise<unknown> {
+    const list = typeof keys === 'string' ? [keys] : keys;
+    const futures = this.submitGraph(graph, list);
+    try {
+      const values = (await this.gather(futures)) as unknown[];
+      return typeof keys === 'string' ? values[0] : values;
+    } finally {
+      for (const f of futures) f.release();
+    }
+  }
+
+  /** A handle to an existing task by key. */
+  future(key: string): Future {
+    this.checkOpen();
+    if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('future(key) needs a non-empty key');
+    let state = this.states.get(key);
+    if (!state) {
+      this.states.set(key, (state = new FutureState(key)));
+      this.post({ op: 'want', keys: [key] });
+    }
+    return new Future(this, state);
+  }
+
+  // ------------------------------------------------------------ channels
+
+  /** Opens (and subscribes to) a channel; synchronous, the replay arrives in the background. */
+  channel(name: string, opts: { maxlen?: number | null } = {}): Channel {
+    this.checkOpen();
+    if (typeof name !== 'string') throw new InvalidArgumentError(`a channel name must be a string, got ${describeType(name)}`);
+    if (name.length === 0) throw new InvalidArgumentError('a channel name must not be empty');
+    if (name.length > MAX_CHANNEL_NAME) throw new InvalidArgumentError(`a channel name is at most ${MAX_CHANNEL_NAME} characters, got ${name.length}`);
+    const maxlen = opts?.maxlen ?? null;
+    if (maxlen !== null && (typeof maxlen !== 'number' || !Number.isInteger(maxlen) || maxlen < 1)) {
+      throw new InvalidArgumentError(`maxlen must be a positive integer (or null for unbounded), got ${String(maxlen)}`);
+    }
+    const open = this.chans.get(name);
+    if (open) return open;
+    const chan = new Channel(this, name, maxlen);
+    this.chans.set(name, chan);
+    this.post({ op: 'sub', channel: name, maxlen });
+    return chan;
+  }
+
+  // ------------------------------------------------------------ observing
+
+  /** Every channel the scheduler holds. */
+  async channels(): Promise<ChannelInfo[]> {
+    return (await this.request({ op: 'channels' })) as ChannelInfo[];
+  }
+
+  /** The scheduler's address, workers and task counts by status. */
+  async schedulerInfo(): Promise<SchedulerInfo> {
+    return (await this.request({ op: 'info' })) as SchedulerInfo;
+  }
+
+  /** What happened to `key`: its transitions, oldest first. */
+  async story(key: string): Promise<StoryEntry[]> {
+    return (await this.request({ op: 'story', key })) as StoryEntry[];
+  }
+
+  /** Batched task, channel and worker changes, as they happen. */
+  events(): AsyncIterable<SchedulerEvent[]> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        const queue: SchedulerEvent[][] = [];
+        let wake: (() => void) | undefined;
+        let done = false;
+        const sink = (events: SchedulerEvent[]) => {
+          queue.push(events);
+          wake?.();
+        };
+        const stop = () => {
+          if (done) return;
+          done = true;
+          this.eventSinks.delete(sink);
+          if (this.eventSinks.size === 0 && !this.isClosed) this.post({ op: 'events', on: false });
+          wake?.();
+        };
+        this.eventSinks.add(sink);
+        if (this.eventSinks.size === 1) this.post({ op: 'events', on: true });
+        return {
+          next: async (): Promise<IteratorResult<SchedulerEvent[]>> => {
+            while (queue.length === 0 && !done && !this.isClosed) await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+            if (queue.length > 0) return { value: queue.shift() as SchedulerEvent[], done: false };
+            stop();
+            return { value: undefined, done: true };
+          },
+          return: async (): Promise<IteratorResult<SchedulerEvent[]>> => {
+            stop();
+            return { value: undefined, done: true };
+          },
+        };
+      },
+    };
+  }
+
+  /** Closes the client: the scheduler releases everything it wanted; its channels' iterations end. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.post({ op: 'close' });
+    this.flush();
+    this.transport.close();
+    this.onTransportClosed();
+  }
+
+  // ------------------------------------------------------------ FutureHost / ChannelHost
+
+  /** @internal */
+  async gatherKeys(keys: string[]): Promise<unknown[]> {
+    return (await this.request({ op: 'gather', keys })) as unknown[];
+  }
+
+  /** @internal */
+  async cancelKeys(keys: string[]): Promise<void> {
+    await this.request({ op: 'cancel', keys });
+  }
+
+  /** @internal */
+  registerHandle(future: Future, state: FutureState): void {
+    this.registry.register(future, state, future);
+  }
+
+  /** @internal */
+  unregisterHandle(future: Future): void {
+    this.registry.unregister(future);
+  }
+
+  /** @internal */
+  releaseHandle(state: FutureState): void {
+    if (--state.refs > 0) return;
+    if (this.states.get(state.key) === state) this.states.delete(state.key);
+    if (!this.isClosed) this.postKeys('release', state.key);
+  }
+
+  /** @internal */
+  postAppend(channel: string, item: WireItem): void {
+    const last = this.outbox[this.outbox.length - 1];
+    if (last?.op === 'append' && last.channel === channel) last.items.push(item);
+    else this.post({ op: 'append', channel, items: [item] });
+  }
+
+  /** @internal */
+  request(msg: DistributiveOmit<Extract<ClientMessage, { req: number }>, 'req'>): Promise<unknown> {
+    if (this.isClosed) return Promise.reject(new ClientClosedError());
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(req, { resolve, reject });
+      this.post({ ...msg, req } as ClientMessage);
+    });
+  }
+
+  /** @internal */
+  unsubscribe(channel: Channel): void {
+    if (this.chans.get(channel.name) !== channel) return;
+    this.chans.delete(channel.name);
+    if (!this.isClosed) this.post({ op: 'unsub', channel: channel.name });
+  }
+
+  /** @internal a channel item arrived: futures get a state held by the channel's window. */
+  adoptItem(item: WireItem): FutureState | undefined {
+    if (!('k' in item)) return undefined;
+    let state = this.states.get(item.k);
+    if (!state) {
+      this.states.set(item.k, (state = new FutureState(item.k, item.s ?? 'pending')));
+      if (item.e) state.error = item.e;
+      // The scheduler counts us as wanting it already; saying so again closes a race with an earlier release.
+      this.postKeys('want', item.k);
+    } else if (item.s) {
+      state.update(item.s, item.e);
+    }
+    state.refs++;
+    return state;
+  }
+
+  /** @internal */
+  dropItem(state: FutureState): void {
+    this.releaseHandle(state);
+  }
+
+  /** @internal */
+  borrowedFuture(state: FutureState): Future {
+    return (state.borrowed ??= new Future(this, state, false));
+  }
+
+  /** @internal */
+  isFuture(value: unknown): value is Future {
+    return value instanceof Future;
+  }
+
+  /** @internal checks that a value can be sent and returns the copy that will be. */
+  encodeValue(value: unknown, what: string): unknown {
+    switch (typeof value) {
+      case 'function':
+        throw new SerializationError(`${what} cannot be sent: it is a function (submit it as a task instead)`);
+      case 'symbol':
+        throw new SerializationError(`${what} cannot be sent: it is a symbol`);
+      case 'object':
+        if (value === null) return value;
+        if (value instanceof Future) throw new SerializationError(`${what} cannot be sent: a Future is not a value (append it to a channel or pass it as a task argument)`);
+        try {
+          return structuredClone(value);
+        } catch (err) {
+          throw new SerializationError(`${what} cannot be sent: ${(err as Error).message}`, { cause: err });
+        }
+      default:
+        return value;
+    }
+  }
+
+  // ------------------------------------------------------------ internals
+
+  private encodeArgs(args: unknown[], deps: string[]): unknown[] {
+    let plain = true;
+    for (const a of args) {
+      if (typeof a === 'object' && a !== null) {
+        plain = false;
+        break;
+      }
+      if (typeof a === 'function' || typeof a === 'symbol') plain = false;
+    }
+    if (plain) return args;
+    const replaced = args.map((a) => replaceFutures(a, deps));
+    return this.encodeValue(replaced, 'a task argument') as unknown[];
+  }
+
+  private fnSpec(fn: TaskFunction): FnSpec & { name: string } {
+    if (typeof fn === 'string') {
+      let spec = refSpecs.get(fn);
+      if (!spec) {
+        if (!REF_FORM.test(fn)) throw new InvalidArgumentError(`'${fn}' is not a 'module#export' reference`);
+        const name = fn.includes('#') ? fn.slice(fn.lastIndexOf('#') + 1) : (fn.split('/').pop() ?? 'task');
+        refSpecs.set(fn, (spec = { id: `ref:${fn}`, ref: fn, name: safeName(name) }));
+      }
+      return spec;
+    }
+    let spec = fnSpecs.get(fn);
+    if (!spec) {
+      const src = Function.prototype.toString.call(fn);
+      if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
+        throw new InvalidArgumentError(`${fn.name || 'this function'} is native or bound and cannot be shipped: wrap it, e.g. () => ${fn.name || 'fn'}()`);
+      }
+      if (/^class[\s{]/.test(src)) throw new InvalidArgumentError('a class cannot be submitted as a task: submit a function');
+      spec = { id: `src:${digest(src)}`, src, name: safeName(fn.name || 'lambda') };
+      fnSpecs.set(fn, spec);
+    }
+    return spec;
+  }
+
+  private post(msg: ClientMessage): void {
+    if (this.isClosed) return;
+    this.outbox.push(msg);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private postKeys(op: 'want' | 'release', key: string): void {
+    const last = this.outbox[this.outbox.length - 1];
+    if (last?.op === op) last.keys.push(key);
+    else this.post({ op, keys: [key] });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const out = this.outbox;
+    this.outbox = [];
+    for (const m of out) this.transport.send(m);
+  }
+
+  private receive(batch: SchedulerMessage[]): void {
+    for (const msg of batch) {
+      switch (msg.op) {
+        case 'welcome':
+          this.address = msg.address;
+          this.settle(0, undefined, undefined);
+          break;
+        case 'status': {
+          for (let i = 0; i < msg.keys.length; i++) {
+            this.states.get(msg.keys[i])?.update(msg.s[i], msg.e?.[i] ?? undefined);
+          }
+          break;
+        }
+        case 'items':
+          this.chans.get(msg.channel)?.receiveItems(msg.start, msg.items);
+          break;
+        case 'replay':
+          this.chans.get(msg.channel)?.receiveReplay(msg.start, msg.items, msg.stopped, msg.maxlen);
+          break;
+        case 'chan-stop':
+          this.chans.get(msg.channel)?.receiveStop();
+          break;
+        case 'chan-deleted': {
+          const chan = this.chans.get(msg.channel);
+          this.chans.delete(msg.channel);
+          chan?.receiveDeleted();
+          break;
+        }
+        case 'reply':
+          if (msg.ok) this.settle(msg.req, msg.value, undefined);
+          else this.settle(msg.req, undefined, msg.error);
+          break;
+        case 'events':
+          for (const sink of this.eventSinks) sink(msg.events);
+          break;
+        case 'error':
+          if (this.pending.has(0)) this.settle(0, undefined, msg.error);
+          else process.emitWarning(`scheduler: ${msg.error.message}`, { code: msg.error.code });
+          break;
+      }
+    }
+  }
+
+  private settle(req: number, value: unknown, error: ErrorInfo | undefined): void {
+    const p = this.pending.get(req);
+    if (!p) return;
+    this.pending.delete(req);
+    if (error) p.reject(toClientError(error));
+    else p.resolve(value);
+  }
+
+  private onTransportClosed(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.outbox = [];
+    const err = new ClientClosedError();
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const state of this.states.values()) state.wake();
+    for (const chan of this.chans.values()) chan.clientClosed();
+    for (const sink of this.eventSinks) sink([]);
+    this.eventSinks.clear();
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new ClientClosedError();
+  }
+
+  toString(): string {
+    return `<Client ${this.id}: ${this.address || 'connecting'}>`;
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function replaceFutures(value: unknown, deps: string[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Future) {
+    value.checkUsable();
+    deps.push(value.key);
+    return futureRef(value.key);
+  }
+  if (Array.isArray(value)) return value.map((v) => replaceFutures(v, deps));
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = replaceFutures(v, deps);
+    return out;
+  }
+  return value;
+}
+
+function toClientError(info: ErrorInfo): Error {
+  switch (info.code) {
+    case 'ERR_CANCELLED':
+    case 'ERR_FUTURE_LOST':
+    case 'ERR_NOT_FINISHED':
+      return new TaskError(/future (\S+)/.exec(info.message)?.[1] ?? '', info);
+    case undefined:
+      return new TaskError('', info);
+    default:
+      return fromErrorInfo(info);
+  }
+}
+
+function checkCount(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
+    throw new InvalidArgumentError(`submit: ${name} must be a non-negative integer`);
+  }
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^\w$.-]/g, '_').slice(0, 64) || 'task';
+}
+
+function isMessagePort(value: unknown): value is MessagePort {
+  return typeof value === 'object' && value !== null && typeof (value as MessagePort).postMessage === 'function' && typeof (value as MessagePort).on === 'function' && !('connectInThread' in value);
+}

@@ -1,0 +1,18 @@
+/** The scheduler's copy of one channel: the retained window, the total count and who listens. */
+import { Ring } from './ring';
+
+export class ChannelLog {
+  /** Retained items, oldest first: a TaskRecord for a future, the value itself otherwise. */
+  readonly items = new Ring<unknown>();
+  /** Appends ever accepted, evicted ones included; the index of the next append. */
+  count = 0;
+  stopped = false;
+  /** Clients subscribed now. */
+  readonly subscribers = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    /** Fixed by the first subscriber; null when unbounded. */
+    readonly maxlen: number | null,
+  ) {}
+}

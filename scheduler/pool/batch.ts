@@ -1,0 +1,33 @@
+/** What crosses between the thread pool adapter (main thread) and its worker threads. */
+import type { ErrorInfo } from '../errors';
+import type { FnSpec } from '../protocol';
+import type { ExecTask } from '../core/state';
+
+export interface Batch {
+  fns: FnSpec[];
+  tasks: ExecTask[];
+}
+
+/** A task's outcome. Object results travel as v8-serialized bytes (`ser`), so one bad result fails alone. */
+export type TaskOutcome =
+  | { key: string; ok: true; value?: unknown; ser?: Uint8Array }
+  | { key: string; ok: false; error: ErrorInfo };
+
+export interface BatchResult {
+  threadId: number;
+  /** Tasks that finished while the batch ran. */
+  done: TaskOutcome[];
+  /** Tasks still awaiting something: their outcome comes later on the thread's result port. */
+  pending: string[];
+  /** Milliseconds the batch held the thread. */
+  ms: number;
+}
+
+/** Messages on a thread's result port. */
+export type ThreadMessage = { done: TaskOutcome[] } | { crash: ErrorInfo };
+
+/** Messages a worker thread posts on its parentPort (Piscina forwards them as 'message' events). */
+export type ThreadHello = { sfThread: number; port: import('node:worker_threads').MessagePort } | { sfClient: import('node:worker_threads').MessagePort };
+
+/** Global through which `localClient()` reaches the pool thread's connection. */
+export const LOCAL_CLIENT_HOOK = Symbol.for('shared-futures.local-client');

@@ -1,0 +1,166 @@
+/**
+ * The Piscina worker: runs batches of tasks. A task that returns a promise does not hold the thread: the
+ * batch returns at once and the outcome follows on this thread's result port. Functions are compiled once
+ * per thread and cached by id.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { serialize } from 'node:v8';
+import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
+import { Client } from '../client';
+import { zip } from '../channel';
+import { toErrorInfo, type ErrorInfo } from '../errors';
+import { isFutureRef, type FnSpec } from '../protocol';
+import { MessagePortTransport } from '../transport/message-port';
+import { sleep } from '../sleep';
+import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type TaskOutcome, type ThreadMessage } from './batch';
+
+const resultChannel = new MessageChannel();
+const resultPort = resultChannel.port1;
+resultPort.unref();
+parentPort?.postMessage({ sfThread: threadId, port: resultChannel.port2 }, [resultChannel.port2]);
+
+const userRequire = createRequire(path.join(process.cwd(), 'noop.js'));
+const compiled = new Map<string, (...args: unknown[]) => unknown>();
+let pendingOut: TaskOutcome[] = [];
+let flushScheduled = false;
+let client: Client | undefined;
+
+/** The Client of this thread, connected to the same scheduler through a MessagePort. */
+function localClient(): Client {
+  if (client && !client.closed) return client;
+  const { port1, port2 } = new MessageChannel();
+  parentPort?.postMessage({ sfClient: port2 }, [port2]);
+  client = Client.fromTransport(new MessagePortTransport(port1), { name: `thread-${threadId}` });
+  return client;
+}
+(globalThis as Record<symbol, unknown>)[LOCAL_CLIENT_HOOK] = localClient;
+
+// A task calling process.exit must fail alone, not take the thread (and its other tasks) down.
+const realExit = process.exit.bind(process);
+process.exit = ((code?: number) => {
+  throw new Error(`process.exit(${code ?? ''}) was called inside a task; the task fails and the thread keeps serving`);
+}) as typeof process.exit;
+
+// An exception nobody catches (a throw in a timer of some task) ends the thread; say why first.
+process.on('uncaughtException', (err) => {
+  const msg: ThreadMessage = { crash: toErrorInfo(err) };
+  resultPort.postMessage(msg);
+  realExit(1);
+});
+
+function compile(id: string, fns: FnSpec[]): (...args: unknown[]) => unknown {
+  const cached = compiled.get(id);
+  if (cached) return cached;
+  const spec = fns.find((f) => f.id === id);
+  if (!spec) throw new Error(`function ${id} was not shipped with its task`);
+  const fn = spec.ref !== undefined ? resolveRef(spec.ref) : fromSource(spec.src as string);
+  compiled.set(id, fn);
+  return fn;
+}
+
+function resolveRef(ref: string): (...args: unknown[]) => unknown {
+  const hash = ref.lastIndexOf('#');
+  const mod = hash >= 0 ? ref.slice(0, hash) : ref;
+  const name = hash >= 0 ? ref.slice(hash + 1) : undefined;
+  const specifier = mod.startsWith('.') ? path.resolve(process.cwd(), mod) : mod;
+  const exports = userRequire(specifier) as Record<string, unknown>;
+  const fn = name === undefined ? exports : exports[name];
+  if (typeof fn !== 'function') throw new TypeError(`'${ref}' is not a function (module '${mod}' has no exported function '${name ?? 'module.exports'}')`);
+  return fn as (...args: unknown[]) => unknown;
+}
+
+const METHOD = /^(?:async\s+)?\*?\s*([A-Za-z_$][\w$]*)\s*\(/;
+
+function fromSource(src: string): (...args: unknown[]) => unknown {
+  const make = (body: string) =>
+     
+    new Function('localClient', 'zip', 'sleep', 'require', body)(localClient, zip, sleep, userRequire) as (...args: unknown[]) => unknown;
+  try {
+    return make(`return (${src}\n);`);
+  } catch (err) {
+    // Method shorthand (`name(a) { ... }`) is not an expression on its own.
+    const m = METHOD.exec(src);
+    if (err instanceof SyntaxError && m && !src.startsWith('function')) return make(`return ({ ${src}\n })[${JSON.stringify(m[1])}];`);
+    throw err;
+  }
+}
+
+function substitute(value: unknown, deps: Record<string, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (isFutureRef(value)) return deps[value.$sf];
+  if (Array.isArray(value)) return value.map((v) => substitute(v, deps));
+  if (Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, deps);
+    return out;
+  }
+  return value;
+}
+
+function describe(err: unknown): ErrorInfo {
+  if (err instanceof ReferenceError) {
+    const m = /^(\S+) is not defined$/.exec(err.message);
+    if (m) {
+      return {
+        name: 'ReferenceError',
+        message: `the task uses '${m[1]}', which the worker does not have: pass it as an argument (client.submit(fn, ${m[1]})) or define it inside the function`,
+        stack: err.stack,
+      };
+    }
+  }
+  return toErrorInfo(err);
+}
+
+function outcome(key: string, value: unknown): TaskOutcome {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return { key, ok: true, value };
+  try {
+    if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`${typeof value} values cannot be sent`);
+    return { key, ok: true, ser: serialize(value) };
+  } catch (err) {
+    return { key, ok: false, error: { name: 'SerializationError', message: `the task's result cannot be sent: ${(err as Error).message}`, code: 'ERR_SERIALIZATION' } };
+  }
+}
+
+function later(o: TaskOutcome): void {
+  pendingOut.push(o);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushLater);
+  }
+}
+
+function flushLater(): void {
+  flushScheduled = false;
+  const done = pendingOut;
+  pendingOut = [];
+  const msg: ThreadMessage = { done };
+  resultPort.postMessage(msg);
+}
+
+/** Runs one batch; Piscina calls this. */
+export default function runBatch(batch: Batch): BatchResult {
+  const t0 = performance.now();
+  const done: TaskOutcome[] = [];
+  const pending: string[] = [];
+  for (const task of batch.tasks) {
+    const key = task.key;
+    try {
+      const fn = compile(task.fn, batch.fns);
+      const args = task.deps ? (substitute(task.args, task.deps) as unknown[]) : task.args;
+      const r = fn(...args);
+      if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+        pending.push(key);
+        (r as PromiseLike<unknown>).then(
+          (v) => later(outcome(key, v)),
+          (e: unknown) => later({ key, ok: false, error: describe(e) }),
+        );
+      } else {
+        done.push(outcome(key, r));
+      }
+    } catch (err) {
+      done.push({ key, ok: false, error: describe(err) });
+    }
+  }
+  return { threadId, done, pending, ms: performance.now() - t0 };
+}
