@@ -4,7 +4,7 @@
  */
 import { inspect } from 'node:util';
 import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from './errors';
-import { Future, FutureState } from './future';
+import { Future, FutureState, type KeepAlive } from './future';
 import type { WireItem } from './protocol';
 import { Ring } from './core/ring';
 
@@ -12,7 +12,7 @@ import { Ring } from './core/ring';
 export type ChannelItem = Future | unknown;
 
 /** The part of Client a Channel needs. */
-export interface ChannelHost {
+export interface ChannelHost extends KeepAlive {
   readonly closed: boolean;
   postAppend(channel: string, item: WireItem): void;
   request(msg: { op: 'flush' | 'stop' | 'delete'; channel: string }): Promise<unknown>;
@@ -120,7 +120,12 @@ export class Channel implements AsyncIterable<ChannelItem> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ChannelItem, void, undefined> {
-    await this.ready;
+    const letGo = this.host.hold();
+    try {
+      await this.ready;
+    } finally {
+      letGo();
+    }
     let cursor = this.first;
     for (;;) {
       if (this.closedLocally) return;
@@ -132,7 +137,12 @@ export class Channel implements AsyncIterable<ChannelItem> {
         continue;
       }
       if (this.stopReceived || this.deleted || this.host.closed) return;
-      await new Promise<void>((r) => this.wakers.push(r));
+      const letGo = this.host.hold();
+      try {
+        await new Promise<void>((r) => this.wakers.push(r));
+      } finally {
+        letGo();
+      }
     }
   }
 

@@ -96,14 +96,16 @@ export class Client implements FutureHost, ChannelHost {
   private isClosed = false;
   private welcomed!: Promise<void>;
   private eventSinks = new Set<(events: SchedulerEvent[]) => void>();
+  private holds = 0;
   /** Address of the scheduler, known once connected. */
   address = '';
 
   private constructor(transport: ClientSide, opts: { name?: string } = {}) {
     this.id = `${opts.name ?? 'client'}-${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     this.transport = transport;
+    const letGo = this.hold();
     this.welcomed = new Promise<void>((resolve, reject) => {
-      this.pending.set(0, { resolve: () => resolve(), reject });
+      this.pending.set(0, { resolve: () => (letGo(), resolve()), reject: (e) => (letGo(), reject(e)) });
     });
     this.welcomed.catch(() => undefined);
     transport.onMessages((batch) => this.receive(batch));
@@ -364,7 +366,11 @@ export class Client implements FutureHost, ChannelHost {
         if (this.eventSinks.size === 1) this.post({ op: 'events', on: true });
         return {
           next: async (): Promise<IteratorResult<SchedulerEvent[]>> => {
-            while (queue.length === 0 && !done && !this.isClosed) await new Promise<void>((r) => (wake = r));
+            while (queue.length === 0 && !done && !this.isClosed) {
+              const letGo = this.hold();
+              await new Promise<void>((r) => (wake = r));
+              letGo();
+            }
             wake = undefined;
             if (queue.length > 0) return { value: queue.shift() as SchedulerEvent[], done: false };
             stop();
@@ -389,6 +395,17 @@ export class Client implements FutureHost, ChannelHost {
   }
 
   // ------------------------------------------------------------ FutureHost / ChannelHost
+
+  /** @internal keeps the connection (and so the process) alive while someone waits on the scheduler. */
+  hold(): () => void {
+    if (this.holds++ === 0) this.transport.setKeepAlive?.(true);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      if (--this.holds === 0) this.transport.setKeepAlive?.(false);
+    };
+  }
 
   /** @internal */
   async gatherKeys(keys: string[]): Promise<unknown[]> {
@@ -428,8 +445,18 @@ export class Client implements FutureHost, ChannelHost {
   request(msg: DistributiveOmit<Extract<ClientMessage, { req: number }>, 'req'>): Promise<unknown> {
     if (this.isClosed) return Promise.reject(new ClientClosedError());
     const req = this.nextReq++;
+    const letGo = this.hold();
     return new Promise((resolve, reject) => {
-      this.pending.set(req, { resolve, reject });
+      this.pending.set(req, {
+        resolve: (v) => {
+          letGo();
+          resolve(v);
+        },
+        reject: (e) => {
+          letGo();
+          reject(e);
+        },
+      });
       this.post({ ...msg, req } as ClientMessage);
     });
   }

@@ -54,8 +54,13 @@ export class FutureState {
   }
 }
 
+/** Keeps the process alive while something waits on the scheduler; the returned function lets go. */
+export interface KeepAlive {
+  hold(): () => void;
+}
+
 /** The part of Client a Future needs. */
-export interface FutureHost {
+export interface FutureHost extends KeepAlive {
   readonly closed: boolean;
   gatherKeys(keys: string[]): Promise<unknown[]>;
   cancelKeys(keys: string[]): Promise<void>;
@@ -177,7 +182,7 @@ export function errorOf(state: FutureState): Error | undefined {
 }
 
 /** Waits until every state is terminal (or the client closes, or the timeout passes). */
-export function waitDone(states: FutureState[], host: { readonly closed: boolean }, timeoutMs: number | undefined, timeoutMessage: string): Promise<void> {
+export function waitDone(states: FutureState[], host: { readonly closed: boolean } & KeepAlive, timeoutMs: number | undefined, timeoutMessage: string): Promise<void> {
   let remaining = 0;
   for (const s of states) if (!isTerminal(s.status)) remaining++;
   if (remaining === 0) return Promise.resolve();
@@ -185,9 +190,11 @@ export function waitDone(states: FutureState[], host: { readonly closed: boolean
   return new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    const letGo = host.hold();
     const settle = (err?: Error) => {
       if (settled) return;
       settled = true;
+      letGo();
       if (timer) clearTimeout(timer);
       if (err) reject(err);
       else resolve();

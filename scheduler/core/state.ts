@@ -698,8 +698,9 @@ export class SchedulerState {
     this.story.push({ key: t.key, event, from, to, time });
     const before = publicStatus(from);
     const after = publicStatus(to);
-    if (before !== after) {
-      if (t.wanters) for (const cid of t.wanters) this.sendStatus(cid, t.key, after, to === 'erred' ? t.error : undefined);
+    if (before !== after && t.wanters) for (const cid of t.wanters) this.sendStatus(cid, t.key, after, to === 'erred' ? t.error : undefined);
+    // Observers also hear of new tasks (released -> pending is no change of public status).
+    if (before !== after || from === 'released') {
       if (this.observers > 0) this.events.push(worker ? { type: 'task', key: t.key, status: after, worker, time } : { type: 'task', key: t.key, status: after, time });
     }
   }

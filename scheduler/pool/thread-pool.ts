@@ -17,7 +17,8 @@ const TARGET_BATCH_MS = 10;
 const MAX_BATCH = 4096;
 
 interface ThreadInfo {
-  port: MessagePort;
+  /** Known once the thread's hello arrived (it may come after the thread's first batch result). */
+  port: MessagePort | undefined;
   /** Keys of async tasks still running on this thread. */
   pending: Set<string>;
   crash: ErrorInfo | undefined;
@@ -39,6 +40,8 @@ export class ThreadPool implements WorkerAdapter {
   /** Measured milliseconds per task (exponential average); unknown at first. */
   private msPerTask = -1;
   private asyncPending = 0;
+  /** The last uncaught error a thread reported before dying. */
+  private recentCrash: ErrorInfo | undefined;
   private readonly keepAlive: NodeJS.Timeout;
   private closing = false;
 
@@ -71,14 +74,20 @@ export class ThreadPool implements WorkerAdapter {
       this.server.acceptPort(m.sfClient);
       return;
     }
-    const info: ThreadInfo = { port: m.port, pending: new Set(), crash: undefined };
-    this.threadsById.set(m.sfThread, info);
+    const info = this.thread(m.sfThread);
+    info.port = m.port;
     m.port.on('message', (msg: ThreadMessage) => {
-      if ('crash' in msg) info.crash = msg.crash;
+      if ('crash' in msg) info.crash = this.recentCrash = msg.crash;
       else this.onOutcomes(msg.done, info);
     });
     m.port.on('close', () => this.onThreadGone(m.sfThread, info));
     m.port.unref();
+  }
+
+  private thread(threadId: number): ThreadInfo {
+    let info = this.threadsById.get(threadId);
+    if (!info) this.threadsById.set(threadId, (info = { port: undefined, pending: new Set(), crash: undefined }));
+    return info;
   }
 
   pump(): void {
@@ -114,26 +123,32 @@ export class ThreadPool implements WorkerAdapter {
       const per = r.ms / tasks.length;
       this.msPerTask = this.msPerTask < 0 ? per : this.msPerTask * 0.7 + per * 0.3;
     }
-    const thread = this.threadsById.get(r.threadId);
+    const thread = this.thread(r.threadId);
     const state = this.server.state;
     for (const key of r.pending) {
       // The outcome may have arrived first on the result port.
-      if (state.tasks.get(key)?.state === 'processing' && state.tasks.get(key)?.worker === this.id) {
-        if (thread) {
-          thread.pending.add(key);
-          this.asyncPending++;
-        }
+      const t = state.tasks.get(key);
+      if (t?.state === 'processing' && t.worker === this.id && !thread.pending.has(key)) {
+        thread.pending.add(key);
+        this.asyncPending++;
       }
     }
     this.applyOutcomes(r.done);
   }
 
   private onBatchFailed(tasks: ExecTask[], reason: ErrorInfo): void {
-    this.inFlight--;
-    const state = this.server.state;
-    for (const t of tasks) state.taskCrashed(t.key, this.id, reason);
-    this.server.afterEvent();
-    this.updateKeepAlive();
+    // The dying thread posts its uncaught error on its own port just before it exits; let that land
+    // first so the task's error says what happened rather than only the exit code.
+    setImmediate(() => {
+      this.inFlight--;
+      if (this.closing) return;
+      const why = this.recentCrash ?? reason;
+      this.recentCrash = undefined;
+      const state = this.server.state;
+      for (const t of tasks) state.taskCrashed(t.key, this.id, why);
+      this.server.afterEvent();
+      this.updateKeepAlive();
+    });
   }
 
   private onOutcomes(done: TaskOutcome[], thread: ThreadInfo): void {
@@ -188,7 +203,7 @@ export class ThreadPool implements WorkerAdapter {
     if (this.closing) return;
     this.closing = true;
     clearInterval(this.keepAlive);
-    for (const t of this.threadsById.values()) t.port.close();
+    for (const t of this.threadsById.values()) t.port?.close();
     this.threadsById.clear();
     await this.piscina.destroy();
   }

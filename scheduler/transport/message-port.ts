@@ -15,7 +15,6 @@ export class MessagePortTransport<In, Out> implements Transport<In, Out> {
 
   constructor(private readonly port: MessagePort) {
     port.on('close', () => this.ended());
-    port.unref();
   }
 
   send(message: Out): void {
@@ -44,6 +43,8 @@ export class MessagePortTransport<In, Out> implements Transport<In, Out> {
       }
       handler(batch);
     });
+    // A listener refs the port; an idle connection must not keep the process alive (see setKeepAlive).
+    this.port.unref();
   }
 
   onClose(handler: (reason?: Error) => void): void {

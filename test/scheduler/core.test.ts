@@ -1,0 +1,191 @@
+/** The sans-I/O core on its own: no threads, no sockets. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SchedulerState } from '../../scheduler/core/state';
+import { IllegalTransitionError, assertTransition, isAllowed, publicStatus } from '../../scheduler/core/transitions';
+import type { SchedulerMessage } from '../../scheduler/protocol';
+
+function setup() {
+  let clock = 1000;
+  const s = new SchedulerState('test://core', () => clock++);
+  s.addWorker('w', 2);
+  s.addClient('a');
+  s.addClient('b');
+  s.drainOutbox();
+  const fn = { id: 'f', src: '(x) => x' };
+  return { s, fn };
+}
+
+function msgs(out: Map<string, SchedulerMessage[]>, client: string): SchedulerMessage[] {
+  return out.get(client) ?? [];
+}
+
+test('the transition table allows the lifecycle and rejects anything else', () => {
+  for (const [from, to] of [
+    ['released', 'waiting'],
+    ['waiting', 'queued'],
+    ['queued', 'processing'],
+    ['processing', 'memory'],
+    ['processing', 'erred'],
+    ['memory', 'forgotten'],
+  ] as const) {
+    assert.equal(isAllowed(from, to), true, `${from} -> ${to}`);
+  }
+  assert.throws(() => assertTransition('k', 'memory', 'processing'), IllegalTransitionError);
+  assert.throws(() => assertTransition('k', 'forgotten', 'queued'), /illegal transition of k: forgotten -> queued/);
+  assert.equal(publicStatus('queued'), 'pending');
+  assert.equal(publicStatus('memory'), 'finished');
+});
+
+test('a task goes queued -> processing -> memory and its story says so', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [1] }] });
+  assert.equal(s.readyCount, 1);
+  const [task] = s.takeReady('w', 10);
+  assert.deepEqual(task, { key: 'x', fn: 'f', args: [1] });
+  s.taskFinished('x', 'w', 1);
+  const out = s.drainOutbox();
+  const status = msgs(out, 'a').find((m) => m.op === 'status');
+  assert.deepEqual(status && status.op === 'status' && status.s, ['processing', 'finished']);
+  assert.deepEqual(
+    s.storyOf('x').map((e) => `${e.from}>${e.to}`),
+    ['released>queued', 'queued>processing', 'processing>memory'],
+  );
+  assert.ok(s.storyOf('x').every((e) => typeof e.time === 'number' && e.event.length > 0));
+});
+
+test('dependencies wait, then run with the values of their dependencies', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', {
+    op: 'submit',
+    fns: [fn],
+    tasks: [
+      { key: 'x', fn: 'f', args: [1] },
+      { key: 'y', fn: 'f', args: [{ $sf: 'x' }], deps: ['x'] },
+    ],
+  });
+  assert.equal(s.tasks.get('y')?.state, 'waiting');
+  const first = s.takeReady('w', 10);
+  assert.deepEqual(first.map((t) => t.key), ['x']);
+  s.taskFinished('x', 'w', 41);
+  const [y] = s.takeReady('w', 10);
+  assert.deepEqual(y.deps, { x: 41 });
+});
+
+test('an erred dependency errs its dependents with the same error', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', {
+    op: 'submit',
+    fns: [fn],
+    tasks: [
+      { key: 'x', fn: 'f', args: [] },
+      { key: 'y', fn: 'f', args: [{ $sf: 'x' }], deps: ['x'] },
+    ],
+  });
+  s.takeReady('w', 10);
+  s.taskErred('x', 'w', { name: 'RangeError', message: 'bad' });
+  assert.equal(s.tasks.get('y')?.state, 'erred');
+  assert.equal(s.tasks.get('y')?.error?.message, 'bad');
+});
+
+test('retries run a failing task again before it errs', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [], retries: 1 }] });
+  s.takeReady('w', 1);
+  s.taskErred('x', 'w', { name: 'Error', message: 'flaky' });
+  assert.equal(s.tasks.get('x')?.state, 'queued');
+  s.takeReady('w', 1);
+  s.taskErred('x', 'w', { name: 'Error', message: 'flaky' });
+  assert.equal(s.tasks.get('x')?.state, 'erred');
+});
+
+test('a key nobody wants is forgotten; a key two clients want lives until both release', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  s.handleClient('b', { op: 'submit', fns: [], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  assert.equal(s.readyCount, 1, 'identical keys share one task');
+  s.takeReady('w', 1);
+  s.taskFinished('x', 'w', 7);
+  s.handleClient('a', { op: 'release', keys: ['x'] });
+  assert.equal(s.tasks.get('x')?.state, 'memory');
+  s.removeClient('b');
+  assert.equal(s.tasks.has('x'), false);
+  assert.deepEqual(s.info().tasks, {});
+});
+
+test('higher priority runs first, then submission order', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', {
+    op: 'submit',
+    fns: [fn],
+    tasks: [
+      { key: 'low', fn: 'f', args: [] },
+      { key: 'high', fn: 'f', args: [], priority: 5 },
+      { key: 'low2', fn: 'f', args: [] },
+    ],
+  });
+  assert.deepEqual(s.takeReady('w', 3).map((t) => t.key), ['high', 'low', 'low2']);
+});
+
+test('a task on a crashed thread runs again alone, and errs if it crashes again', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', {
+    op: 'submit',
+    fns: [fn],
+    tasks: [
+      { key: 'bad', fn: 'f', args: [] },
+      { key: 'good', fn: 'f', args: [] },
+    ],
+  });
+  assert.equal(s.takeReady('w', 10).length, 2);
+  s.taskCrashed('bad', 'w', { name: 'Error', message: 'thread died' });
+  s.taskCrashed('good', 'w', { name: 'Error', message: 'thread died' });
+  const alone = s.takeReady('w', 10);
+  assert.equal(alone.length, 1, 'a suspicious task is dispatched alone');
+  s.taskCrashed(alone[0].key, 'w', { name: 'Error', message: 'thread died' });
+  assert.equal(s.tasks.get(alone[0].key)?.state, 'erred');
+  assert.match(s.tasks.get(alone[0].key)?.error?.message ?? '', /thread died/);
+});
+
+test('a channel holds its futures after their maker leaves and releases them on eviction', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', { op: 'sub', channel: 'c', maxlen: 2 });
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  s.handleClient('a', { op: 'append', channel: 'c', items: [{ k: 'x' }] });
+  s.removeClient('a');
+  assert.equal(s.tasks.has('x'), true, 'the channel keeps x alive');
+  s.handleClient('b', { op: 'sub', channel: 'c', maxlen: null });
+  const replay = msgs(s.drainOutbox(), 'b').find((m) => m.op === 'replay');
+  assert.ok(replay && replay.op === 'replay');
+  assert.deepEqual(replay.items, [{ k: 'x', s: 'pending' }]);
+  assert.equal(replay.maxlen, 2, 'the first subscriber fixed maxlen');
+  s.handleClient('b', { op: 'release', keys: ['x'] });
+  s.handleClient('b', { op: 'append', channel: 'c', items: [{ v: 1 }, { v: 2 }] });
+  assert.equal(s.tasks.has('x'), false, 'evicted and unwanted: forgotten');
+  assert.deepEqual(s.channelInfos(), [{ name: 'c', count: 3, length: 2, maxlen: 2, stopped: false }]);
+});
+
+test('appends after stop are refused at the next flush, and stop is replayed to late subscribers', () => {
+  const { s } = setup();
+  s.handleClient('a', { op: 'sub', channel: 'c', maxlen: null });
+  s.handleClient('a', { op: 'stop', req: 1, channel: 'c' });
+  s.handleClient('a', { op: 'append', channel: 'c', items: [{ v: 1 }] });
+  s.handleClient('a', { op: 'flush', req: 2, channel: 'c' });
+  const out = msgs(s.drainOutbox(), 'a');
+  const flush = out.find((m) => m.op === 'reply' && m.req === 2);
+  assert.ok(flush && flush.op === 'reply' && !flush.ok && flush.error.code === 'ERR_CHANNEL_STOPPED');
+  s.handleClient('b', { op: 'sub', channel: 'c', maxlen: null });
+  const replay = msgs(s.drainOutbox(), 'b').find((m) => m.op === 'replay');
+  assert.ok(replay && replay.op === 'replay' && replay.stopped === true && replay.items.length === 0);
+});
+
+test('a malformed message is answered with an error and the state keeps serving', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', { op: 'bogus' } as never);
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: '', fn: 'f', args: [] }] });
+  s.handleClient('a', { op: 'sub', channel: '', maxlen: null });
+  s.handleClient('a', { op: 'channels', req: 9 });
+  const out = msgs(s.drainOutbox(), 'a');
+  assert.equal(out.filter((m) => m.op === 'error').length, 3);
+  assert.ok(out.some((m) => m.op === 'reply' && m.req === 9 && m.ok));
+});
