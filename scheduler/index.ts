@@ -1,6 +1,7 @@
 /** Public API of Shared Futures (built to dist/runtime.js). */
 import { Client } from './client';
 import { LOCAL_CLIENT_HOOK } from './pool/batch';
+import './task-globals';
 
 export { Client } from './client';
 export type { ConnectOptions, SubmitOptions, TaskFunction, TaskGraph } from './client';

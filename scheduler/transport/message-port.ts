@@ -12,6 +12,7 @@ export class MessagePortTransport<In, Out> implements Transport<In, Out> {
   private scheduled = false;
   private closeHandlers: ((reason?: Error) => void)[] = [];
   private closed = false;
+  private alive = false;
 
   constructor(private readonly port: MessagePort) {
     port.on('close', () => this.ended());
@@ -44,7 +45,7 @@ export class MessagePortTransport<In, Out> implements Transport<In, Out> {
       handler(batch);
     });
     // A listener refs the port; an idle connection must not keep the process alive (see setKeepAlive).
-    this.port.unref();
+    this.applyKeepAlive();
   }
 
   onClose(handler: (reason?: Error) => void): void {
@@ -52,7 +53,12 @@ export class MessagePortTransport<In, Out> implements Transport<In, Out> {
   }
 
   setKeepAlive(alive: boolean): void {
-    if (alive) this.port.ref();
+    this.alive = alive;
+    this.applyKeepAlive();
+  }
+
+  private applyKeepAlive(): void {
+    if (this.alive) this.port.ref();
     else this.port.unref();
   }
 

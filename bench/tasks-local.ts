@@ -1,0 +1,25 @@
+/** tasks-local: 100,000 trivial tasks, map + gather, in-process cluster, 2 threads. */
+import { Client, LocalCluster, type Future } from '../scheduler';
+import { median, report } from './report';
+
+export async function run(): Promise<void> {
+  const n = Number(process.env.SF_BENCH_TASKS ?? 100_000);
+  const cluster = await LocalCluster.start({ threads: 2 });
+  const client = await Client.connect(cluster);
+  const items = Array.from({ length: n }, (_, i) => i);
+  // Warm the pool (threads started, function compiled).
+  await client.gather(client.map((x: number) => x + 1, items.slice(0, 1000), { pure: false }));
+  const rates: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const t0 = performance.now();
+    const futures: Future[] = client.map((x: number) => x + 1, items, { pure: false });
+    const results = (await client.gather(futures)) as number[];
+    const seconds = (performance.now() - t0) / 1000;
+    if (results.length !== n || results[n - 1] !== n) throw new Error('wrong results');
+    rates.push(n / seconds);
+    for (const f of futures) f.release();
+  }
+  report('tasks-local', median(rates), 'tasks/s', { tasks: n, threads: 2, runs: rates.map(Math.round) });
+  await client.close();
+  await cluster.close();
+}
