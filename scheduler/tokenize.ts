@@ -40,10 +40,10 @@ export function tokenize(fnId: string, args: readonly unknown[]): string {
 }
 
 let counter = 0;
-const prefix = Math.random().toString(36).slice(2, 8);
+// Random per module instance (each thread has its own) plus the start time: unique across threads and runs.
+const prefix = `${Math.random().toString(36).slice(2, 8)}${Date.now().toString(36)}`;
 
 /** A key that is never produced twice (for `pure: false`). */
 export function uniqueToken(): string {
-  counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
-  return `${prefix}${Date.now().toString(36)}${counter.toString(36)}`;
+  return prefix + (++counter).toString(36);
 }

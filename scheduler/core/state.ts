@@ -19,7 +19,7 @@ import {
   futureRef,
 } from '../protocol';
 import { ChannelLog } from './channel-log';
-import { Ring } from './ring';
+import { StoryLog } from './story-log';
 import { type TaskState, TASK_STATES, assertTransition, publicStatus } from './transitions';
 
 /** Everything the scheduler knows of one key. */
@@ -32,8 +32,8 @@ export class TaskRecord {
   dependents: Set<TaskRecord> | undefined;
   /** Dependencies not yet in memory. */
   waitingOn = 0;
-  /** Clients that want the key. */
-  wanters: Set<string> | undefined;
+  /** Clients that want the key: one id, or a Set when several (most keys have one wanter). */
+  wanters: string | Set<string> | undefined;
   /** Channel slots that hold the key. */
   channelRefs = 0;
   /** Unfinished dependents that will need the result. */
@@ -62,14 +62,6 @@ export interface WorkerState {
   id: string;
   threads: number;
   processing: Set<TaskRecord>;
-}
-
-interface StoryLine {
-  key: string;
-  event: string;
-  from: string;
-  to: string;
-  time: number;
 }
 
 interface ClientState {
@@ -135,8 +127,8 @@ export class SchedulerState {
   readonly workers = new Map<string, WorkerState>();
   readonly fns = new Map<string, FnSpec>();
   private readonly ready = new ReadyQueue();
-  private readonly story = new Ring<StoryLine>(1024);
-  private readonly counts = new Map<TaskState, number>(TASK_STATES.map((s) => [s, 0]));
+  private readonly story = new StoryLog(STORY_CAPACITY);
+  private readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   private seq = 0;
   private outbox = new Map<string, SchedulerMessage[]>();
   private statusBuf = new Map<string, { keys: string[]; s: FutureStatus[]; e: (ErrorInfo | null)[] | undefined }>();
@@ -169,10 +161,7 @@ export class SchedulerState {
     for (const name of c.channels) this.channels.get(name)?.subscribers.delete(id);
     for (const key of c.wants) {
       const t = this.tasks.get(key);
-      if (t?.wanters) {
-        t.wanters.delete(id);
-        this.releaseCandidates.push(t);
-      }
+      if (t && removeWanter(t, id)) this.releaseCandidates.push(t);
     }
     this.outbox.delete(id);
     this.statusBuf.delete(id);
@@ -278,7 +267,7 @@ export class SchedulerState {
       if (!t) {
         t = new TaskRecord(spec.key);
         this.tasks.set(spec.key, t);
-        this.counts.set('released', (this.counts.get('released') as number) + 1);
+        this.counts.released++;
       }
       t.error = undefined;
       t.suspicious = 0;
@@ -326,7 +315,7 @@ export class SchedulerState {
     const missing = new TaskRecord(key);
     missing.error = { name: 'FutureReleasedError', message: `dependency ${key} is not held by the scheduler`, code: 'ERR_FUTURE_RELEASED' };
     this.tasks.set(key, missing);
-    this.counts.set('released', (this.counts.get('released') ?? 0) + 1);
+    this.counts.released++;
     this.transition(missing, 'erred', 'missing-dependency');
     return missing;
   }
@@ -360,18 +349,18 @@ export class SchedulerState {
     this.addWant(c, key, t);
     if (t) return;
     t = new TaskRecord(key);
-    t.wanters = new Set([c.id]);
+    t.wanters = c.id;
     c.wants.add(key);
     t.seq = this.seq++;
     t.value = value;
     this.tasks.set(key, t);
-    this.counts.set('released', (this.counts.get('released') ?? 0) + 1);
+    this.counts.released++;
     this.transition(t, 'memory', 'scatter');
   }
 
   private addWant(c: ClientState, key: string, t: TaskRecord | undefined): void {
     if (!t) return;
-    (t.wanters ??= new Set()).add(c.id);
+    addWanter(t, c.id);
     c.wants.add(key);
   }
 
@@ -394,9 +383,7 @@ export class SchedulerState {
   private release(c: ClientState, key: string): void {
     if (!c.wants.delete(key)) return;
     const t = this.tasks.get(key);
-    if (!t?.wanters) return;
-    t.wanters.delete(c.id);
-    this.releaseCandidates.push(t);
+    if (t && removeWanter(t, c.id)) this.releaseCandidates.push(t);
   }
 
   private gather(c: ClientState, req: number, keys: string[]): void {
@@ -667,7 +654,7 @@ export class SchedulerState {
 
   info(): SchedulerInfo {
     const tasks: Partial<Record<FutureStatus, number>> = {};
-    for (const [state, n] of this.counts) {
+    for (const [state, n] of Object.entries(this.counts) as [TaskState, number][]) {
       if (n === 0 || state === 'forgotten') continue;
       const s = publicStatus(state);
       tasks[s] = (tasks[s] ?? 0) + n;
@@ -680,9 +667,7 @@ export class SchedulerState {
   }
 
   storyOf(key: string): StoryEntry[] {
-    const out: StoryEntry[] = [];
-    for (const line of this.story) if (line.key === key) out.push({ time: line.time, event: line.event, from: line.from, to: line.to });
-    return out;
+    return this.story.storyOf(key);
   }
 
   // ---------------------------------------------------------------- machinery
@@ -691,14 +676,17 @@ export class SchedulerState {
     const from = t.state;
     assertTransition(t.key, from, to);
     t.state = to;
-    this.counts.set(from, (this.counts.get(from) as number) - 1);
-    this.counts.set(to, (this.counts.get(to) as number) + 1);
+    this.counts[from]--;
+    this.counts[to]++;
     const time = this.now();
-    if (this.story.length >= STORY_CAPACITY) this.story.shift();
-    this.story.push({ key: t.key, event, from, to, time });
+    this.story.add(t.key, event, from, to, time);
     const before = publicStatus(from);
     const after = publicStatus(to);
-    if (before !== after && t.wanters) for (const cid of t.wanters) this.sendStatus(cid, t.key, after, to === 'erred' ? t.error : undefined);
+    if (before !== after && t.wanters !== undefined) {
+      const e = to === 'erred' ? t.error : undefined;
+      if (typeof t.wanters === 'string') this.sendStatus(t.wanters, t.key, after, e);
+      else for (const cid of t.wanters) this.sendStatus(cid, t.key, after, e);
+    }
     // Observers also hear of new tasks (released -> pending is no change of public status).
     if (before !== after || from === 'released') {
       if (this.observers > 0) this.events.push(worker ? { type: 'task', key: t.key, status: after, worker, time } : { type: 'task', key: t.key, status: after, time });
@@ -712,7 +700,7 @@ export class SchedulerState {
       this.releaseCandidates = [];
       for (const t of batch) {
         if (t.state === 'forgotten' || this.tasks.get(t.key) !== t) continue;
-        if ((t.wanters?.size ?? 0) === 0 && t.channelRefs === 0 && t.holds === 0) this.forget(t, 'released');
+        if (t.wanters === undefined && t.channelRefs === 0 && t.holds === 0) this.forget(t, 'released');
       }
     }
   }
@@ -760,6 +748,29 @@ export class SchedulerState {
     this.outbox = new Map();
     return out;
   }
+}
+
+function addWanter(t: TaskRecord, id: string): void {
+  const w = t.wanters;
+  if (w === undefined) t.wanters = id;
+  else if (typeof w === 'string') {
+    if (w !== id) t.wanters = new Set([w, id]);
+  } else w.add(id);
+}
+
+/** Removes `id` from the wanters of `t`; true when it was there. */
+function removeWanter(t: TaskRecord, id: string): boolean {
+  const w = t.wanters;
+  if (w === undefined) return false;
+  if (typeof w === 'string') {
+    if (w !== id) return false;
+    t.wanters = undefined;
+    return true;
+  }
+  if (!w.delete(id)) return false;
+  if (w.size === 1) t.wanters = w.values().next().value as string;
+  else if (w.size === 0) t.wanters = undefined;
+  return true;
 }
 
 /** A malformed message: answered with an error, the scheduler goes on. */

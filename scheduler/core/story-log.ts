@@ -1,0 +1,45 @@
+/**
+ * The scheduler's transition log (Dask's `transition_log`): a fixed-size ring of the newest transitions,
+ * kept in parallel arrays so that logging allocates nothing on the hot path. `story(key)` reads it.
+ */
+import type { StoryEntry } from '../protocol';
+
+export class StoryLog {
+  private readonly keys: (string | undefined)[];
+  private readonly events: (string | undefined)[];
+  private readonly from: (string | undefined)[];
+  private readonly to: (string | undefined)[];
+  private readonly times: Float64Array;
+  private next = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.keys = new Array<string | undefined>(capacity);
+    this.events = new Array<string | undefined>(capacity);
+    this.from = new Array<string | undefined>(capacity);
+    this.to = new Array<string | undefined>(capacity);
+    this.times = new Float64Array(capacity);
+  }
+
+  add(key: string, event: string, from: string, to: string, time: number): void {
+    const i = this.next;
+    this.keys[i] = key;
+    this.events[i] = event;
+    this.from[i] = from;
+    this.to[i] = to;
+    this.times[i] = time;
+    this.next = (i + 1) % this.capacity;
+    if (this.size < this.capacity) this.size++;
+  }
+
+  /** The logged transitions of `key`, oldest first. */
+  storyOf(key: string): StoryEntry[] {
+    const out: StoryEntry[] = [];
+    const start = (this.next - this.size + this.capacity) % this.capacity;
+    for (let n = 0; n < this.size; n++) {
+      const i = (start + n) % this.capacity;
+      if (this.keys[i] === key) out.push({ time: this.times[i], event: this.events[i] as string, from: this.from[i] as string, to: this.to[i] as string });
+    }
+    return out;
+  }
+}
