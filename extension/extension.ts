@@ -5,7 +5,8 @@
 import { availableParallelism } from 'node:os';
 import * as vscode from 'vscode';
 import { CHANNELS_VIEW_ID, ChannelsTreeProvider } from './channels-view';
-import { RecentAddresses, runConnectFlow, SchedulerTokens } from './connect-input';
+import type { SharedFuturesApi } from './api';
+import { RecentAddresses, runConnectFlow, SchedulerTokens, validateSchedulerAddress } from './connect-input';
 import { vscodeConnectPrompts } from './connect-prompts';
 import { ConnectionManager, runtimeNotBundledConnector } from './connection';
 import { kernelNotBundledRunner, registerControllers } from './controller';
@@ -22,8 +23,8 @@ export const COMMANDS = {
 
 let connections: ConnectionManager | undefined;
 
-/** Registers the serializer, controllers, view and commands. */
-export function activate(context: vscode.ExtensionContext): void {
+/** Registers the serializer, controllers, view and commands; returns the extension's API. */
+export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
   const log = vscode.window.createOutputChannel('Shared Futures', { log: true });
   context.subscriptions.push(log);
 
@@ -82,7 +83,16 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showInformationMessage('The Shared Futures dashboard is not part of this build yet.');
     }),
   );
-  log.info(`activated (extension ${String(context.extension.packageJSON.version)}, VS Code ${vscode.version})`);
+  const version = String((context.extension.packageJSON as { version?: unknown }).version);
+  log.info(`activated (extension ${version}, VS Code ${vscode.version})`);
+  return {
+    version,
+    validateSchedulerAddress,
+    get connection() {
+      const current = manager.current;
+      return current === undefined ? undefined : { address: current.address, kind: current.kind };
+    },
+  };
 }
 
 /** Closes the scheduler connection (and a local scheduler's threads) before the extension host goes. */
