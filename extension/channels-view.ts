@@ -3,7 +3,7 @@
  * (not connected / local / remote address); channels and their items hang under it once the runtime is in.
  */
 import * as vscode from 'vscode';
-import type { ConnectionManager, SchedulerConnection } from './connection';
+import type { ConnectionSource, SchedulerConnection } from './connection';
 
 /** View id contributed in package.json. */
 export const CHANNELS_VIEW_ID = 'sharedFutures.channels';
@@ -20,7 +20,7 @@ export class ChannelsTreeProvider implements vscode.TreeDataProvider<ChannelsNod
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscription: { dispose(): void };
 
-  constructor(private readonly connections: ConnectionManager) {
+  constructor(private readonly connections: ConnectionSource) {
     this.subscription = connections.onDidChange(() => this.changed.fire(undefined));
   }
 

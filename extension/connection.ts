@@ -15,9 +15,9 @@ export interface SchedulerConnection {
 }
 
 /** How connections are made; the runtime provides the real one. */
-export interface SchedulerConnector {
-  connectRemote(address: string, token: string | undefined): Promise<SchedulerConnection>;
-  startLocal(options: { threads: number }): Promise<SchedulerConnection>;
+export interface SchedulerConnector<C extends SchedulerConnection = SchedulerConnection> {
+  connectRemote(address: string, token: string | undefined): Promise<C>;
+  startLocal(options: { threads: number }): Promise<C>;
 }
 
 /** Something that can be undone; VS Code's Disposable has this shape. */
@@ -25,33 +25,39 @@ export interface Disposable {
   dispose(): void;
 }
 
+/** The read side of the connection manager, for views that show the connection. */
+export interface ConnectionSource {
+  readonly current: SchedulerConnection | undefined;
+  onDidChange(listener: (connection: SchedulerConnection | undefined) => void): Disposable;
+}
+
 /** Holds the current connection and tells listeners whenever it changes. */
-export class ConnectionManager implements Disposable {
-  private connection: SchedulerConnection | undefined;
-  private readonly listeners = new Set<(connection: SchedulerConnection | undefined) => void>();
+export class ConnectionManager<C extends SchedulerConnection = SchedulerConnection> implements Disposable {
+  private connection: C | undefined;
+  private readonly listeners = new Set<(connection: C | undefined) => void>();
   /** Serializes connect/start/disconnect so two commands never race over `connection`. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly connector: SchedulerConnector) {}
+  constructor(private readonly connector: SchedulerConnector<C>) {}
 
   /** The current connection, if any. */
-  get current(): SchedulerConnection | undefined {
+  get current(): C | undefined {
     return this.connection;
   }
 
   /** Calls `listener` after every change of the current connection. */
-  onDidChange(listener: (connection: SchedulerConnection | undefined) => void): Disposable {
+  onDidChange(listener: (connection: C | undefined) => void): Disposable {
     this.listeners.add(listener);
     return { dispose: () => this.listeners.delete(listener) };
   }
 
   /** Connects to a remote scheduler; on failure the previous connection stays and the error is thrown. */
-  connectRemote(address: string, token: string | undefined): Promise<SchedulerConnection> {
+  connectRemote(address: string, token: string | undefined): Promise<C> {
     return this.exclusive(() => this.replaceWith(() => this.connector.connectRemote(address, token)));
   }
 
   /** Starts the in-process scheduler, or returns it when it is already the current connection. */
-  startLocal(threads: number): Promise<SchedulerConnection> {
+  startLocal(threads: number): Promise<C> {
     return this.exclusive(async () => {
       if (this.connection?.kind === 'local') {
         return this.connection;
@@ -61,7 +67,7 @@ export class ConnectionManager implements Disposable {
   }
 
   /** The current connection, starting the local scheduler when there is none (lazy start on first use). */
-  ensureConnected(threads: number): Promise<SchedulerConnection> {
+  ensureConnected(threads: number): Promise<C> {
     return this.exclusive(async () => this.connection ?? this.replaceWith(() => this.connector.startLocal({ threads })));
   }
 
@@ -85,7 +91,7 @@ export class ConnectionManager implements Disposable {
     return closing;
   }
 
-  private async replaceWith(open: () => Promise<SchedulerConnection>): Promise<SchedulerConnection> {
+  private async replaceWith(open: () => Promise<C>): Promise<C> {
     const next = await open();
     const old = this.connection;
     this.connection = next;
@@ -108,9 +114,3 @@ export class ConnectionManager implements Disposable {
     }
   }
 }
-
-/** The connector used until the runtime is wired in: every attempt fails with a clear message. */
-export const runtimeNotBundledConnector: SchedulerConnector = {
-  connectRemote: () => Promise.reject(new Error('The Shared Futures runtime is not part of this build yet.')),
-  startLocal: () => Promise.reject(new Error('The Shared Futures runtime is not part of this build yet.')),
-};

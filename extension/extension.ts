@@ -8,9 +8,10 @@ import { CHANNELS_VIEW_ID, ChannelsTreeProvider } from './channels-view';
 import type { SharedFuturesApi } from './api';
 import { RecentAddresses, runConnectFlow, SchedulerTokens, validateSchedulerAddress } from './connect-input';
 import { vscodeConnectPrompts } from './connect-prompts';
-import { ConnectionManager, runtimeNotBundledConnector } from './connection';
+import { ConnectionManager } from './connection';
 import { kernelNotBundledRunner, registerControllers } from './controller';
 import { NOTEBOOK_TYPE, SfnbSerializer } from './notebook-serializer';
+import { runtimeConnector, type RuntimeConnection } from './runtime-connector';
 
 /** Command ids contributed in package.json. */
 export const COMMANDS = {
@@ -21,14 +22,14 @@ export const COMMANDS = {
   openDashboard: 'sharedFutures.openDashboard',
 } as const;
 
-let connections: ConnectionManager | undefined;
+let connections: ConnectionManager<RuntimeConnection> | undefined;
 
 /** Registers the serializer, controllers, view and commands; returns the extension's API. */
 export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
   const log = vscode.window.createOutputChannel('Shared Futures', { log: true });
   context.subscriptions.push(log);
 
-  const manager = new ConnectionManager(runtimeNotBundledConnector);
+  const manager = new ConnectionManager(runtimeConnector);
   connections = manager;
   context.subscriptions.push(
     manager.onDidChange((connection) =>
@@ -64,6 +65,7 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
       log.info(`starting the local scheduler with ${threads} threads`);
       try {
         await manager.startLocal(threads);
+        log.info(`local scheduler running with ${threads} threads`);
       } catch (err) {
         log.error('could not start the local scheduler', err);
         void vscode.window.showErrorMessage(`Could not start the local scheduler: ${messageOf(err)}`);

@@ -72,6 +72,29 @@ describe('Shared Futures extension in code-server', { timeout: 600_000 }, () => 
     await message.waitFor({ state: 'hidden' });
   });
 
+  it('starts the local scheduler in the extension host, keeps it when a connect fails, and disconnects', async () => {
+    const { workbench } = vs();
+    await workbench.openViewContainer('Shared Futures');
+    await workbench.runCommand('Shared Futures: Start Local Scheduler');
+    await workbench.waitForTreeItems('Channels', ['Scheduler local']);
+    await workbench.screenshot('04-local-scheduler');
+
+    // Nothing listens on port 1: the connection fails, says so, and the local scheduler stays.
+    await workbench.runCommand('Shared Futures: Connect to Scheduler…');
+    const input = workbench.quickInput.locator('input');
+    await input.fill('ws://127.0.0.1:1');
+    await input.press('Enter');
+    await workbench.quickInput.getByText('Token for ws://127.0.0.1:1').waitFor({ state: 'visible' });
+    await workbench.page.keyboard.press('Enter'); // no token
+    const error = await workbench.waitForNotification(/Could not connect to ws:\/\/127\.0\.0\.1:1/);
+    assert.match(error, /Still connected to the local scheduler/);
+    await workbench.screenshot('05-connect-failed');
+    await workbench.waitForTreeItems('Channels', ['Scheduler local']);
+
+    await workbench.runCommand('Shared Futures: Disconnect');
+    await workbench.waitForTreeItems('Channels', ['Scheduler not connected']);
+  });
+
   it('opens an .sfnb file as a notebook with its cells and saved outputs', async () => {
     const { workbench } = vs();
     await workbench.openFile('hello.sfnb');

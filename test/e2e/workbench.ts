@@ -178,17 +178,25 @@ export class Workbench {
 
   /** Waits until the webview frames show text matching `pattern`, and returns all their text. */
   async waitForWebviewText(pattern: RegExp, timeoutMs = UI_TIMEOUT_MS): Promise<string> {
+    return this.poll(`a webview showing ${String(pattern)}`, () => this.webviewText(), (text) => pattern.test(text), timeoutMs);
+  }
+
+  /**
+   * Reads `read()` until `ok` accepts what it returns (or the time is up, failing with the last value read).
+   * For UI that changes on its own (trees, webviews, toasts) where no single selector says "done".
+   */
+  async poll<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = UI_TIMEOUT_MS): Promise<T> {
     const deadline = Date.now() + timeoutMs;
-    let text = '';
-    while (Date.now() < deadline) {
-      text = await this.webviewText();
-      if (pattern.test(text)) {
-        return text;
+    for (;;) {
+      const value = await read();
+      if (ok(value)) {
+        return value;
       }
-      // Frames are created and filled asynchronously; poll on the page's own animation frames.
+      if (Date.now() >= deadline) {
+        throw new Error(`waited ${timeoutMs} ms for ${what}; last seen: ${JSON.stringify(value)}`);
+      }
       await this.page.waitForTimeout(200);
     }
-    throw new Error(`no webview showed ${String(pattern)} within ${timeoutMs} ms; they showed:\n${text}`);
   }
 
   /** Opens the activity-bar view container whose title is `title`, as a click on its icon does. */
@@ -222,6 +230,21 @@ export class Workbench {
   /** Texts of the notification toasts on screen. */
   async notifications(): Promise<string[]> {
     return this.page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+  }
+
+  /** Waits for the rows of the sidebar view `viewName` to equal `expected`. */
+  async waitForTreeItems(viewName: string, expected: readonly string[]): Promise<void> {
+    await this.poll(`the ${viewName} view to show ${JSON.stringify(expected)}`, () => this.treeItems(viewName), (rows) =>
+      rows.length === expected.length && rows.every((row, i) => row === expected[i]),
+    );
+  }
+
+  /** Waits for a notification toast whose text matches `pattern` and returns its text. */
+  async waitForNotification(pattern: RegExp): Promise<string> {
+    const texts = await this.poll(`a notification matching ${String(pattern)}`, () => this.notifications(), (all) =>
+      all.some((t) => pattern.test(t)),
+    );
+    return texts.find((t) => pattern.test(t)) as string;
   }
 
   /** Closes the quick input if it is open. */

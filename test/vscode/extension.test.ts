@@ -1,7 +1,8 @@
 /**
  * The checks of test/e2e/extension.e2e.ts, made through the VS Code API inside a desktop VS Code started by
  * @vscode/test-electron: the extension stays inactive until needed, registers its commands, validates
- * scheduler addresses as Connect does, and opens and saves `.sfnb` notebooks through its serializer.
+ * scheduler addresses as Connect does, starts and stops the local scheduler, and opens and saves `.sfnb`
+ * notebooks through its serializer.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,14 @@ describe('Shared Futures extension in desktop VS Code', () => {
     const api = await extension().activate();
     assert.match(api.validateSchedulerAddress('http://127.0.0.1:8786') ?? '', /starts with ws:\/\/ or wss:\/\//);
     assert.equal(api.validateSchedulerAddress('ws://127.0.0.1:8786'), undefined);
+    assert.equal(api.connection, undefined);
+  });
+
+  it('starts the local scheduler in the extension host and disconnects from it', async () => {
+    const api = await extension().activate();
+    await vscode.commands.executeCommand('sharedFutures.startLocal');
+    assert.deepEqual(api.connection, { address: 'local', kind: 'local' });
+    await vscode.commands.executeCommand('sharedFutures.disconnect');
     assert.equal(api.connection, undefined);
   });
 
