@@ -39,5 +39,8 @@ const nodeBundle = (entry, filename, extra = {}) => ({
 module.exports = [
   nodeBundle('./scheduler/index.ts', 'runtime.js'),
   nodeBundle('./scheduler/pool/worker-entry.ts', 'pool-worker.js'),
+  nodeBundle('./scheduler/cli-main.ts', 'cli.js', {
+    plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true })],
+  }),
   nodeBundle('./extension/extension.ts', 'extension.js'),
 ];

@@ -48,6 +48,11 @@ export class Channel implements AsyncIterable<ChannelItem> {
     this.ready = new Promise<void>((r) => (this.resolveReady = r));
   }
 
+  /** @internal the maxlen this client asked for (null: none). */
+  get requestedMaxlen(): number | null {
+    return this.localMaxlen;
+  }
+
   /** This client's window size: its own maxlen, else the scheduler's; null when unbounded. */
   get maxlen(): number | null {
     return this.localMaxlen ?? this.schedulerMaxlen ?? null;

@@ -29,6 +29,8 @@ import {
 } from './protocol';
 import { digest, tokenize, uniqueToken } from './tokenize';
 import { MessagePortTransport } from './transport/message-port';
+import { ConnectionError } from './wire/errors';
+import { WsClientTransport, parseSchedulerAddress } from './wire/ws-client';
 import type { Transport } from './transport/transport';
 import { MAX_CHANNEL_NAME } from './core/state';
 
@@ -54,6 +56,12 @@ export interface SubmitOptions {
 export interface ConnectOptions {
   /** Token for a remote scheduler. */
   token?: string;
+  /** Extra CA certificate (PEM) to trust for wss:// (a private CA or a self-signed certificate). */
+  ca?: string | Buffer;
+  /** Reconnect with backoff when a remote connection drops (default true). */
+  reconnect?: boolean;
+  /** Give up reconnecting after this many milliseconds (default 60,000). */
+  reconnectTimeoutMs?: number;
   /** A name for this client, shown in logs and ids. */
   name?: string;
   /** Threads of the default in-process cluster (only when it is started by this call). */
@@ -84,7 +92,13 @@ export function setDefaultClusterStarter(fn: (threads?: number) => Promise<InPro
 export class Client implements FutureHost, ChannelHost {
   /** Unique id of this client. */
   readonly id: string;
-  private readonly transport: ClientSide;
+  private transport: ClientSide;
+  /** Makes a new transport to the same scheduler (remote clients only): used to reconnect. */
+  private connector: (() => ClientSide) | undefined;
+  private reconnectTimeoutMs = 60_000;
+  private everWelcomed = false;
+  private userClosed = false;
+  private reconnecting = false;
   private readonly states = new Map<string, FutureState>();
   private readonly pending = new Map<number, Pending>();
   private readonly chans = new Map<string, Channel>();
@@ -100,17 +114,40 @@ export class Client implements FutureHost, ChannelHost {
   /** Address of the scheduler, known once connected. */
   address = '';
 
-  private constructor(transport: ClientSide, opts: { name?: string } = {}) {
+  private constructor(transport: ClientSide, opts: { name?: string; connector?: () => ClientSide; reconnectTimeoutMs?: number } = {}) {
     this.id = `${opts.name ?? 'client'}-${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     this.transport = transport;
-    const letGo = this.hold();
-    this.welcomed = new Promise<void>((resolve, reject) => {
-      this.pending.set(0, { resolve: () => (letGo(), resolve()), reject: (e) => (letGo(), reject(e)) });
-    });
+    this.connector = opts.connector;
+    if (opts.reconnectTimeoutMs !== undefined) this.reconnectTimeoutMs = opts.reconnectTimeoutMs;
+    this.welcomed = this.expectWelcome();
     this.welcomed.catch(() => undefined);
-    transport.onMessages((batch) => this.receive(batch));
-    transport.onClose(() => this.onTransportClosed());
+    this.bind(transport);
     this.post({ op: 'hello', client: this.id, version: PROTOCOL_VERSION, ...(opts.name ? { name: opts.name } : {}) });
+  }
+
+  private expectWelcome(): Promise<void> {
+    const letGo = this.hold();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(0, {
+        resolve: () => {
+          letGo();
+          resolve();
+        },
+        reject: (e) => {
+          letGo();
+          reject(e);
+        },
+      });
+    });
+  }
+
+  private bind(transport: ClientSide): void {
+    transport.onMessages((batch) => {
+      if (transport === this.transport) this.receive(batch);
+    });
+    transport.onClose((reason) => {
+      if (transport === this.transport) this.onTransportClosed(reason);
+    });
   }
 
   /**
@@ -123,8 +160,15 @@ export class Client implements FutureHost, ChannelHost {
       if (!defaultClusterStarter) throw new Error('no default cluster is available in this build');
       transport = (await defaultClusterStarter(opts.threads)).connectInThread();
     } else if (typeof target === 'string') {
-      if (!/^wss?:\/\//.test(target)) throw new InvalidArgumentError(`a scheduler address starts with ws:// or wss://, got '${target}'`);
-      throw new InvalidArgumentError(`connecting to ${target} needs the WebSocket transport, which this build does not have yet`);
+      // A token may ride in the address, as Jupyter prints it: ws://host:port/?token=…
+      const url = parseSchedulerAddress(target);
+      const token = opts.token ?? url.searchParams.get('token') ?? process.env.SHARED_FUTURES_TOKEN;
+      url.search = '';
+      const address = url.toString().replace(/\/$/, '');
+      const connector = () => new WsClientTransport<SchedulerMessage, ClientMessage>(address, 'client', { token, ca: opts.ca });
+      const client = new Client(connector(), { name: opts.name, connector: opts.reconnect === false ? undefined : connector, reconnectTimeoutMs: opts.reconnectTimeoutMs });
+      await client.welcomed;
+      return client;
     } else if (isMessagePort(target)) {
       transport = new MessagePortTransport<SchedulerMessage, ClientMessage>(target);
     } else if (target && typeof (target as InProcessScheduler).connectInThread === 'function') {
@@ -388,6 +432,11 @@ export class Client implements FutureHost, ChannelHost {
   /** Closes the client: the scheduler releases everything it wanted; its channels' iterations end. */
   async close(): Promise<void> {
     if (this.isClosed) return;
+    this.userClosed = true;
+    if (this.reconnecting) {
+      this.onTransportClosed();
+      return;
+    }
     this.post({ op: 'close' });
     this.flush();
     this.transport.close();
@@ -575,6 +624,7 @@ export class Client implements FutureHost, ChannelHost {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.reconnecting) return; // kept until the connection is back
     const out = this.outbox;
     this.outbox = [];
     for (const m of out) this.transport.send(m);
@@ -585,6 +635,7 @@ export class Client implements FutureHost, ChannelHost {
       switch (msg.op) {
         case 'welcome':
           this.address = msg.address;
+          this.everWelcomed = true;
           this.settle(0, undefined, undefined);
           break;
         case 'status': {
@@ -631,17 +682,77 @@ export class Client implements FutureHost, ChannelHost {
     else p.resolve(value);
   }
 
-  private onTransportClosed(): void {
+  private onTransportClosed(reason?: Error): void {
     if (this.isClosed) return;
+    if (this.connector && this.everWelcomed && !this.userClosed) {
+      this.startReconnect(reason);
+      return;
+    }
     this.isClosed = true;
+    this.reconnecting = false;
     this.outbox = [];
-    const err = new ClientClosedError();
+    const err = reason && !this.userClosed ? reason : new ClientClosedError();
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     for (const state of this.states.values()) state.wake();
     for (const chan of this.chans.values()) chan.clientClosed();
     for (const sink of this.eventSinks) sink([]);
     this.eventSinks.clear();
+  }
+
+  /** The connection dropped: answers in flight are lost; reconnect with backoff and resynchronise. */
+  private startReconnect(reason?: Error): void {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    const lost = new ConnectionError(`the connection to ${this.address} was lost${reason ? ` (${reason.message})` : ''}; the request may or may not have been applied`);
+    for (const [req, p] of this.pending) if (req !== 0) p.reject(lost);
+    for (const req of [...this.pending.keys()]) if (req !== 0) this.pending.delete(req);
+    const started = Date.now();
+    const letGo = this.hold();
+    const attempt = (n: number) => {
+      if (this.isClosed || this.userClosed) return letGo();
+      if (Date.now() - started > this.reconnectTimeoutMs) {
+        letGo();
+        this.reconnecting = false;
+        this.connector = undefined;
+        this.onTransportClosed(new ConnectionError(`could not reconnect to ${this.address} within ${this.reconnectTimeoutMs} ms`));
+        return;
+      }
+      const delay = Math.min(5000, 50 * 2 ** n) * (0.75 + Math.random() * 0.5);
+      setTimeout(() => {
+        if (this.isClosed || this.userClosed) return letGo();
+        const transport = (this.connector as () => ClientSide)();
+        this.transport = transport;
+        const welcome = this.expectWelcome();
+        transport.onMessages((batch) => {
+          if (transport === this.transport) this.receive(batch);
+        });
+        transport.onClose((why) => {
+          if (transport !== this.transport) return;
+          this.pending.get(0)?.reject(why ?? lost);
+          if (this.reconnecting) attempt(n + 1);
+          else this.onTransportClosed(why);
+        });
+        transport.send({ op: 'hello', client: this.id, version: PROTOCOL_VERSION, resume: true });
+        welcome.then(
+          () => {
+            letGo();
+            this.resync(transport);
+          },
+          () => undefined,
+        );
+      }, delay);
+    };
+    attempt(0);
+  }
+
+  /** After reconnecting: want every held key again (learning its status) and resume every channel after its last item. */
+  private resync(transport: ClientSide): void {
+    this.reconnecting = false;
+    const keys = [...this.states.keys()];
+    if (keys.length > 0) transport.send({ op: 'want', keys, sync: true });
+    for (const chan of this.chans.values()) transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, from: chan.count });
+    this.flush();
   }
 
   private checkOpen(): void {

@@ -8,25 +8,32 @@ import { ThreadPool } from './pool/thread-pool';
 import type { ClientMessage, SchedulerMessage } from './protocol';
 import { SchedulerServer } from './server';
 import { inThreadPair } from './transport/in-thread';
+import { listen, type ListenOptions, type Listener } from './wire/ws-server';
 
 export interface LocalClusterOptions {
   /** Worker threads of the pool (default: the machine's parallelism). 0 runs no local worker. */
   threads?: number;
-  /** Serve the scheduler over WebSocket too. */
-  listen?: { port?: number; host?: string; token?: string };
+  /** Serve the scheduler over WebSocket too (ws://host:port; a token is generated on loopback when absent). */
+  listen?: ListenOptions;
 }
 
 export class LocalCluster implements InProcessScheduler {
-  /** `local://…` for an in-process scheduler. */
-  readonly address: string;
+  /** `ws://host:port` when listening, else `local://…`. */
+  get address(): string {
+    return this.listener?.address ?? this.server.address;
+  }
+  /** The token remote clients and workers must present (when listening). */
+  get token(): string | undefined {
+    return this.listener?.token;
+  }
+  private listener: Listener | undefined;
   /** @internal */
   readonly server: SchedulerServer;
   private pool: ThreadPool | undefined;
   private closed = false;
 
   private constructor(readonly threads: number) {
-    this.address = `local://${randomUUID().slice(0, 8)}`;
-    this.server = new SchedulerServer(this.address);
+    this.server = new SchedulerServer(`local://${randomUUID().slice(0, 8)}`);
     if (threads > 0) {
       this.pool = new ThreadPool(this.server, threads);
       this.server.addWorker(this.pool, threads);
@@ -39,10 +46,16 @@ export class LocalCluster implements InProcessScheduler {
     if (!Number.isInteger(threads) || threads < 0 || threads > 1024) {
       throw new InvalidArgumentError(`threads must be an integer from 0 to 1024, got ${String(opts.threads)}`);
     }
+    const cluster = new LocalCluster(threads);
     if (opts.listen !== undefined) {
-      throw new InvalidArgumentError('listen needs the WebSocket transport, which this build does not have yet');
+      try {
+        cluster.listener = await listen(cluster.server, opts.listen);
+      } catch (err) {
+        await cluster.close();
+        throw err;
+      }
     }
-    return new LocalCluster(threads);
+    return cluster;
   }
 
   /** @internal a transport for a client on this thread. */
@@ -66,6 +79,7 @@ export class LocalCluster implements InProcessScheduler {
     if (this.closed) return;
     this.closed = true;
     if (defaultCluster === this) defaultCluster = undefined;
+    await this.listener?.close();
     await this.server.close();
   }
 }

@@ -46,10 +46,10 @@ export interface TaskSpec {
 export type WireItem = { k: string; s?: FutureStatus; e?: ErrorInfo } | { v: unknown };
 
 export type ClientMessage =
-  | { op: 'hello'; client: string; version: number; name?: string }
+  | { op: 'hello'; client: string; version: number; name?: string; resume?: boolean }
   | { op: 'submit'; fns: FnSpec[]; tasks: TaskSpec[] }
   | { op: 'scatter'; req: number; items: { key: string; value: unknown }[] }
-  | { op: 'want'; keys: string[] }
+  | { op: 'want'; keys: string[]; sync?: boolean }
   | { op: 'release'; keys: string[] }
   | { op: 'cancel'; req: number; keys: string[] }
   | { op: 'gather'; req: number; keys: string[] }

@@ -1,45 +1,85 @@
 /**
  * The I/O shell around the sans-I/O core: accepts client transports, feeds their messages to the
- * SchedulerState, delivers what it produces, and lets worker adapters pull ready tasks.
+ * SchedulerState, delivers what it produces, lets workers pull ready tasks, and moves data between
+ * remote workers (relayed here) for gathers and dependencies.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from './core/state';
+import { toErrorInfo } from './errors';
 import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from './protocol';
+import { RemoteWorker } from './remote/remote-worker';
+import type { FromWorker, ToWorker } from './remote/worker-protocol';
+import type { ExecTask } from './core/state';
 import { MessagePortTransport } from './transport/message-port';
 import type { Transport } from './transport/transport';
 
 export type SchedulerSide = Transport<ClientMessage, SchedulerMessage>;
 
-/** A source of execution (the local thread pool, later remote workers): pulls work when told. */
+/** A source of execution (the local thread pool, a remote worker): pulls work when told. */
 export interface WorkerAdapter {
   readonly id: string;
   pump(): void;
   close(): Promise<void>;
+  /** Results this worker holds (remote workers only). */
+  fetch?(keys: string[]): Promise<unknown[]>;
+  /** Results this worker may drop (remote workers only). */
+  free?(keys: string[]): void;
+}
+
+/** What the scheduler reports as it runs (connections, workers); the CLI prints it. */
+export type SchedulerLog = (level: 'info' | 'warn', message: string) => void;
+
+export interface AcceptOptions {
+  /** Keep a client that dropped for this long so it can reconnect and resume (ms); 0 = release at once. */
+  graceMs?: number;
 }
 
 export class SchedulerServer {
   readonly state: SchedulerState;
   private readonly conns = new Map<string, SchedulerSide>();
-  private readonly workers: WorkerAdapter[] = [];
+  private readonly workers = new Map<string, WorkerAdapter>();
+  private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
+  log: SchedulerLog = () => undefined;
 
   constructor(readonly address: string) {
     this.state = new SchedulerState(address);
   }
 
   addWorker(adapter: WorkerAdapter, threads: number): void {
-    this.workers.push(adapter);
+    this.workers.set(adapter.id, adapter);
     this.state.addWorker(adapter.id, threads);
     this.afterEvent();
   }
 
+  /** Takes a worker process's connection. */
+  acceptWorker(transport: Transport<FromWorker, ToWorker>, id: string, threads: number, name?: string): void {
+    if (this.closed || this.workers.has(id)) {
+      transport.send({ op: 'error', error: { name: 'ProtocolError', message: `worker id ${id} is already connected`, code: 'ERR_HANDSHAKE' } });
+      transport.close();
+      return;
+    }
+    const worker = new RemoteWorker(this, transport, id, threads);
+    this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
+    this.addWorker(worker, threads);
+  }
+
+  /** A worker's connection closed or its heartbeats stopped. */
+  workerLost(id: string, why: string): void {
+    if (!this.workers.delete(id)) return;
+    this.log('warn', `worker ${id} lost: ${why}; its tasks are rescheduled`);
+    this.state.removeWorker(id);
+    this.afterEvent();
+  }
+
   /** Takes a client connection; its first message must be `hello`. */
-  accept(transport: SchedulerSide): void {
+  accept(transport: SchedulerSide, opts: AcceptOptions = {}): void {
     if (this.closed) {
       transport.close();
       return;
     }
     let clientId: string | undefined;
+    let explicitClose = false;
     transport.onMessages((batch) => {
       if (!Array.isArray(batch)) return this.reject(transport, 'a batch must be an array of messages');
       let i = 0;
@@ -51,15 +91,27 @@ export class SchedulerServer {
         if (hello.version !== PROTOCOL_VERSION) {
           return this.reject(transport, `protocol version ${String(hello.version)} is not supported (scheduler speaks ${PROTOCOL_VERSION})`);
         }
-        if (this.conns.has(hello.client)) return this.reject(transport, `client id ${hello.client} is already connected`);
-        clientId = hello.client;
-        this.conns.set(clientId, transport);
-        this.state.addClient(clientId);
+        const waiting = this.graceTimers.get(hello.client);
+        if (waiting) {
+          // The same client, back within its grace period: rebind and let it resynchronise.
+          clearTimeout(waiting);
+          this.graceTimers.delete(hello.client);
+          clientId = hello.client;
+          this.conns.set(clientId, transport);
+          this.state.resumeClient(clientId);
+          this.log('info', `client ${clientId} reconnected`);
+        } else {
+          if (this.conns.has(hello.client) || this.state.clients.has(hello.client)) return this.reject(transport, `client id ${hello.client} is already connected`);
+          clientId = hello.client;
+          this.conns.set(clientId, transport);
+          this.state.addClient(clientId);
+        }
         i = 1;
       }
       for (; i < batch.length; i++) {
         const msg = batch[i];
         if (msg && msg.op === 'close') {
+          explicitClose = true;
           transport.close();
           break;
         }
@@ -72,9 +124,22 @@ export class SchedulerServer {
       this.afterEvent();
     });
     transport.onClose(() => {
-      if (clientId === undefined) return;
+      if (clientId === undefined || this.conns.get(clientId) !== transport) return;
       this.conns.delete(clientId);
-      this.state.removeClient(clientId);
+      const id = clientId;
+      const grace = opts.graceMs ?? 0;
+      if (!explicitClose && grace > 0 && !this.closed) {
+        // Keep its wants and subscriptions for a while: it may reconnect and resume.
+        const timer = setTimeout(() => {
+          this.graceTimers.delete(id);
+          this.state.removeClient(id);
+          this.afterEvent();
+        }, grace);
+        timer.unref();
+        this.graceTimers.set(id, timer);
+        return;
+      }
+      this.state.removeClient(id);
       this.afterEvent();
     });
   }
@@ -89,22 +154,72 @@ export class SchedulerServer {
     transport.close();
   }
 
-  /** Delivers everything the core produced and lets workers pull ready tasks. */
+  /** Delivers everything the core produced, lets workers pull ready tasks, and starts remote fetches. */
   afterEvent(): void {
-    if (this.state.readyCount > 0) for (const w of this.workers) w.pump();
+    if (this.state.readyCount > 0) for (const w of this.workers.values()) w.pump();
     const out = this.state.drainOutbox();
     for (const [cid, msgs] of out) {
       const t = this.conns.get(cid);
       if (!t) continue;
       for (const m of msgs) t.send(m);
     }
+    for (const [wid, keys] of this.state.drainFrees()) this.workers.get(wid)?.free?.(keys);
+    for (const g of this.state.drainRemoteGathers()) {
+      const fetches = [...g.remote].map(([wid, part]) =>
+        this.fetchFrom(wid, part.keys).then((values) => {
+          part.index.forEach((idx, j) => (g.values[idx] = values[j]));
+        }),
+      );
+      Promise.all(fetches).then(
+        () => this.conns.get(g.client)?.send({ op: 'reply', req: g.req, ok: true, value: g.values }),
+        (err: unknown) => this.conns.get(g.client)?.send({ op: 'reply', req: g.req, ok: false, error: toErrorInfo(err) }),
+      );
+    }
+  }
+
+  private fetchFrom(workerId: string, keys: string[]): Promise<unknown[]> {
+    const w = this.workers.get(workerId);
+    if (!w?.fetch) return Promise.reject(new Error(`worker ${workerId} is gone`));
+    return w.fetch(keys);
+  }
+
+  /** Brings dependencies held by remote workers into the tasks' `deps` (all but those held by `except`). */
+  async fillRemoteDeps(tasks: ExecTask[], except?: string): Promise<void> {
+    const byWorker = new Map<string, Set<string>>();
+    for (const t of tasks) {
+      for (const [key, wid] of Object.entries(t.at ?? {})) {
+        if (wid === except) continue;
+        let keys = byWorker.get(wid);
+        if (!keys) byWorker.set(wid, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+    const values = new Map<string, unknown>();
+    await Promise.all(
+      [...byWorker].map(async ([wid, keys]) => {
+        const list = [...keys];
+        const got = await this.fetchFrom(wid, list);
+        list.forEach((k, i) => values.set(k, got[i]));
+      }),
+    );
+    for (const t of tasks) {
+      if (!t.at) continue;
+      for (const [key, wid] of Object.entries(t.at)) {
+        if (wid === except) continue;
+        (t.deps ??= {})[key] = values.get(key);
+        delete t.at[key];
+      }
+      if (Object.keys(t.at).length === 0) delete t.at;
+    }
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const t of this.graceTimers.values()) clearTimeout(t);
+    this.graceTimers.clear();
     for (const t of this.conns.values()) t.close();
     this.conns.clear();
-    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.workers.values()].map((w) => w.close()));
   }
 }

@@ -44,6 +44,10 @@ export class TaskRecord {
   /** Times the task was on a thread that died. */
   suspicious = 0;
   worker: string | undefined;
+  /** The remote worker holding the result; undefined when the value is here (`value`). */
+  holder: string | undefined;
+  /** Finished remotely: it keeps its dependencies (and their data) so it can be recomputed if lost. */
+  keepsDeps = false;
   value: unknown;
   error: ErrorInfo | undefined;
   constructor(readonly key: string) {}
@@ -56,12 +60,24 @@ export interface ExecTask {
   args: unknown[];
   /** Values of dependencies by key, when the task has any. */
   deps?: Record<string, unknown>;
+  /** Dependencies whose data is on a remote worker: key -> worker id (the adapter brings them). */
+  at?: Record<string, string>;
 }
 
 export interface WorkerState {
   id: string;
   threads: number;
   processing: Set<TaskRecord>;
+  /** Results this (remote) worker holds. */
+  has: Set<TaskRecord>;
+}
+
+/** A gather waiting on data from remote workers. */
+export interface RemoteGather {
+  client: string;
+  req: number;
+  values: unknown[];
+  remote: Map<string, { keys: string[]; index: number[] }>;
 }
 
 interface ClientState {
@@ -135,8 +151,10 @@ export class SchedulerState {
   private events: SchedulerEvent[] = [];
   private channelEvents = new Map<string, SchedulerEvent>();
   private observers = 0;
+  private frees = new Map<string, string[]>();
   /** Keys whose refs may have dropped to zero during the current event. */
   private releaseCandidates: TaskRecord[] = [];
+  private remoteGathers: RemoteGather[] = [];
 
   constructor(
     readonly address: string,
@@ -144,6 +162,13 @@ export class SchedulerState {
   ) {}
 
   // ---------------------------------------------------------------- clients
+
+  /** A client came back within its grace period: it gets a new welcome and resynchronises. */
+  resumeClient(id: string): void {
+    this.statusBuf.delete(id);
+    this.outbox.delete(id);
+    this.send(id, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
+  }
 
   /** A client connected (its `hello`). */
   addClient(id: string): void {
@@ -191,7 +216,7 @@ export class SchedulerState {
         for (const { key, value } of msg.items) this.scatterOne(c, key, value);
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'want':
-        return this.want(c, msg.keys);
+        return this.want(c, msg.keys, msg.sync === true);
       case 'release':
         for (const key of msg.keys) this.release(c, key);
         return;
@@ -364,7 +389,7 @@ export class SchedulerState {
     c.wants.add(key);
   }
 
-  private want(c: ClientState, keys: string[]): void {
+  private want(c: ClientState, keys: string[], sync = false): void {
     for (const key of keys) {
       const t = this.tasks.get(key);
       if (!t) {
@@ -375,8 +400,10 @@ export class SchedulerState {
         });
         continue;
       }
+      const had = c.wants.has(key);
       this.addWant(c, key, t);
-      this.sendStatus(c.id, key, publicStatus(t.state), t.error);
+      // A new want (or a resync after reconnecting) learns the current status.
+      if (!had || sync) this.sendStatus(c.id, key, publicStatus(t.state), t.error);
     }
   }
 
@@ -387,17 +414,40 @@ export class SchedulerState {
   }
 
   private gather(c: ClientState, req: number, keys: string[]): void {
+    const plan = this.gatherPlan(keys);
+    if (plan.remote.size > 0) {
+      this.remoteGathers.push({ client: c.id, req, values: plan.values, remote: plan.remote });
+      return;
+    }
+    this.send(c.id, { op: 'reply', req, ok: true, value: plan.values });
+  }
+
+  /** Gathers that need data from remote workers; the server fetches and answers them. */
+  drainRemoteGathers(): RemoteGather[] {
+    const out = this.remoteGathers;
+    this.remoteGathers = [];
+    return out;
+  }
+
+  /** Values of `keys` held here, and which remote worker holds the others; throws on a key not finished. */
+  gatherPlan(keys: string[]): { values: unknown[]; remote: Map<string, { keys: string[]; index: number[] }> } {
     const values: unknown[] = new Array(keys.length);
+    const remote = new Map<string, { keys: string[]; index: number[] }>();
     for (let i = 0; i < keys.length; i++) {
       const t = this.tasks.get(keys[i]);
       if (!t) throw new GatherError({ name: 'FutureReleasedError', message: `future ${keys[i]} was released: the scheduler no longer holds it`, code: 'ERR_FUTURE_RELEASED' });
-      if (t.state === 'memory') values[i] = t.value;
+      if (t.state === 'memory' && t.holder !== undefined) {
+        let r = remote.get(t.holder);
+        if (!r) remote.set(t.holder, (r = { keys: [], index: [] }));
+        r.keys.push(t.key);
+        r.index.push(i);
+      } else if (t.state === 'memory') values[i] = t.value;
       else if (t.state === 'erred') throw new GatherError(t.error ?? { name: 'Error', message: `task ${t.key} failed` }, t.key);
       else if (t.state === 'cancelled') throw new GatherError({ name: 'CancelledError', message: `future ${t.key} was cancelled`, code: 'ERR_CANCELLED' }, t.key);
       else if (t.state === 'lost') throw new GatherError({ name: 'FutureLostError', message: `future ${t.key} was lost`, code: 'ERR_FUTURE_LOST' }, t.key);
       else throw new GatherError({ name: 'Error', message: `future ${t.key} is not finished (${publicStatus(t.state)})`, code: 'ERR_NOT_FINISHED' }, t.key);
     }
-    this.send(c.id, { op: 'reply', req, ok: true, value: values });
+    return { values, remote };
   }
 
   /** Cancels a task and everything that depends on it. */
@@ -408,6 +458,12 @@ export class SchedulerState {
     this.transition(t, 'cancelled', why);
     if (wasProcessing) this.leaveWorker(t);
     t.value = undefined;
+    this.releaseDeps(t);
+    if (t.holder !== undefined) {
+      this.workers.get(t.holder)?.has.delete(t);
+      this.freeOn(t.holder, t.key);
+      t.holder = undefined;
+    }
     if (wasUnfinished) this.finishDependent(t);
     if (t.dependents) for (const d of [...t.dependents]) this.cancel(d, `dependency ${t.key} cancelled`);
     this.releaseCandidates.push(t);
@@ -416,7 +472,7 @@ export class SchedulerState {
   // ---------------------------------------------------------------- workers
 
   addWorker(id: string, threads: number): void {
-    this.workers.set(id, { id, threads, processing: new Set() });
+    this.workers.set(id, { id, threads, processing: new Set(), has: new Set() });
     if (this.observers > 0) this.events.push({ type: 'worker', id, threads, state: 'joined' });
   }
 
@@ -430,8 +486,51 @@ export class SchedulerState {
       this.transition(t, 'queued', 'worker-lost');
       this.ready.push(t);
     }
+    // Results that lived on that worker: recompute from the graph, or lost when they were data.
+    for (const t of w.has) {
+      t.holder = undefined;
+      t.value = undefined;
+    }
+    for (const t of w.has) this.recompute(t, w.has, id);
     if (this.observers > 0) this.events.push({ type: 'worker', id, threads: w.threads, state: 'left' });
     this.collect();
+  }
+
+  /** A finished task lost its data: run it again (dependencies first), or mark it lost. */
+  private recompute(t: TaskRecord, lost: Set<TaskRecord>, worker: string): void {
+    if (t.state !== 'memory') return;
+    const deps = t.deps ?? [];
+    if (t.fn === '' || deps.some((d) => this.tasks.get(d.key) !== d)) return this.markLost(t, worker);
+    for (const d of deps) if (lost.has(d)) this.recompute(d, lost, worker);
+    if (deps.some((d) => d.state === 'lost' || d.state === 'erred' || d.state === 'cancelled')) return this.markLost(t, worker);
+    t.waitingOn = 0;
+    for (const d of deps) {
+      if (d.state !== 'memory') t.waitingOn++;
+      (d.dependents ??= new Set()).add(t);
+      if (!t.keepsDeps) d.holds++;
+    }
+    t.keepsDeps = false;
+    // Dependents that were about to run with this result must wait for it again.
+    if (t.dependents) {
+      for (const d of t.dependents) {
+        if (d.state === 'queued') {
+          this.transition(d, 'waiting', 'dependency-lost');
+          d.waitingOn++;
+        } else if (d.state === 'waiting') d.waitingOn++;
+      }
+    }
+    if (t.waitingOn > 0) this.transition(t, 'waiting', 'recompute');
+    else {
+      this.transition(t, 'queued', 'recompute');
+      this.ready.push(t);
+    }
+  }
+
+  private markLost(t: TaskRecord, worker: string): void {
+    t.error = { name: 'FutureLostError', message: `future ${t.key} was lost with worker ${worker} and cannot be recomputed`, code: 'ERR_FUTURE_LOST' };
+    this.transition(t, 'lost', 'worker-lost');
+    this.releaseDeps(t);
+    if (t.dependents) for (const d of [...t.dependents]) if (d.state === 'waiting' || d.state === 'queued') this.fail(d, t.error, `dependency-lost:${t.key}`);
   }
 
   get readyCount(): number {
@@ -457,7 +556,10 @@ export class SchedulerState {
       const exec: ExecTask = { key: t.key, fn: t.fn, args: t.args ?? [] };
       if (t.deps) {
         const deps: Record<string, unknown> = {};
-        for (const d of t.deps) deps[d.key] = d.value;
+        for (const d of t.deps) {
+          if (d.holder === undefined) deps[d.key] = d.value;
+          else (exec.at ??= {})[d.key] = d.holder;
+        }
         exec.deps = deps;
       }
       out.push(exec);
@@ -466,14 +568,30 @@ export class SchedulerState {
     return out;
   }
 
-  taskFinished(key: string, workerId: string, value: unknown): void {
+  /** A task finished; `remote` when its result stays on the worker that computed it. */
+  taskFinished(key: string, workerId: string, value: unknown, remote = false): void {
     const t = this.tasks.get(key);
-    if (!t || t.state !== 'processing' || t.worker !== workerId) return; // stale: cancelled, forgotten or rescheduled
+    if (!t || t.state !== 'processing' || t.worker !== workerId) {
+      // Stale (cancelled, forgotten or rescheduled): a remote worker must drop what it kept.
+      if (remote) this.freeOn(workerId, key);
+      return;
+    }
     this.leaveWorker(t);
-    t.value = value;
     t.suspicious = 0;
+    if (remote) {
+      t.holder = workerId;
+      this.workers.get(workerId)?.has.add(t);
+    } else {
+      t.value = value;
+    }
     this.transition(t, 'memory', 'task-finished', workerId);
-    this.finishDependent(t);
+    if (remote && t.deps) {
+      // Keep the dependencies so the result can be recomputed should the worker go.
+      t.keepsDeps = true;
+      for (const d of t.deps) d.dependents?.delete(t);
+    } else {
+      this.finishDependent(t);
+    }
     if (t.dependents) {
       for (const d of t.dependents) {
         if (d.state === 'waiting' && --d.waitingOn === 0) {
@@ -539,6 +657,31 @@ export class SchedulerState {
     }
     t.deps = undefined;
     t.args = undefined;
+  }
+
+  /** Lets go of dependencies a remotely finished task kept for recomputation. */
+  private releaseDeps(t: TaskRecord): void {
+    if (!t.keepsDeps || !t.deps) return;
+    t.keepsDeps = false;
+    for (const d of t.deps) {
+      d.holds--;
+      this.releaseCandidates.push(d);
+    }
+    t.deps = undefined;
+    t.args = undefined;
+  }
+
+  private freeOn(workerId: string, key: string): void {
+    let keys = this.frees.get(workerId);
+    if (!keys) this.frees.set(workerId, (keys = []));
+    keys.push(key);
+  }
+
+  /** Keys remote workers may drop, by worker, since the last call. */
+  drainFrees(): Map<string, string[]> {
+    const out = this.frees;
+    this.frees = new Map();
+    return out;
   }
 
   // ---------------------------------------------------------------- channels
@@ -710,6 +853,12 @@ export class SchedulerState {
     const unfinished = t.state !== 'memory' && t.state !== 'erred' && t.state !== 'cancelled' && t.state !== 'lost';
     this.transition(t, 'forgotten', event);
     if (unfinished) this.finishDependent(t);
+    this.releaseDeps(t);
+    if (t.holder !== undefined) {
+      this.workers.get(t.holder)?.has.delete(t);
+      this.freeOn(t.holder, t.key);
+      t.holder = undefined;
+    }
     this.tasks.delete(t.key);
     t.value = undefined;
     t.args = undefined;

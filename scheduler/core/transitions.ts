@@ -18,7 +18,7 @@ export type TaskState =
 const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   released: ['waiting', 'queued', 'memory', 'erred', 'cancelled', 'forgotten'],
   waiting: ['queued', 'erred', 'cancelled', 'forgotten'],
-  queued: ['processing', 'erred', 'cancelled', 'forgotten'],
+  queued: ['processing', 'waiting', 'erred', 'cancelled', 'forgotten'], // waiting again: a dependency was lost
   processing: ['memory', 'erred', 'queued', 'cancelled', 'forgotten'],
   memory: ['cancelled', 'lost', 'waiting', 'queued', 'forgotten'],
   erred: ['forgotten'],

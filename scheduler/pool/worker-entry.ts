@@ -7,11 +7,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { serialize } from 'node:v8';
 import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
+import { workerData } from 'piscina';
 import { Client } from '../client';
 import { zip } from '../channel';
 import { toErrorInfo, type ErrorInfo } from '../errors';
 import { isFutureRef, type FnSpec } from '../protocol';
 import { MessagePortTransport } from '../transport/message-port';
+import { WsClientTransport } from '../wire/ws-client';
+import type { ClientMessage, SchedulerMessage } from '../protocol';
 import { sleep } from '../sleep';
 import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type TaskOutcome, type ThreadMessage } from './batch';
 
@@ -29,6 +32,13 @@ let client: Client | undefined;
 /** The Client of this thread, connected to the same scheduler through a MessagePort. */
 function localClient(): Client {
   if (client && !client.closed) return client;
+  const remote = workerData as { scheduler?: string; token?: string } | undefined;
+  if (remote?.scheduler) {
+    // A standalone worker process: connect to its scheduler over WebSocket.
+    const transport = new WsClientTransport<SchedulerMessage, ClientMessage>(remote.scheduler, 'client', { token: remote.token });
+    client = Client.fromTransport(transport, { name: `thread-${threadId}` });
+    return client;
+  }
   const { port1, port2 } = new MessageChannel();
   parentPort?.postMessage({ sfClient: port2 }, [port2]);
   client = Client.fromTransport(new MessagePortTransport(port1), { name: `thread-${threadId}` });

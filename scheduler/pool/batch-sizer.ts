@@ -1,0 +1,24 @@
+/** Sizes batches so one holds a thread for about TARGET_BATCH_MS of measured work. */
+const TARGET_BATCH_MS = 10;
+const MAX_BATCH = 4096;
+
+export class BatchSizer {
+  /** Measured milliseconds per task (exponential average); unknown at first. */
+  private msPerTask = -1;
+
+  constructor(private readonly threads: number) {}
+
+  /** How many of `ready` tasks the next batch takes. */
+  next(ready: number): number {
+    const byTime = this.msPerTask < 0 ? 8 : Math.floor(TARGET_BATCH_MS / Math.max(this.msPerTask, 1e-4));
+    const fair = Math.ceil(ready / this.threads);
+    return Math.max(1, Math.min(MAX_BATCH, byTime, fair));
+  }
+
+  /** A batch of `tasks` held its thread `ms` milliseconds. */
+  observe(ms: number, tasks: number): void {
+    if (tasks <= 0) return;
+    const per = ms / tasks;
+    this.msPerTask = this.msPerTask < 0 ? per : this.msPerTask * 0.7 + per * 0.3;
+  }
+}

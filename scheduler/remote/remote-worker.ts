@@ -1,0 +1,135 @@
+/**
+ * The scheduler's side of a standalone worker process: pulls ready tasks for it in adaptive batches,
+ * relays dependencies it does not hold, fetches results it holds, and reports it lost when its socket
+ * closes or its heartbeats stop.
+ */
+import { ConnectionError } from '../wire/errors';
+import { CloseCode } from '../wire/errors';
+import type { Transport } from '../transport/transport';
+import type { ExecTask } from '../core/state';
+import type { SchedulerServer, WorkerAdapter } from '../server';
+import { BatchSizer } from '../pool/batch-sizer';
+import { HEARTBEAT_TIMEOUT_MS, type FromWorker, type ToWorker } from './worker-protocol';
+import { fromErrorInfo } from '../errors';
+
+export class RemoteWorker implements WorkerAdapter {
+  private readonly sizer: BatchSizer;
+  private inFlight = 0;
+  private nextBatch = 1;
+  private nextReq = 1;
+  private readonly fetches = new Map<number, { resolve: (v: unknown[]) => void; reject: (e: Error) => void }>();
+  private lastSeen = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+  private gone = false;
+
+  constructor(
+    private readonly server: SchedulerServer,
+    private readonly transport: Transport<FromWorker, ToWorker> & { fail?(code: number, reason: string): void },
+    readonly id: string,
+    readonly threads: number,
+  ) {
+    this.sizer = new BatchSizer(threads);
+    transport.onMessages((batch) => this.receive(batch));
+    transport.onClose(() => this.lost('its connection closed'));
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastSeen > HEARTBEAT_TIMEOUT_MS) {
+        transport.fail?.(CloseCode.workerLost, 'no heartbeat');
+        this.lost(`no heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`);
+      }
+    }, HEARTBEAT_TIMEOUT_MS / 4);
+    this.watchdog.unref();
+  }
+
+  pump(): void {
+    const state = this.server.state;
+    while (!this.gone && this.inFlight < this.threads * 2 && state.readyCount > 0) {
+      const tasks = state.takeReady(this.id, this.sizer.next(state.readyCount));
+      if (tasks.length === 0) break;
+      this.dispatch(tasks);
+    }
+  }
+
+  private dispatch(tasks: ExecTask[]): void {
+    this.inFlight++;
+    const batch = this.nextBatch++;
+    // Dependencies held by this worker stay where they are; others are brought along.
+    const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((w) => w !== this.id));
+    const send = () => {
+      const fns = this.server.state.fns;
+      const ids = new Set(tasks.map((t) => t.fn));
+      this.transport.send({ op: 'run', batch, fns: [...ids].map((id) => fns.get(id)).filter((f) => f !== undefined), tasks });
+    };
+    if (elsewhere.length === 0) return send();
+    this.server.fillRemoteDeps(elsewhere, this.id).then(send, (err: unknown) => {
+      this.inFlight--;
+      const info = { name: 'Error', message: `dependencies could not be fetched: ${(err as Error).message}` };
+      for (const t of tasks) this.server.state.taskErred(t.key, this.id, info);
+      this.server.afterEvent();
+    });
+  }
+
+  /** Results this worker holds, in the order of `keys`. */
+  fetch(keys: string[]): Promise<unknown[]> {
+    if (this.gone) return Promise.reject(new ConnectionError(`worker ${this.id} is gone`));
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      this.fetches.set(req, { resolve, reject });
+      this.transport.send({ op: 'get', req, keys });
+    });
+  }
+
+  free(keys: string[]): void {
+    if (!this.gone) this.transport.send({ op: 'free', keys });
+  }
+
+  private receive(batch: FromWorker[]): void {
+    this.lastSeen = Date.now();
+    const state = this.server.state;
+    for (const m of batch) {
+      switch (m?.op) {
+        case 'ran':
+          this.inFlight--;
+          this.sizer.observe(m.ms, m.n);
+          break;
+        case 'done':
+          for (const o of m.outcomes) {
+            if (o.ok) state.taskFinished(o.key, this.id, undefined, true);
+            else state.taskErred(o.key, this.id, o.error);
+          }
+          break;
+        case 'crashed':
+          for (const key of m.keys) state.taskCrashed(key, this.id, m.reason);
+          break;
+        case 'data': {
+          const f = this.fetches.get(m.req);
+          this.fetches.delete(m.req);
+          if (!f) break;
+          if (m.ok) f.resolve(m.values);
+          else f.reject(fromErrorInfo(m.error));
+          break;
+        }
+        case 'hb':
+          break;
+        default:
+          this.transport.send({ op: 'error', error: { name: 'ProtocolError', message: `unknown worker message ${JSON.stringify((m as { op?: unknown })?.op)}`, code: 'ERR_PROTOCOL' } });
+      }
+    }
+    this.server.afterEvent();
+  }
+
+  private lost(why: string): void {
+    if (this.gone) return;
+    this.gone = true;
+    clearInterval(this.watchdog);
+    const err = new ConnectionError(`worker ${this.id} was lost: ${why}`);
+    for (const f of this.fetches.values()) f.reject(err);
+    this.fetches.clear();
+    this.server.workerLost(this.id, why);
+  }
+
+  async close(): Promise<void> {
+    this.gone = true;
+    clearInterval(this.watchdog);
+    this.transport.close();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * A standalone worker process (`shared-futures worker ws://…`): runs the batches the scheduler sends on
+ * its own Piscina pool and keeps the results in memory until the scheduler says they can go. Tasks that
+ * call `localClient()` connect to the scheduler over WebSocket themselves.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { deserialize } from 'node:v8';
+import { toErrorInfo } from '../errors';
+import { ThreadRunner } from '../pool/thread-runner';
+import type { Batch, TaskOutcome } from '../pool/batch';
+import { WsClientTransport, type WsConnectOptions } from '../wire/ws-client';
+import { HEARTBEAT_MS, type FromWorker, type ToWorker } from './worker-protocol';
+
+export interface WorkerNodeOptions extends WsConnectOptions {
+  threads: number;
+  name?: string;
+  /** Called with what happens (joined, lost the scheduler). */
+  log?: (level: 'info' | 'warn', message: string) => void;
+}
+
+type HelloOut = FromWorker | { op: 'hello'; id: string; name?: string };
+
+export class WorkerNode {
+  readonly id: string;
+  private readonly transport: WsClientTransport<ToWorker, HelloOut>;
+  private readonly runner: ThreadRunner;
+  private readonly store = new Map<string, unknown>();
+  /** Keys of tasks running here now. */
+  private readonly running = new Set<string>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly closedPromise: Promise<Error | undefined>;
+  private closing = false;
+
+  private constructor(
+    readonly scheduler: string,
+    private readonly opts: WorkerNodeOptions,
+  ) {
+    this.id = `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    this.transport = new WsClientTransport<ToWorker, HelloOut>(scheduler, 'worker', { ...opts, threads: opts.threads });
+    this.runner = new ThreadRunner(
+      opts.threads,
+      {
+        outcomes: (done) => this.report(done),
+        crashed: (keys, reason) => {
+          for (const k of keys) this.running.delete(k);
+          this.send({ op: 'crashed', keys, reason });
+        },
+        batchDone: (r, n) => this.send({ op: 'ran', batch: this.batchOf(r.threadId), ms: r.ms, n }),
+      },
+      { scheduler, ...(opts.token !== undefined ? { token: opts.token } : {}) },
+    );
+    this.closedPromise = new Promise((resolve) => this.transport.onClose((reason) => resolve(reason)));
+    this.transport.onMessages((batch) => this.receive(batch));
+    this.transport.send({ op: 'hello', id: this.id, ...(opts.name ? { name: opts.name } : {}) });
+    this.transport.setKeepAlive(true);
+    this.heartbeat = setInterval(() => this.send({ op: 'hb' }), HEARTBEAT_MS);
+  }
+
+  /** Connects to the scheduler and starts serving. */
+  static start(scheduler: string, opts: WorkerNodeOptions): WorkerNode {
+    return new WorkerNode(scheduler, opts);
+  }
+
+  /** Resolves when the connection to the scheduler ends, with the reason when it was not asked for. */
+  get closed(): Promise<Error | undefined> {
+    return this.closedPromise;
+  }
+
+  private batchIds: number[] = [];
+  private batchOf(_threadId: number): number {
+    // Batches return in the order their threads finish their synchronous part; the scheduler only
+    // counts them, so any id of an outstanding batch will do.
+    return this.batchIds.shift() ?? 0;
+  }
+
+  private send(m: FromWorker): void {
+    if (!this.closing) this.transport.send(m);
+  }
+
+  private receive(batch: ToWorker[]): void {
+    for (const m of batch) {
+      switch (m.op) {
+        case 'run':
+          this.run(m.batch, { fns: m.fns, tasks: m.tasks });
+          break;
+        case 'get': {
+          const missing = m.keys.filter((k) => !this.store.has(k));
+          if (missing.length > 0) {
+            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not hold ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST' } });
+          } else {
+            this.send({ op: 'data', req: m.req, ok: true, values: m.keys.map((k) => this.store.get(k)) });
+          }
+          break;
+        }
+        case 'free':
+          for (const k of m.keys) this.store.delete(k);
+          break;
+        case 'error':
+          this.opts.log?.('warn', `scheduler: ${m.error.message}`);
+          break;
+      }
+    }
+  }
+
+  private run(batchId: number, batch: Batch): void {
+    for (const t of batch.tasks) {
+      this.running.add(t.key);
+      if (!t.at) continue;
+      // Dependencies the scheduler left here: they are in this worker's store.
+      for (const key of Object.keys(t.at)) (t.deps ??= {})[key] = this.store.get(key);
+      delete t.at;
+    }
+    this.batchIds.push(batchId);
+    this.runner.run(batch, (key) => this.running.has(key));
+  }
+
+  private report(done: TaskOutcome[]): void {
+    const outcomes: Extract<FromWorker, { op: 'done' }>['outcomes'] = [];
+    for (const o of done) {
+      this.running.delete(o.key);
+      if (!o.ok) {
+        outcomes.push({ key: o.key, ok: false, error: o.error });
+        continue;
+      }
+      try {
+        this.store.set(o.key, o.ser ? deserialize(o.ser) : o.value);
+        outcomes.push({ key: o.key, ok: true });
+      } catch (err) {
+        outcomes.push({ key: o.key, ok: false, error: toErrorInfo(err) });
+      }
+    }
+    this.send({ op: 'done', outcomes });
+  }
+
+  /** Results held here now. */
+  get holding(): number {
+    return this.store.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    this.transport.close();
+    await this.runner.close();
+  }
+}

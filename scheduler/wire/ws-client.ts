@@ -1,0 +1,151 @@
+/**
+ * The client side of the WebSocket transport. Constructed synchronously (so `localClient()` can return a
+ * Client at once); connects in the background, turns the first `hello` into the JSON handshake carrying
+ * the token, and queues everything else until the socket is open.
+ */
+import WebSocket from 'ws';
+import { InvalidArgumentError } from '../errors';
+import { PROTOCOL_VERSION } from '../protocol';
+import type { Transport } from '../transport/transport';
+import { AuthenticationError, CloseCode, ConnectionError, WireError } from './errors';
+import { DEFAULT_LIMITS, type WireLimits } from './limits';
+import { WebSocketTransport } from './ws-transport';
+import type { Handshake } from './ws-server';
+
+export interface WsConnectOptions {
+  token?: string;
+  /** Extra CA certificate (PEM) for wss:// with a private CA or a self-signed certificate. */
+  ca?: string | Buffer;
+  limits?: Partial<WireLimits>;
+  /** Milliseconds to wait for the socket to open. */
+  connectTimeoutMs?: number;
+}
+
+/** Checks a `ws://` / `wss://` address; throws InvalidArgumentError with what is wrong. */
+export function parseSchedulerAddress(address: string): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new InvalidArgumentError(`'${address}' is not a scheduler address (expected ws://host:port or wss://host:port)`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new InvalidArgumentError(`a scheduler address starts with ws:// or wss://, got '${address}'`);
+  }
+  if (!url.hostname) throw new InvalidArgumentError(`'${address}' names no host`);
+  return url;
+}
+
+export class WsClientTransport<In, Out extends { op: string }> implements Transport<In, Out> {
+  private inner: WebSocketTransport<In, Out> | undefined;
+  private queue: Out[] = [];
+  private handler: ((messages: In[]) => void) | undefined;
+  private closeHandlers: ((reason?: Error) => void)[] = [];
+  private closed = false;
+  private readonly ws: WebSocket;
+  private alive = false;
+
+  constructor(
+    address: string,
+    private readonly role: 'client' | 'worker',
+    private readonly opts: WsConnectOptions & { threads?: number } = {},
+  ) {
+    const url = parseSchedulerAddress(address);
+    const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.ws = new WebSocket(url, { maxPayload: limits.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 10_000, ...(opts.ca ? { ca: opts.ca } : {}) });
+    this.ws.on('unexpected-response', (_req, res) => {
+      this.ended(new ConnectionError(`${address} answered HTTP ${res.statusCode}: not a Shared Futures scheduler`));
+      this.ws.terminate();
+    });
+    this.ws.once('error', (err: Error) => {
+      if (!this.inner) this.ended(new ConnectionError(`cannot connect to ${address}: ${err.message}`, { cause: err }));
+    });
+    this.ws.once('close', (code: number, reason: Buffer) => {
+      if (!this.inner) this.ended(closeReason(address, code, reason.toString()));
+    });
+    this.ws.once('open', () => this.opened(limits));
+  }
+
+  private opened(limits: WireLimits): void {
+    if (this.closed) {
+      this.ws.close(CloseCode.normal);
+      return;
+    }
+    const queue = this.queue;
+    this.queue = [];
+    const hello = queue.shift() as unknown as { op: string; client?: string; id?: string; name?: string; resume?: boolean };
+    if (!hello || hello.op !== 'hello') throw new Error('the first message on a connection must be hello');
+    const handshake: Handshake = {
+      op: 'hello',
+      version: PROTOCOL_VERSION,
+      role: this.role,
+      id: (hello.client ?? hello.id) as string,
+      ...(hello.name ? { name: hello.name } : {}),
+      ...(hello.resume ? { resume: true } : {}),
+      ...(this.opts.threads ? { threads: this.opts.threads } : {}),
+      ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
+    };
+    this.ws.send(JSON.stringify(handshake));
+    const inner = new WebSocketTransport<In, Out>(this.ws, { limits });
+    this.inner = inner;
+    inner.onClose((reason) => this.ended(reason instanceof WireError ? refine(reason) : reason));
+    if (this.handler) inner.onMessages(this.handler);
+    for (const m of queue) inner.send(m);
+    this.applyKeepAlive();
+  }
+
+  send(message: Out): void {
+    if (this.closed) return;
+    if (this.inner) this.inner.send(message);
+    else this.queue.push(message);
+  }
+
+  onMessages(handler: (messages: In[]) => void): void {
+    this.handler = handler;
+    this.inner?.onMessages(handler);
+  }
+
+  onClose(handler: (reason?: Error) => void): void {
+    this.closeHandlers.push(handler);
+  }
+
+  setKeepAlive(alive: boolean): void {
+    this.alive = alive;
+    this.applyKeepAlive();
+  }
+
+  /** An idle connection does not keep the process alive; one with callers waiting does. */
+  private applyKeepAlive(): void {
+    const socket = (this.ws as unknown as { _socket?: { ref(): void; unref(): void } })._socket;
+    if (!socket) return;
+    if (this.alive) socket.ref();
+    else socket.unref();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    if (this.inner) this.inner.close();
+    else this.ws.terminate();
+    this.ended();
+  }
+
+  private ended(reason?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    const hs = this.closeHandlers;
+    this.closeHandlers = [];
+    for (const h of hs) h(reason);
+  }
+}
+
+function closeReason(address: string, code: number, reason: string): Error {
+  if (code === CloseCode.authFailed) return new AuthenticationError(`${address} refused the connection: ${reason || 'authentication failed'} (close code ${code})`);
+  return new ConnectionError(`${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`);
+}
+
+function refine(err: WireError): Error {
+  const m = /ERR_CLOSED_(\d+)/.exec(err.code);
+  const reason = /\(\d+: (.*)\)$/.exec(err.message)?.[1] ?? '';
+  if (m && Number(m[1]) === CloseCode.authFailed) return new AuthenticationError(`the scheduler refused the connection: ${reason || 'authentication failed'} (close code ${m[1]})`);
+  return new ConnectionError(err.message);
+}

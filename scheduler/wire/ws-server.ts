@@ -1,0 +1,149 @@
+/**
+ * Serves a SchedulerServer over WebSocket. The first frame of a connection is a JSON text handshake
+ * (protocol version, role, name, token); nothing is decoded with the binary codec before the token is
+ * checked. Clients are handed to SchedulerServer.accept, workers to SchedulerServer.acceptWorker.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { InvalidArgumentError } from '../errors';
+import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../protocol';
+import type { SchedulerServer } from '../server';
+import type { FromWorker, ToWorker } from '../remote/worker-protocol';
+import { generateToken, isLoopback, tokensMatch } from './auth';
+import { CloseCode, type WireError } from './errors';
+import { DEFAULT_LIMITS, type WireLimits } from './limits';
+import { WebSocketTransport } from './ws-transport';
+
+export interface ListenOptions {
+  host?: string;
+  port?: number;
+  /** Required unless the host is loopback; generated when absent on loopback. */
+  token?: string;
+  /** PEM files for wss://. */
+  cert?: string;
+  key?: string;
+  limits?: Partial<WireLimits>;
+  /** How long a disconnected client's wants and subscriptions are kept for it to reconnect (ms). */
+  reconnectGraceMs?: number;
+}
+
+/** The first frame of every connection. */
+export interface Handshake {
+  op: 'hello';
+  version: number;
+  role: 'client' | 'worker';
+  /** Client id (role client) or worker id (role worker). */
+  id: string;
+  name?: string;
+  threads?: number;
+  token?: string;
+  /** A client coming back after a lost connection. */
+  resume?: boolean;
+}
+
+export interface Listener {
+  /** `ws://host:port` or `wss://host:port`. */
+  readonly address: string;
+  readonly token: string;
+  /** True when the token was generated (and should be shown to the user). */
+  readonly generatedToken: boolean;
+  close(): Promise<void>;
+}
+
+export async function listen(server: SchedulerServer, opts: ListenOptions = {}): Promise<Listener> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 8786;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`port must be an integer from 0 to 65535, got ${String(opts.port)}`);
+  if (!opts.token && !isLoopback(host)) {
+    throw new InvalidArgumentError(`a token is required to listen on ${host}, which other machines can reach: pass --token (or SHARED_FUTURES_TOKEN)`);
+  }
+  if (opts.token !== undefined && (typeof opts.token !== 'string' || opts.token.length < 8)) {
+    throw new InvalidArgumentError('a token must be a string of at least 8 characters');
+  }
+  if (Boolean(opts.cert) !== Boolean(opts.key)) throw new InvalidArgumentError('--cert and --key go together');
+  const token = opts.token ?? generateToken();
+  const limits: WireLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const tls = opts.cert && opts.key ? { cert: fs.readFileSync(opts.cert), key: fs.readFileSync(opts.key) } : undefined;
+  const httpServer = tls ? https.createServer(tls) : http.createServer();
+  httpServer.on('request', (_req, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' });
+    res.end('Shared Futures scheduler: connect with a WebSocket client\n');
+  });
+  const wss = new WebSocketServer({ server: httpServer, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
+  const sockets = new Set<WebSocket>();
+  wss.on('connection', (ws) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    handshake(server, ws, token, limits, opts.reconnectGraceMs ?? 30_000);
+  });
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(port, host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = httpServer.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    address: `${tls ? 'wss' : 'ws'}://${shownHost}:${addr.port}`,
+    token,
+    generatedToken: opts.token === undefined,
+    close: async () => {
+      for (const ws of sockets) ws.close(CloseCode.goingAway, 'scheduler shutting down');
+      wss.close();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      for (const ws of sockets) ws.terminate();
+    },
+  };
+}
+
+function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits: WireLimits, graceMs: number): void {
+  const timer = setTimeout(() => ws.close(CloseCode.badHandshake, 'no handshake in time'), limits.handshakeTimeoutMs);
+  ws.once('message', (data: Buffer, isBinary: boolean) => {
+    clearTimeout(timer);
+    let hello: Handshake;
+    try {
+      if (isBinary) throw new Error('the handshake is a JSON text frame');
+      hello = JSON.parse(data.toString('utf8')) as Handshake;
+      if (!hello || hello.op !== 'hello' || (hello.role !== 'client' && hello.role !== 'worker') || typeof hello.id !== 'string' || hello.id.length === 0 || hello.id.length > 200) {
+        throw new Error('expected {op: "hello", version, role: "client" | "worker", id}');
+      }
+    } catch (err) {
+      ws.close(CloseCode.badHandshake, `bad handshake: ${(err as Error).message}`.slice(0, 120));
+      return;
+    }
+    // The token is checked before anything else of the peer is looked at; it is never logged.
+    if (!tokensMatch(token, hello.token)) {
+      ws.close(CloseCode.authFailed, hello.token ? 'authentication failed: wrong token' : 'authentication failed: a token is required');
+      return;
+    }
+    if (hello.version !== PROTOCOL_VERSION) {
+      ws.close(CloseCode.versionMismatch, `protocol version ${String(hello.version)} is not supported (scheduler speaks ${PROTOCOL_VERSION})`);
+      return;
+    }
+    if (hello.role === 'worker') {
+      const threads = Number(hello.threads);
+      if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+        ws.close(CloseCode.badHandshake, 'bad handshake: a worker says how many threads it has (1 to 1024)');
+        return;
+      }
+      const transport: WebSocketTransport<FromWorker, ToWorker> = new WebSocketTransport(ws, {
+        limits: { ...limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER },
+        onBadFrame: (err) => transport.send({ op: 'error', error: { name: err.name, message: err.message, code: err.code } }),
+      });
+      server.acceptWorker(transport, hello.id, threads, hello.name);
+      return;
+    }
+    const first: ClientMessage = { op: 'hello', client: hello.id, version: hello.version, ...(hello.name ? { name: hello.name } : {}), ...(hello.resume ? { resume: true } : {}) };
+    const transport: WebSocketTransport<ClientMessage, SchedulerMessage> = new WebSocketTransport(ws, {
+      limits,
+      initial: [first],
+      onBadFrame: (err: WireError) => transport.send({ op: 'error', error: { name: err.name, message: err.message, code: err.code } }),
+    });
+    server.accept(transport, { graceMs });
+  });
+}

@@ -1,0 +1,230 @@
+/**
+ * A Transport over one WebSocket (either side). Binary frames carry V8-serialized batches; a batch larger
+ * than CHUNK_BYTES leaves in chunks with a turn of the event loop between them, so one large result does
+ * not hold up every other connection. Text frames are only used by the handshake (ws-server/ws-client).
+ *
+ * Frame layout: byte 0 is the kind — 0 a whole batch, 1 the first chunk (then a 4-byte big-endian total
+ * length), 2 a further chunk — followed by the payload.
+ */
+import type WebSocket from 'ws';
+import { decodeBatch, encodeBatch } from './codec';
+import { CloseCode, WireError } from './errors';
+import { CHUNK_BYTES, RateLimiter, type WireLimits } from './limits';
+import type { Transport } from '../transport/transport';
+
+const WHOLE = 0;
+const FIRST = 1;
+const MORE = 2;
+
+export interface WsTransportOptions {
+  limits: WireLimits;
+  /** Batches that arrived in the handshake, delivered first. */
+  initial?: unknown[];
+  /** Called with a bad frame's error; the connection stays open (the server answers with an error message). */
+  onBadFrame?: (err: WireError) => void;
+}
+
+export class WebSocketTransport<In, Out> implements Transport<In, Out> {
+  private handler: ((messages: In[]) => void) | undefined;
+  private closeHandlers: ((reason?: Error) => void)[] = [];
+  private queue: Out[] = [];
+  private scheduled = false;
+  private sending: Buffer[] = [];
+  private draining = false;
+  private closed = false;
+  private closing = false;
+  private assembling: { total: number; parts: Buffer[]; received: number } | undefined;
+  private readonly rate: RateLimiter;
+  private pending: In[][] = [];
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: WsTransportOptions,
+  ) {
+    this.rate = new RateLimiter(opts.limits.maxMessagesPerSecond);
+    if (opts.initial) this.pending.push(opts.initial as In[]);
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onFrame(toBuffer(data), isBinary));
+    ws.on('close', (code: number, reason: Buffer) => this.ended(closeError(code, reason.toString())));
+    ws.on('error', (err: Error) => this.ended(err));
+  }
+
+  send(message: Out): void {
+    if (this.closed || this.closing) return;
+    this.queue.push(message);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.closed || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    let payload: Buffer;
+    try {
+      payload = encodeBatch(batch);
+    } catch (err) {
+      // One unsendable message must not take the others with it: send them one by one.
+      if (batch.length > 1) {
+        for (const m of batch) this.queue.push(m);
+        this.sendEach();
+        return;
+      }
+      this.opts.onBadFrame?.(err as WireError);
+      return;
+    }
+    this.enqueueFrames(payload);
+  }
+
+  private sendEach(): void {
+    const batch = this.queue;
+    this.queue = [];
+    for (const m of batch) {
+      try {
+        this.enqueueFrames(encodeBatch([m]));
+      } catch (err) {
+        this.opts.onBadFrame?.(err as WireError);
+      }
+    }
+  }
+
+  private enqueueFrames(payload: Buffer): void {
+    if (this.ws.bufferedAmount > this.opts.limits.maxOutstandingBytes) {
+      this.fail(CloseCode.slowConsumer, `slow consumer: more than ${this.opts.limits.maxOutstandingBytes} bytes unread`);
+      return;
+    }
+    if (payload.length <= CHUNK_BYTES) {
+      this.sending.push(Buffer.concat([Buffer.from([WHOLE]), payload]));
+    } else {
+      const head = Buffer.alloc(5);
+      head[0] = FIRST;
+      head.writeUInt32BE(payload.length, 1);
+      this.sending.push(Buffer.concat([head, payload.subarray(0, CHUNK_BYTES)]));
+      for (let off = CHUNK_BYTES; off < payload.length; off += CHUNK_BYTES) {
+        this.sending.push(Buffer.concat([Buffer.from([MORE]), payload.subarray(off, off + CHUNK_BYTES)]));
+      }
+    }
+    if (!this.draining) this.drain();
+  }
+
+  /** Sends queued frames; after each chunk of a large batch, yields a turn so other work can run. */
+  private drain(): void {
+    this.draining = true;
+    while (this.sending.length > 0 && !this.closed) {
+      const frame = this.sending.shift() as Buffer;
+      this.ws.send(frame, { binary: true });
+      if (frame[0] !== WHOLE && this.sending.length > 0) {
+        setImmediate(() => this.drain());
+        return;
+      }
+    }
+    this.draining = false;
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!isBinary || data.length === 0) return this.bad(new WireError('ERR_FRAME', 'expected a binary frame after the handshake'));
+    const kind = data[0];
+    if (kind === WHOLE) {
+      if (this.assembling) return this.bad(new WireError('ERR_FRAME', 'a whole frame arrived in the middle of a chunked batch'));
+      return this.deliver(data.subarray(1));
+    }
+    if (kind === FIRST) {
+      if (this.assembling || data.length < 5) return this.bad(new WireError('ERR_FRAME', 'malformed first chunk'));
+      const total = data.readUInt32BE(1);
+      if (total > this.opts.limits.maxBatchBytes) {
+        return this.fail(CloseCode.tooBig, `a batch of ${total} bytes is over the limit of ${this.opts.limits.maxBatchBytes}`);
+      }
+      this.assembling = { total, parts: [data.subarray(5)], received: data.length - 5 };
+    } else if (kind === MORE) {
+      if (!this.assembling) return this.bad(new WireError('ERR_FRAME', 'a continuation chunk without a first chunk'));
+      this.assembling.parts.push(data.subarray(1));
+      this.assembling.received += data.length - 1;
+    } else {
+      return this.bad(new WireError('ERR_FRAME', `unknown frame kind ${kind}`));
+    }
+    const a = this.assembling;
+    if (a.received > a.total) {
+      this.assembling = undefined;
+      return this.bad(new WireError('ERR_FRAME', 'chunks longer than announced'));
+    }
+    if (a.received === a.total) {
+      this.assembling = undefined;
+      this.deliver(Buffer.concat(a.parts));
+    }
+  }
+
+  private deliver(payload: Buffer): void {
+    let batch: unknown[];
+    try {
+      batch = decodeBatch(payload);
+    } catch (err) {
+      return this.bad(err as WireError);
+    }
+    if (!this.rate.take(batch.length)) {
+      return this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`);
+    }
+    if (this.handler) this.handler(batch as In[]);
+    else this.pending.push(batch as In[]);
+  }
+
+  private bad(err: WireError): void {
+    this.opts.onBadFrame?.(err);
+  }
+
+  /** Closes the connection with a code and a reason the peer will see. */
+  fail(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason.slice(0, 120));
+    this.ended(closeError(code, reason));
+  }
+
+  onMessages(handler: (messages: In[]) => void): void {
+    this.handler = handler;
+    const pending = this.pending;
+    this.pending = [];
+    for (const b of pending) handler(b);
+  }
+
+  onClose(handler: (reason?: Error) => void): void {
+    this.closeHandlers.push(handler);
+  }
+
+  close(): void {
+    if (this.closed || this.closing) return;
+    this.flush();
+    this.closing = true;
+    // Let queued chunks leave before the close frame.
+    const finish = () => {
+      if (this.sending.length > 0 && !this.closed && this.ws.readyState === this.ws.OPEN) {
+        setImmediate(finish);
+        return;
+      }
+      this.ws.close(CloseCode.normal, 'closed');
+      this.ended();
+    };
+    finish();
+  }
+
+  private ended(reason?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    const hs = this.closeHandlers;
+    this.closeHandlers = [];
+    for (const h of hs) h(reason);
+  }
+}
+
+function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** The error a close code stands for (undefined for a normal close). */
+export function closeError(code: number, reason: string): Error | undefined {
+  if (code === CloseCode.normal || code === CloseCode.goingAway) return undefined;
+  return new WireError(`ERR_CLOSED_${code}`, `connection closed (${code}${reason ? `: ${reason}` : ''})`);
+}
