@@ -316,6 +316,11 @@ port.on('message', (message: ToWorker) => {
     void execute(message);
   } else if (message.t === 'interrupt' && running?.exec === message.exec) {
     running.interrupt();
+  } else if (message.t === 'flush') {
+    for (const [id, entry] of [...live]) {
+      refreshLive(id, entry);
+    }
+    post({ t: 'flushed', req: message.req });
   }
 });
 

@@ -98,6 +98,8 @@ export class Kernel {
   private readonly statusListeners = new Set<(status: KernelStatus) => void>();
   private readonly options: Required<Omit<KernelOptions, 'connect' | 'runtimeModule'>> & Pick<KernelOptions, 'connect'> & { runtimeModule: string | undefined };
   private runtimeWarning: string | undefined;
+  private flushCounter = 0;
+  private readonly flushes = new Map<number, () => void>();
 
   private constructor(options: KernelOptions) {
     this.options = {
@@ -191,6 +193,19 @@ export class Kernel {
     await finished;
   }
 
+  /** Re-renders every live output now, so that their latest state has been emitted when this resolves. */
+  async flushLiveOutputs(): Promise<void> {
+    await this.ready;
+    if (!this.worker) {
+      return;
+    }
+    const req = ++this.flushCounter;
+    await new Promise<void>((resolve) => {
+      this.flushes.set(req, resolve);
+      this.send({ t: 'flush', req });
+    });
+  }
+
   /** Clears all state: a fresh worker, a fresh `client`, execution count back to 0. */
   async restart(): Promise<void> {
     this.epoch++;
@@ -220,6 +235,7 @@ export class Kernel {
       });
     }
     this.setStatus('disposed');
+    this.releaseFlushes();
     const worker = this.worker;
     this.worker = undefined;
     this.generation++;
@@ -237,10 +253,19 @@ export class Kernel {
     this.worker = undefined;
     this.generation++;
     this.executionCount = 0;
+    this.releaseFlushes();
     const terminated = old?.terminate();
     this.ready = this.startWorker();
     await terminated;
     await this.ready;
+  }
+
+  /** Live outputs of a worker that is gone will not change again: nothing to wait for. */
+  private releaseFlushes(): void {
+    for (const resolve of this.flushes.values()) {
+      resolve();
+    }
+    this.flushes.clear();
   }
 
   private async runCell(source: string, options: ExecuteOptions, epoch: number): Promise<CellRun> {
@@ -398,6 +423,10 @@ export class Kernel {
         this.emit({ type: 'error', execution: exec, ...(error as ErrorOutput) });
         break;
       }
+      case 'flushed':
+        this.flushes.get(message.req)?.();
+        this.flushes.delete(message.req);
+        break;
       case 'done': {
         const cell = this.current;
         if (cell && cell.execution === message.exec) {

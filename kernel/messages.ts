@@ -20,7 +20,9 @@ export interface KernelWorkerData {
 
 export type ToWorker =
   | { t: 'execute'; exec: number; code: string; sourceMap: string; fileName: string; label: string }
-  | { t: 'interrupt'; exec: number };
+  | { t: 'interrupt'; exec: number }
+  /** Re-render every live output now (the runner does this before writing a notebook). */
+  | { t: 'flush'; req: number };
 
 /** An error as an output shows it. */
 export interface ErrorOutput {
@@ -37,4 +39,5 @@ export type FromWorker =
   | { t: 'stream'; exec: number; name: 'stdout' | 'stderr'; text: string }
   | { t: 'display'; exec: number; outputId: string; data: MimeData; update: boolean; result: boolean }
   | ({ t: 'error'; exec: number } & ErrorOutput)
-  | { t: 'done'; exec: number; status: 'ok' | 'error' | 'interrupted' };
+  | { t: 'done'; exec: number; status: 'ok' | 'error' | 'interrupted' }
+  | { t: 'flushed'; req: number };
