@@ -18,6 +18,9 @@ CODE_SERVER_BIN="$CODE_SERVER_DIR/node_modules/.bin/code-server"
 
 log() { printf '[e2e-setup] %s\n' "$*" >&2; }
 
+# Under `npm run`, npm's own settings arrive as npm_* variables and would override the nested installs'
+# (npm_config_user_agent names Node 20, and code-server's postinstall refuses to build for it).
+while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -i '^npm_' || true)
 export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
 
 apt_updated=0
