@@ -16,7 +16,8 @@ function resultOf(outputs: NotebookOutput[]): string | undefined {
 function streamOf(outputs: NotebookOutput[]): string {
   return outputs
     .filter((o) => o.output_type === 'stream')
-    .map((o) => (Array.isArray(o.text) ? o.text.join('') : String(o.text)))
+    .map((o) => (o as unknown as { text: string | string[] }).text)
+    .map((text) => (Array.isArray(text) ? text.join('') : text))
     .join('');
 }
 
@@ -34,7 +35,7 @@ test('examples/channels.sfnb: snapshot, a second client iterates, flush and stop
   assert.match(streamOf(cells[7].outputs), /ChannelStoppedError/);
   assert.equal(resultOf(cells[7].outputs), '[ true, 6, 6 ]');
   // the live view of the channel ends stopped, every future finished
-  const view = (cells[1].outputs[0] as { data: Record<string, { channel: { stopped: boolean }; counts: { finished: number } }> }).data['application/vnd.shared-futures+json'];
+  const view = (cells[1].outputs[0] as unknown as { data: Record<string, { channel: { stopped: boolean }; counts: { finished: number } }> }).data['application/vnd.shared-futures+json'];
   assert.equal(view.channel.stopped, true);
   assert.equal(view.counts.finished, 6);
 });
