@@ -43,4 +43,25 @@ module.exports = [
     plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true })],
   }),
   nodeBundle('./extension/extension.ts', 'extension.js'),
+  // The notebook kernel's worker thread; it loads dist/runtime.js at run time (see kernel/runtime-types.ts).
+  nodeBundle('./kernel/kernel-worker.ts', 'kernel-worker.js'),
+  // The notebook renderer for application/vnd.shared-futures+json: an ES module for the notebook webview.
+  {
+    target: 'web',
+    entry: './media/renderer.ts',
+    experiments: { outputModule: true },
+    output: { path: path.resolve(__dirname, 'dist'), filename: 'renderer.js', library: { type: 'module' } },
+    resolve: { extensions: ['.ts', '.js'] },
+    module: {
+      rules: [
+        {
+          test: /\.ts$/,
+          exclude: /node_modules/,
+          use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: 'tsconfig.json' } },
+        },
+      ],
+    },
+    devtool: false,
+    optimization: { minimize: false },
+  },
 ];

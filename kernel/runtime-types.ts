@@ -4,6 +4,7 @@
  * its non-client parts run before and without a scheduler.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 
@@ -68,8 +69,8 @@ export function defaultRuntimeModule(kernelDir: string): string {
 export function loadRuntime(modulePath: string): RuntimeModule {
   let loaded: unknown;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(modulePath);
+    // createRequire, not a bare require(variable): webpack would replace the latter with an empty context.
+    loaded = createRequire(__filename)(path.resolve(modulePath));
   } catch (err) {
     throw new Error(`the Shared Futures runtime could not be loaded from ${modulePath}: ${(err as Error).message}`, { cause: err });
   }
