@@ -149,3 +149,26 @@ describe('run command arguments', () => {
     assert.match(err.join(''), /usage: shared-futures run notebook\.sfnb/);
   });
 });
+
+describe('headless runner against a remote scheduler', () => {
+  test('--scheduler ws://… with --token runs the notebook there; a wrong token fails with exit 1', async () => {
+    const { LocalCluster } = await import('../../scheduler');
+    const token = 'runner-test-token';
+    const cluster = await LocalCluster.start({ threads: 2, listen: { port: 0, token } });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-remote-'));
+    try {
+      const file = path.join(dir, 'remote.sfnb');
+      fs.writeFileSync(file, notebookText(['const f = client.submit((x: number) => x * 2, 21);', 'await f.result()']));
+      const result = await runNotebook(file, { scheduler: cluster.address, token, timeoutSec: 30 });
+      assert.equal(result.ok, true, JSON.stringify(result.error));
+      assert.deepEqual(result.notebook.cells[2].outputs, [{ output_type: 'execute_result', data: { 'text/plain': ['42'] }, metadata: {}, execution_count: 2 }]);
+
+      const { io, err } = capture();
+      assert.equal(await main(['run', file, '--scheduler', cluster.address, '--token', 'wrong-token-here'], io), 1);
+      assert.match(err.join(''), /the kernel could not start/);
+    } finally {
+      await cluster.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
