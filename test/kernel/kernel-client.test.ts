@@ -55,7 +55,7 @@ describe('kernel with a LocalCluster client', () => {
     assert.equal((shown.data[STATUS_MIME] as StatusView).kind, 'future');
     assert.equal(resultText(await ok(kernel, 'await inc.result()')), '42');
     // once finished, the live output's last state says so (an update, or the first render if it was quick)
-    await ok(kernel, 'await sleep(300)');
+    await kernel.flushLiveOutputs();
     subscription.dispose();
     const states = [shown, ...outputs.filter((o) => o.type === 'display' && o.outputId === shown.outputId)];
     const last = states[states.length - 1] as Extract<KernelOutput, { type: 'display' }>;
@@ -76,8 +76,16 @@ describe('kernel with a LocalCluster client', () => {
   });
 
   test('interrupting a wait on a result keeps the client usable', async () => {
-    const waiting = kernel.execute('await client.submit(async () => { await sleep(60_000); return 1; }).result()');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = new Promise<void>((resolve) => {
+      const subscription = kernel.onOutput((o) => {
+        if (o.type === 'stream' && o.text.includes('waiting for a result')) {
+          subscription.dispose();
+          resolve();
+        }
+      });
+    });
+    const waiting = kernel.execute('console.log("waiting for a result");\nawait client.submit(async () => { await sleep(60_000); return 1; }).result()');
+    await started;
     await kernel.interrupt();
     assert.equal((await waiting).status, 'interrupted');
     assert.equal(resultText(await ok(kernel, 'await client.submit((a: number) => a * 3, 5).result()')), '15');
