@@ -42,8 +42,9 @@ test('examples/channels.sfnb: snapshot, a second client iterates, flush and stop
 
 test('examples/pipeline.sfnb: emit/emit/combine on a 2-thread pool', async () => {
   const cells = await run('pipeline.sfnb');
-  assert.equal(resultOf(cells[3].outputs), '10');
-  assert.equal(streamOf(cells[3].outputs).split('\n').filter((line) => /^sum \d+: \d\.\d{4}$/.test(line)).length, 10);
+  assert.equal(resultOf(cells[3].outputs), 'true');
+  assert.ok(streamOf(cells[3].outputs).split('\n').filter((line) => /^sum \d+: \d\.\d{4}$/.test(line)).length >= 10);
+  assert.match(streamOf(cells[4].outputs), /^emitted \d+ \+ \d+, combined \d+, read \d+\n$/);
   assert.equal(resultOf(cells[4].outputs), 'true');
 });
 
