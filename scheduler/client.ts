@@ -283,13 +283,20 @@ export class Client implements FutureHost, ChannelHost {
       if (!(f instanceof Future)) throw new InvalidArgumentError(`gather takes futures, got ${describeType(f)}`);
       f.checkUsable();
     }
-    await waitDone(list.map((f) => f.state), this, timeoutMs, `gather: ${list.filter((f) => !f.done()).length} of ${list.length} futures did not finish within ${timeoutMs} ms`);
-    for (const f of list) {
-      const err = errorOf(f.state);
-      if (err) throw err;
+    for (let attempt = 0; ; attempt++) {
+      await waitDone(list.map((f) => f.state), this, timeoutMs, `gather: ${list.filter((f) => !f.done()).length} of ${list.length} futures did not finish within ${timeoutMs} ms`);
+      for (const f of list) {
+        const err = errorOf(f.state);
+        if (err) throw err;
+      }
+      try {
+        const values = await this.gatherKeys(list.map((f) => f.key));
+        return single ? values[0] : values;
+      } catch (err) {
+        // A worker holding some result went away and the scheduler is recomputing it: wait again.
+        if (attempt >= 3 || list.every((f) => f.status === 'finished')) throw err;
+      }
     }
-    const values = await this.gatherKeys(list.map((f) => f.key));
-    return single ? values[0] : values;
   }
 
   /** Submits a graph `{ key: [fnOrRef, ...args] }`; returns futures for `keys` (default: every key). */

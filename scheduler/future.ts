@@ -110,11 +110,18 @@ export class Future {
   /** The task's result; raises its error, CancelledError, FutureLostError or TimeoutError. */
   async result(timeoutMs?: number): Promise<unknown> {
     this.checkUsable();
-    await this.wait(timeoutMs);
-    const err = errorOf(this.state);
-    if (err) throw err;
-    const [value] = await this.host.gatherKeys([this.key]);
-    return value;
+    for (let attempt = 0; ; attempt++) {
+      await this.wait(timeoutMs);
+      const err = errorOf(this.state);
+      if (err) throw err;
+      try {
+        const [value] = await this.host.gatherKeys([this.key]);
+        return value;
+      } catch (fetchErr) {
+        // The worker holding the result went away and the scheduler is recomputing it: wait again.
+        if (attempt >= 3 || this.state.status === 'finished') throw fetchErr;
+      }
+    }
   }
 
   /** The task's error once done, or undefined when it finished. */

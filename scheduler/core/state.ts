@@ -616,6 +616,26 @@ export class SchedulerState {
     this.fail(t, error, 'task-erred');
   }
 
+  /** A dispatched task's dependencies could not be brought (their worker was lost): it waits for them again. */
+  taskNeedsDeps(key: string, workerId: string): void {
+    const t = this.tasks.get(key);
+    if (!t || t.state !== 'processing' || t.worker !== workerId) return;
+    this.leaveWorker(t);
+    t.waitingOn = 0;
+    for (const d of t.deps ?? []) {
+      if (d.state === 'memory') continue;
+      if (d.state === 'erred' || d.state === 'lost' || d.state === 'cancelled') {
+        return this.fail(t, d.error ?? { name: 'FutureLostError', message: `dependency ${d.key} is ${d.state}`, code: 'ERR_FUTURE_LOST' }, 'dependency-unavailable');
+      }
+      t.waitingOn++;
+    }
+    if (t.waitingOn > 0) this.transition(t, 'waiting', 'dependency-lost', workerId);
+    else {
+      this.transition(t, 'queued', 'dependency-lost', workerId);
+      this.ready.push(t);
+    }
+  }
+
   /** The thread running `key` died. The first time the task runs again alone; the second time it errs. */
   taskCrashed(key: string, workerId: string, reason: ErrorInfo): void {
     const t = this.tasks.get(key);

@@ -19,7 +19,7 @@ const ALLOWED: Record<TaskState, readonly TaskState[]> = {
   released: ['waiting', 'queued', 'memory', 'erred', 'cancelled', 'forgotten'],
   waiting: ['queued', 'erred', 'cancelled', 'forgotten'],
   queued: ['processing', 'waiting', 'erred', 'cancelled', 'forgotten'], // waiting again: a dependency was lost
-  processing: ['memory', 'erred', 'queued', 'cancelled', 'forgotten'],
+  processing: ['memory', 'erred', 'queued', 'waiting', 'cancelled', 'forgotten'], // waiting: its dependencies were lost
   memory: ['cancelled', 'lost', 'waiting', 'queued', 'forgotten'],
   erred: ['forgotten'],
   cancelled: ['waiting', 'queued', 'erred', 'forgotten'], // submitted again

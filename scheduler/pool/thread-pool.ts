@@ -54,8 +54,9 @@ export class ThreadPool implements WorkerAdapter {
       // Dependencies held by remote workers come here first.
       this.server.fillRemoteDeps(remote).then(
         () => this.runBatch(tasks),
-        (err: unknown) => {
-          for (const t of remote) this.server.state.taskErred(t.key, this.id, toErrorInfo(err));
+        () => {
+          // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
+          for (const t of tasks) this.server.state.taskNeedsDeps(t.key, this.id);
           this.server.afterEvent();
         },
       );

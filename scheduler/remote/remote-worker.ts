@@ -60,10 +60,10 @@ export class RemoteWorker implements WorkerAdapter {
       this.transport.send({ op: 'run', batch, fns: [...ids].map((id) => fns.get(id)).filter((f) => f !== undefined), tasks });
     };
     if (elsewhere.length === 0) return send();
-    this.server.fillRemoteDeps(elsewhere, this.id).then(send, (err: unknown) => {
+    this.server.fillRemoteDeps(elsewhere, this.id).then(send, () => {
+      // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
       this.inFlight--;
-      const info = { name: 'Error', message: `dependencies could not be fetched: ${(err as Error).message}` };
-      for (const t of tasks) this.server.state.taskErred(t.key, this.id, info);
+      for (const t of tasks) this.server.state.taskNeedsDeps(t.key, this.id);
       this.server.afterEvent();
     });
   }

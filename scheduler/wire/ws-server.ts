@@ -15,6 +15,7 @@ import type { FromWorker, ToWorker } from '../remote/worker-protocol';
 import { generateToken, isLoopback, tokensMatch } from './auth';
 import { CloseCode, type WireError } from './errors';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
+import { checkClientMessage, ProtocolViolation } from './validation';
 import { WebSocketTransport } from './ws-transport';
 
 export interface ListenOptions {
@@ -142,7 +143,13 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
     const transport: WebSocketTransport<ClientMessage, SchedulerMessage> = new WebSocketTransport(ws, {
       limits,
       initial: [first],
-      onBadFrame: (err: WireError) => transport.send({ op: 'error', error: { name: err.name, message: err.message, code: err.code } }),
+      validate: checkClientMessage,
+      onBadFrame: (err: WireError) => {
+        const error = { name: err.name, message: err.message, code: err.code };
+        // A malformed request with a usable id is answered as that request, so the caller's promise settles.
+        const req = err instanceof ProtocolViolation ? err.req : undefined;
+        transport.send(req === undefined ? { op: 'error', error } : { op: 'reply', req, ok: false, error });
+      },
     });
     server.accept(transport, { graceMs });
   });

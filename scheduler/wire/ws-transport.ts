@@ -22,7 +22,12 @@ export interface WsTransportOptions {
   initial?: unknown[];
   /** Called with a bad frame's error; the connection stays open (the server answers with an error message). */
   onBadFrame?: (err: WireError) => void;
+  /** Checks each incoming message; a message it refuses is dropped and reported through onBadFrame. */
+  validate?: (message: unknown) => WireError | undefined;
 }
+
+/** Refused messages of one batch reported one by one; past this, one summary error for the rest. */
+const MAX_REPORTED_PER_BATCH = 16;
 
 export class WebSocketTransport<In, Out> implements Transport<In, Out> {
   private handler: ((messages: In[]) => void) | undefined;
@@ -127,12 +132,14 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
     if (this.closed) return;
     if (!isBinary || data.length === 0) return this.bad(new WireError('ERR_FRAME', 'expected a binary frame after the handshake'));
     const kind = data[0];
-    if (kind === WHOLE) {
-      if (this.assembling) return this.bad(new WireError('ERR_FRAME', 'a whole frame arrived in the middle of a chunked batch'));
-      return this.deliver(data.subarray(1));
+    if ((kind === WHOLE || kind === FIRST) && this.assembling) {
+      // The peer gave up on a chunked batch: drop it (and say so) rather than refuse every later frame.
+      this.assembling = undefined;
+      this.bad(new WireError('ERR_FRAME', 'a chunked batch was abandoned before its last chunk; it was dropped'));
     }
+    if (kind === WHOLE) return this.deliver(data.subarray(1));
     if (kind === FIRST) {
-      if (this.assembling || data.length < 5) return this.bad(new WireError('ERR_FRAME', 'malformed first chunk'));
+      if (data.length < 5) return this.bad(new WireError('ERR_FRAME', 'malformed first chunk'));
       const total = data.readUInt32BE(1);
       if (total > this.opts.limits.maxBatchBytes) {
         return this.fail(CloseCode.tooBig, `a batch of ${total} bytes is over the limit of ${this.opts.limits.maxBatchBytes}`);
@@ -166,8 +173,31 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
     if (!this.rate.take(batch.length)) {
       return this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`);
     }
+    if (this.opts.validate) {
+      batch = this.validated(batch, this.opts.validate);
+      if (batch.length === 0) return;
+    }
     if (this.handler) this.handler(batch as In[]);
     else this.pending.push(batch as In[]);
+  }
+
+  /** The well-formed messages of a batch; each refused one is reported (a bounded number of replies). */
+  private validated(batch: unknown[], validate: (message: unknown) => WireError | undefined): unknown[] {
+    let kept: unknown[] | undefined;
+    let refused = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const err = validate(batch[i]);
+      if (err === undefined) {
+        kept?.push(batch[i]);
+        continue;
+      }
+      kept ??= batch.slice(0, i);
+      if (++refused <= MAX_REPORTED_PER_BATCH) this.bad(err);
+    }
+    if (refused > MAX_REPORTED_PER_BATCH) {
+      this.bad(new WireError('ERR_PROTOCOL', `${refused - MAX_REPORTED_PER_BATCH} more malformed messages of the same batch were dropped`));
+    }
+    return kept ?? batch;
   }
 
   private bad(err: WireError): void {
