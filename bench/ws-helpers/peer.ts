@@ -1,0 +1,97 @@
+/**
+ * The other side of the WebSocket benchmarks, run as its own process:
+ *
+ *   node peer.js latency-echo ADDR N        reads {i, t} from 'lat-ping', records now - t, appends i to 'lat-pong'
+ *   node peer.js roundtrip-echo ADDR N      reads futures from 'rt-futures', awaits result(), appends {i, t} to 'rt-acks'
+ *   node peer.js fanout ADDR CLIENTS N      CLIENTS subscribers of 'fanout', each checks 0..N-1 in order
+ *
+ * The token comes from SF_TOKEN. A peer prints READY once subscribed and `RESULT <json>` at the end.
+ */
+import { Client, type Future } from '../../scheduler';
+import { nowUs } from './processes';
+
+async function latencyEcho(address: string, n: number): Promise<void> {
+  const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
+  const ping = client.channel('lat-ping', { maxlen: 16 });
+  const pong = client.channel('lat-pong', { maxlen: 16 });
+  await Promise.all([ping.ready, pong.ready]);
+  console.log('READY');
+  const samples: number[] = [];
+  let expected = 0;
+  for await (const item of ping) {
+    const at = nowUs();
+    const { i, t } = item as { i: number; t: number };
+    if (i !== expected) throw new Error(`latency-echo: got ${i}, expected ${expected}`);
+    expected++;
+    samples.push(Math.round((at - t) * 10) / 10);
+    pong.append(i);
+    if (expected === n) break;
+  }
+  await pong.flush();
+  console.log(`RESULT ${JSON.stringify({ samples })}`);
+  await client.close();
+}
+
+async function roundtripEcho(address: string, n: number): Promise<void> {
+  const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
+  const futures = client.channel('rt-futures', { maxlen: 16 });
+  const acks = client.channel('rt-acks', { maxlen: 16 });
+  await Promise.all([futures.ready, acks.ready]);
+  console.log('READY');
+  let i = 0;
+  for await (const item of futures) {
+    const value = await (item as Future).result();
+    if (value !== i + 1) throw new Error(`roundtrip-echo: future ${i} gave ${String(value)}`);
+    acks.append({ i, t: nowUs() });
+    (item as Future).release();
+    if (++i === n) break;
+  }
+  await acks.flush();
+  console.log(`RESULT ${JSON.stringify({ received: i })}`);
+  await client.close();
+}
+
+async function fanout(address: string, clients: number, n: number): Promise<void> {
+  const subs = await Promise.all(Array.from({ length: clients }, () => Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false })));
+  const chans = subs.map((c) => c.channel('fanout'));
+  await Promise.all(chans.map((c) => c.ready));
+  console.log('READY');
+  const finished = await Promise.all(
+    chans.map(async (chan) => {
+      let expected = 0;
+      for await (const item of chan) {
+        if (item !== expected) throw new Error(`fanout: a subscriber got ${String(item)} where ${expected} was due`);
+        if (++expected === n) break;
+      }
+      return nowUs();
+    }),
+  );
+  console.log(`RESULT ${JSON.stringify({ finished, inOrder: true })}`);
+  await Promise.all(subs.map((c) => c.close()));
+}
+
+async function main(): Promise<void> {
+  const [role, address, ...rest] = process.argv.slice(2);
+  const nums = rest.map(Number);
+  if (role === 'latency-echo') return latencyEcho(address, nums[0]);
+  if (role === 'roundtrip-echo') return roundtripEcho(address, nums[0]);
+  if (role === 'fanout') return fanout(address, nums[0], nums[1]);
+  throw new Error(`unknown role ${role}`);
+}
+
+// SIGTERM ends the process normally (so --cpu-prof can write its profile).
+process.on('SIGTERM', () => process.exit(0));
+// `await chan.ready` does not keep a process alive by itself (an idle connection is unref'd): stay up
+// until main settles.
+const alive = setInterval(() => undefined, 1 << 30);
+
+main().then(
+  () => {
+    clearInterval(alive);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
