@@ -1,0 +1,62 @@
+/**
+ * A client process of the several-hosts test (netns.test.ts), run inside its own network namespace:
+ *
+ *   node netns-peer.js produce ws://ADDR N   waits for two workers, submits N tasks and a sum of them,
+ *                                            appends the futures to channel 'pipeline', stops it, exits
+ *   node netns-peer.js consume ws://ADDR     iterates 'pipeline' to its end and prints what it got
+ *
+ * The token comes from SF_TOKEN. Output: READY when subscribed, `RESULT <json>` at the end.
+ */
+import { Client, type Future } from '../../scheduler';
+
+async function produce(address: string, n: number): Promise<void> {
+  const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
+  for (let i = 0; (await client.schedulerInfo()).workers.length < 2; i++) {
+    if (i > 400) throw new Error('two workers did not join');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const chan = client.channel('pipeline');
+  await chan.ready;
+  // Each task takes a little while, so both single-thread workers get some.
+  const parts = client.map(
+    async (x: number) => {
+      await sleep(20);
+      return { x, sq: x * x, pid: process.pid };
+    },
+    Array.from({ length: n }, (_, i) => i),
+  );
+  for (const f of parts) chan.append(f);
+  // A dependent task: its inputs live on both workers and move to wherever it runs.
+  chan.append(client.submit((...ps: { sq: number }[]) => ps.reduce((a, p) => a + p.sq, 0), ...parts));
+  chan.append({ done: n });
+  await chan.flush();
+  await chan.stop();
+  console.log(`RESULT ${JSON.stringify({ appended: n + 2 })}`);
+  await client.close();
+}
+
+async function consume(address: string): Promise<void> {
+  const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
+  const chan = client.channel('pipeline');
+  await chan.ready;
+  console.log('READY');
+  const items: unknown[] = [];
+  for await (const item of chan) items.push(item);
+  const values = await Promise.all(items.map((it) => (typeof it === 'object' && it !== null && 'key' in it && 'result' in it ? (it as Future).result(30_000) : it)));
+  console.log(`RESULT ${JSON.stringify({ values })}`);
+  await client.close();
+}
+
+// `await chan.ready` alone does not keep the process up (idle connections are unref'd).
+const alive = setInterval(() => undefined, 1 << 30);
+const [role, address, n] = process.argv.slice(2);
+(role === 'produce' ? produce(address, Number(n)) : role === 'consume' ? consume(address) : Promise.reject(new Error(`unknown role ${role}`))).then(
+  () => {
+    clearInterval(alive);
+    process.exit(0);
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
