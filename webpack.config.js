@@ -45,6 +45,24 @@ module.exports = [
   nodeBundle('./extension/extension.ts', 'extension.js'),
   // The notebook kernel's worker thread; it loads dist/runtime.js at run time (see kernel/runtime-types.ts).
   nodeBundle('./kernel/kernel-worker.ts', 'kernel-worker.js'),
+  // The dashboard webview: a classic script (the page loads it with a CSP nonce), comlink bundled in.
+  {
+    target: 'web',
+    entry: './media/dashboard.ts',
+    output: { path: path.resolve(__dirname, 'dist'), filename: 'dashboard.js' },
+    resolve: { extensions: ['.ts', '.js'] },
+    module: {
+      rules: [
+        {
+          test: /\.ts$/,
+          exclude: /node_modules/,
+          use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: 'tsconfig.json' } },
+        },
+      ],
+    },
+    devtool: false,
+    optimization: { minimize: false },
+  },
   // The notebook renderer for application/vnd.shared-futures+json: an ES module for the notebook webview.
   {
     target: 'web',

@@ -13,6 +13,7 @@ import type { DashboardModel } from './view-model-dashboard';
 export interface ObservedChannel {
   readonly futures: readonly unknown[];
   readonly count: number;
+  readonly ready?: Promise<void>;
   close(): void;
 }
 
@@ -113,6 +114,24 @@ export class SchedulerFeed implements Disposable {
   /** The subscription the feed holds to `name`, if any (commands read items from it). */
   subscription(name: string): ObservedChannel | undefined {
     return this.subscriptions.get(name);
+  }
+
+  /**
+   * Every item the scheduler retains in `name` (not only the shown window), with the channel's count: the
+   * feed's windowed subscription is swapped for an unbounded one while `read` runs, then restored.
+   */
+  async readAll<T>(name: string, read: (items: readonly unknown[], count: number) => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (client === undefined) throw new Error('not connected to a scheduler');
+    this.unsubscribe(name);
+    const full = client.channel(name, { maxlen: null });
+    try {
+      await full.ready;
+      return await read(full.futures, full.count);
+    } finally {
+      full.close();
+      if (this.client === client && this.tree.channel(name) !== undefined) this.subscribe(name);
+    }
   }
 
   dispose(): void {
