@@ -4,7 +4,6 @@
  */
 import { availableParallelism } from 'node:os';
 import * as vscode from 'vscode';
-import { CHANNELS_VIEW_ID, ChannelsTreeProvider } from './channels-view';
 import type { SharedFuturesApi } from './api';
 import { RecentAddresses, runConnectFlow, SchedulerTokens, validateSchedulerAddress } from './connect-input';
 import { vscodeConnectPrompts } from './connect-prompts';
@@ -12,6 +11,7 @@ import { ConnectionManager } from './connection';
 import { kernelNotBundledRunner, registerControllers } from './controller';
 import { NOTEBOOK_TYPE, SfnbSerializer } from './notebook-serializer';
 import { runtimeConnector, type RuntimeConnection } from './runtime-connector';
+import { registerLiveUi } from './tree-ui';
 
 /** Command ids contributed in package.json. */
 export const COMMANDS = {
@@ -42,8 +42,8 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
   );
   registerControllers(context.subscriptions, kernelNotBundledRunner, log);
 
-  const tree = new ChannelsTreeProvider(manager);
-  context.subscriptions.push(tree, vscode.window.createTreeView(CHANNELS_VIEW_ID, { treeDataProvider: tree }));
+  // The Channels tree, dashboard, status bar and channel commands (also registers COMMANDS.openDashboard).
+  registerLiveUi(context, manager, log, COMMANDS.openDashboard);
 
   const recent = new RecentAddresses(context.globalState);
   const tokens = new SchedulerTokens(context.secrets);
@@ -80,9 +80,6 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
     }),
     vscode.commands.registerCommand(COMMANDS.restartKernel, () => {
       void vscode.window.showInformationMessage('No Shared Futures kernel is running.');
-    }),
-    vscode.commands.registerCommand(COMMANDS.openDashboard, () => {
-      void vscode.window.showInformationMessage('The Shared Futures dashboard is not part of this build yet.');
     }),
   );
   const version = String((context.extension.packageJSON as { version?: unknown }).version);
