@@ -46,6 +46,9 @@ export class Channel implements AsyncIterable<ChannelItem> {
     private readonly localMaxlen: number | null,
   ) {
     this.ready = new Promise<void>((r) => (this.resolveReady = r));
+    // Someone may be awaiting `ready` with nothing else to do: the connection stays up until it resolves.
+    const letGo = host.hold();
+    void this.ready.then(letGo);
   }
 
   /** @internal the maxlen this client asked for (null: none). */
