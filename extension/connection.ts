@@ -14,10 +14,18 @@ export interface SchedulerConnection {
   close(): Promise<void>;
 }
 
+/** How the local scheduler is started (from the `sharedFutures.*` settings). */
+export interface LocalSchedulerOptions {
+  /** Worker threads of its pool. */
+  threads: number;
+  /** Also serve it on ws://127.0.0.1:port with a generated token (port 0 picks a free one). */
+  listen?: { port: number };
+}
+
 /** How connections are made; the runtime provides the real one. */
 export interface SchedulerConnector<C extends SchedulerConnection = SchedulerConnection> {
   connectRemote(address: string, token: string | undefined): Promise<C>;
-  startLocal(options: { threads: number }): Promise<C>;
+  startLocal(options: LocalSchedulerOptions): Promise<C>;
 }
 
 /** Something that can be undone; VS Code's Disposable has this shape. */
@@ -57,18 +65,18 @@ export class ConnectionManager<C extends SchedulerConnection = SchedulerConnecti
   }
 
   /** Starts the in-process scheduler, or returns it when it is already the current connection. */
-  startLocal(threads: number): Promise<C> {
+  startLocal(options: LocalSchedulerOptions): Promise<C> {
     return this.exclusive(async () => {
       if (this.connection?.kind === 'local') {
         return this.connection;
       }
-      return this.replaceWith(() => this.connector.startLocal({ threads }));
+      return this.replaceWith(() => this.connector.startLocal(options));
     });
   }
 
   /** The current connection, starting the local scheduler when there is none (lazy start on first use). */
-  ensureConnected(threads: number): Promise<C> {
-    return this.exclusive(async () => this.connection ?? this.replaceWith(() => this.connector.startLocal({ threads })));
+  ensureConnected(options: LocalSchedulerOptions): Promise<C> {
+    return this.exclusive(async () => this.connection ?? this.replaceWith(() => this.connector.startLocal(options)));
   }
 
   /** Closes the current connection, if any. */

@@ -1,6 +1,6 @@
 /**
- * The notebook controller "Shared Futures (TypeScript)": execution order, timing and success of each cell
- * run, with the running itself delegated to a `CellRunner` (the kernel, once it is wired in).
+ * The notebook controller "Shared Futures (TypeScript)": timing and success of each cell run, with the
+ * running itself (outputs, execution order) delegated to a `CellRunner`, the notebook kernels.
  */
 import * as vscode from 'vscode';
 import { NOTEBOOK_TYPE } from './notebook-serializer';
@@ -10,25 +10,15 @@ export const CONTROLLER_LABEL = 'Shared Futures (TypeScript)';
 /** Notebook types the controller serves; `jupyter-notebook` only matters where the Jupyter extension is. */
 export const CONTROLLER_NOTEBOOK_TYPES = [NOTEBOOK_TYPE, 'jupyter-notebook'] as const;
 
-/** Runs one cell and fills its outputs; resolves true on success. */
+/** Runs one cell, filling its outputs and execution order; resolves true on success. */
 export interface CellRunner {
-  run(cell: vscode.NotebookCell, execution: vscode.NotebookCellExecution): Promise<boolean>;
+  /** `controller` is the one running the cell: live outputs that change later update through it. */
+  run(cell: vscode.NotebookCell, execution: vscode.NotebookCellExecution, controller: vscode.NotebookController): Promise<boolean>;
   /** Stops the running cell of `notebook`, if any. */
   interrupt(notebook: vscode.NotebookDocument): void;
+  /** Told how a run ended, as the cell shows it (later output updates keep this summary). */
+  ended?(cell: vscode.NotebookCell, summary: { success: boolean; startTime: number; endTime: number }): void;
 }
-
-/** The runner used until the kernel is wired in: every cell fails, saying why. */
-export const kernelNotBundledRunner: CellRunner = {
-  async run(_cell, execution) {
-    await execution.replaceOutput(
-      new vscode.NotebookCellOutput([
-        vscode.NotebookCellOutputItem.error(new Error('The Shared Futures kernel is not part of this build yet.')),
-      ]),
-    );
-    return false;
-  },
-  interrupt() {},
-};
 
 /** Creates one controller per notebook type; each pushes its disposables into `subscriptions`. */
 export function registerControllers(subscriptions: vscode.Disposable[], runner: CellRunner, log: vscode.LogOutputChannel): void {
@@ -41,26 +31,24 @@ export function registerControllers(subscriptions: vscode.Disposable[], runner: 
     controller.supportedLanguages = ['typescript', 'javascript'];
     controller.supportsExecutionOrder = true;
     controller.description = 'Cells run with a client of the current Shared Futures scheduler';
-    // Execution order counts per notebook, like Jupyter's In [n].
-    const order = new WeakMap<vscode.NotebookDocument, number>();
     controller.executeHandler = async (cells, notebook) => {
       for (const cell of cells) {
         const execution = controller.createNotebookCellExecution(cell);
-        const next = (order.get(notebook) ?? 0) + 1;
-        order.set(notebook, next);
-        execution.executionOrder = next;
-        execution.start(Date.now());
+        const startTime = Date.now();
+        execution.start(startTime);
         let ok = false;
         try {
           await execution.clearOutput();
-          ok = await runner.run(cell, execution);
+          ok = await runner.run(cell, execution, controller);
         } catch (err) {
           log.error(`cell ${cell.index + 1} of ${notebook.uri.toString()} failed to run`, err);
           await execution.replaceOutput(
             new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error(toError(err))]),
           );
         } finally {
-          execution.end(ok, Date.now());
+          const endTime = Date.now();
+          execution.end(ok, endTime);
+          runner.ended?.(cell, { success: ok, startTime, endTime });
         }
         if (!ok) {
           break; // like Jupyter's Run All: stop at the first failing cell
@@ -69,6 +57,16 @@ export function registerControllers(subscriptions: vscode.Disposable[], runner: 
     };
     controller.interruptHandler = (notebook) => runner.interrupt(notebook);
     subscriptions.push(controller);
+    if (notebookType === NOTEBOOK_TYPE) {
+      // The only kernel of .sfnb notebooks: offer it first, so Run All needs no pick.
+      const prefer = (notebook: vscode.NotebookDocument): void => {
+        if (notebook.notebookType === NOTEBOOK_TYPE) {
+          controller.updateNotebookAffinity(notebook, vscode.NotebookControllerAffinity.Preferred);
+        }
+      };
+      vscode.workspace.notebookDocuments.forEach(prefer);
+      subscriptions.push(vscode.workspace.onDidOpenNotebookDocument(prefer));
+    }
   }
 }
 

@@ -7,8 +7,9 @@ import * as vscode from 'vscode';
 import type { SharedFuturesApi } from './api';
 import { RecentAddresses, runConnectFlow, SchedulerTokens, validateSchedulerAddress } from './connect-input';
 import { vscodeConnectPrompts } from './connect-prompts';
-import { ConnectionManager } from './connection';
-import { kernelNotBundledRunner, registerControllers } from './controller';
+import { ConnectionManager, type LocalSchedulerOptions } from './connection';
+import { registerControllers } from './controller';
+import { NotebookKernels } from './kernel-session';
 import { NOTEBOOK_TYPE, SfnbSerializer } from './notebook-serializer';
 import { runtimeConnector, type RuntimeConnection } from './runtime-connector';
 import { registerLiveUi } from './tree-ui';
@@ -23,6 +24,7 @@ export const COMMANDS = {
 } as const;
 
 let connections: ConnectionManager<RuntimeConnection> | undefined;
+let kernels: NotebookKernels | undefined;
 
 /** Registers the serializer, controllers, view and commands; returns the extension's API. */
 export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
@@ -31,16 +33,15 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
 
   const manager = new ConnectionManager(runtimeConnector);
   connections = manager;
-  context.subscriptions.push(
-    manager.onDidChange((connection) =>
-      log.info(connection === undefined ? 'disconnected' : `connected to ${connection.kind === 'local' ? 'the local scheduler' : connection.address}`),
-    ),
-  );
+  context.subscriptions.push(manager.onDidChange((connection) => announce(connection, log)));
 
   context.subscriptions.push(
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new SfnbSerializer(), { transientOutputs: false }),
   );
-  registerControllers(context.subscriptions, kernelNotBundledRunner, log);
+  const notebookKernels = new NotebookKernels(manager, localSchedulerOptions, log);
+  kernels = notebookKernels;
+  context.subscriptions.push(notebookKernels);
+  registerControllers(context.subscriptions, notebookKernels, log);
 
   // The Channels tree, dashboard, status bar and channel commands (also registers COMMANDS.openDashboard).
   registerLiveUi(context, manager, log, COMMANDS.openDashboard);
@@ -50,9 +51,12 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
   context.subscriptions.push(
     vscode.commands.registerCommand(COMMANDS.connect, async () => {
       const outcome = await runConnectFlow(vscodeConnectPrompts, recent, tokens, async (address, token) => {
-        log.info(`connecting to ${address}`);
+        log.info(`connecting to ${address}${token === undefined ? ' without a token' : ' with a token'}`);
         await manager.connectRemote(address, token);
       });
+      if (outcome.kind === 'connected') {
+        void vscode.window.showInformationMessage(`Connected to the Shared Futures scheduler at ${outcome.address}.`);
+      }
       if (outcome.kind === 'failed') {
         const previous = manager.current;
         const still = previous === undefined ? '' : ` Still connected to ${previous.kind === 'local' ? 'the local scheduler' : previous.address}.`;
@@ -61,11 +65,10 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
       }
     }),
     vscode.commands.registerCommand(COMMANDS.startLocal, async () => {
-      const threads = localThreads();
-      log.info(`starting the local scheduler with ${threads} threads`);
+      const options = localSchedulerOptions();
+      log.info(`starting the local scheduler with ${options.threads} threads${options.listen ? ` listening on 127.0.0.1:${options.listen.port}` : ''}`);
       try {
-        await manager.startLocal(threads);
-        log.info(`local scheduler running with ${threads} threads`);
+        await manager.startLocal(options);
       } catch (err) {
         log.error('could not start the local scheduler', err);
         void vscode.window.showErrorMessage(`Could not start the local scheduler: ${messageOf(err)}`);
@@ -78,8 +81,14 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
       }
       await manager.disconnect();
     }),
-    vscode.commands.registerCommand(COMMANDS.restartKernel, () => {
-      void vscode.window.showInformationMessage('No Shared Futures kernel is running.');
+    vscode.commands.registerCommand(COMMANDS.restartKernel, async (target?: unknown) => {
+      // From the notebook toolbar the argument says which notebook; from the palette it is the active one.
+      const notebook = notebookOf(target) ?? vscode.window.activeNotebookEditor?.notebook;
+      if (notebook === undefined || !(await notebookKernels.restart(notebook))) {
+        void vscode.window.showInformationMessage('No Shared Futures kernel is running for this notebook.');
+        return;
+      }
+      void vscode.window.showInformationMessage('Kernel restarted: all variables were cleared.');
     }),
   );
   const version = String((context.extension.packageJSON as { version?: unknown }).version);
@@ -97,14 +106,61 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
 /** Closes the scheduler connection (and a local scheduler's threads) before the extension host goes. */
 export async function deactivate(): Promise<void> {
   const manager = connections;
+  const running = kernels;
   connections = undefined;
+  kernels = undefined;
+  await running?.disposeAll();
   await manager?.dispose();
 }
 
-/** `sharedFutures.localThreads`, where 0 means one less than the CPUs (at least one). */
-function localThreads(): number {
-  const configured = vscode.workspace.getConfiguration('sharedFutures').get<number>('localThreads', 0);
-  return configured > 0 ? Math.floor(configured) : Math.max(1, availableParallelism() - 1);
+/** The local scheduler's settings: `sharedFutures.localThreads` (0: one less than the CPUs, at least one), `listen`, `listenPort`. */
+function localSchedulerOptions(): LocalSchedulerOptions {
+  const settings = vscode.workspace.getConfiguration('sharedFutures');
+  const configured = settings.get<number>('localThreads', 0);
+  const threads = configured > 0 ? Math.floor(configured) : Math.max(1, availableParallelism() - 1);
+  const listen = settings.get<boolean>('listen', false);
+  return listen ? { threads, listen: { port: settings.get<number>('listenPort', 8786) } } : { threads };
+}
+
+/** Logs a connection change; a listening local scheduler also gets its address (and Copy token) shown. */
+function announce(connection: RuntimeConnection | undefined, log: vscode.LogOutputChannel): void {
+  if (connection === undefined) {
+    log.info('disconnected');
+    return;
+  }
+  if (connection.kind === 'remote') {
+    log.info(`connected to ${connection.address}`);
+    return;
+  }
+  const threads = connection.cluster?.threads ?? 0;
+  const listening = connection.listening;
+  if (listening === undefined) {
+    log.info(`local scheduler running with ${threads} threads`);
+    return;
+  }
+  // The token is never logged: it is only copied on request.
+  log.info(`local scheduler running with ${threads} threads, listening at ${listening.address}`);
+  void vscode.window
+    .showInformationMessage(`The local Shared Futures scheduler listens at ${listening.address}.`, 'Copy token', 'Copy address')
+    .then(async (choice) => {
+      if (choice === 'Copy token') {
+        await vscode.env.clipboard.writeText(listening.token);
+      } else if (choice === 'Copy address') {
+        await vscode.env.clipboard.writeText(listening.address);
+      }
+    });
+}
+
+function notebookOf(target: unknown): vscode.NotebookDocument | undefined {
+  if (typeof target !== 'object' || target === null) {
+    return undefined;
+  }
+  const candidate = target as { notebookEditor?: { notebookUri?: vscode.Uri }; notebook?: vscode.NotebookDocument };
+  if (candidate.notebook !== undefined) {
+    return candidate.notebook;
+  }
+  const uri = candidate.notebookEditor?.notebookUri;
+  return uri === undefined ? undefined : vscode.workspace.notebookDocuments.find((n) => n.uri.toString() === uri.toString());
 }
 
 function messageOf(err: unknown): string {

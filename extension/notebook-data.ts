@@ -123,7 +123,8 @@ export function toOutputShape(output: NotebookOutput): OutputShape {
   }
 }
 
-function mimeBundleItems(bundle: MimeBundle): OutputItemShape[] {
+/** The output items of a mime bundle: base64 images decoded, JSON mimes as JSON text. */
+export function mimeBundleItems(bundle: MimeBundle): OutputItemShape[] {
   return Object.entries(bundle).map(([mime, value]) => {
     if (isBinaryMime(mime) && typeof value === 'string') {
       return { mime, data: Buffer.from(value, 'base64') };

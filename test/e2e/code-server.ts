@@ -47,6 +47,8 @@ export interface CodeServerOptions {
   extensions: string[];
   /** Where the log goes. */
   logFile: string;
+  /** User settings on top of `E2E_USER_SETTINGS`. */
+  settings?: Record<string, unknown>;
   /** How long to wait for code-server to answer, in ms. */
   startTimeoutMs?: number;
 }
@@ -88,7 +90,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const extensionsDir = path.join(profile, 'extensions');
   mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
-  writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(E2E_USER_SETTINGS, null, 2));
+  writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...E2E_USER_SETTINGS, ...options.settings }, null, 2));
   // code-server otherwise creates ~/.config/code-server/config.yaml; keep the profile self-contained.
   const config = path.join(profile, 'config.yaml');
   writeFileSync(config, 'auth: none\ncert: false\n');

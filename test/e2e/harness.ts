@@ -27,6 +27,10 @@ export interface SessionOptions {
   name: string;
   /** Folder under test/e2e/fixtures to copy and open. */
   fixture: string;
+  /** More files to copy into the workspace: name in the workspace → path from the repository root. */
+  files?: Record<string, string>;
+  /** User settings on top of the e2e defaults (e.g. `sharedFutures.localThreads`). */
+  settings?: Record<string, unknown>;
 }
 
 /** Starts code-server on a copy of the fixture and opens it in Chromium. */
@@ -35,6 +39,9 @@ export async function startVsCodeSession(options: SessionOptions): Promise<VsCod
   rmSync(artifacts, { recursive: true, force: true });
   const workspace = mkdtempSync(path.join(tmpdir(), `sf-e2e-${options.fixture}-`));
   cpSync(path.join(E2E_PATHS.fixtures, options.fixture), workspace, { recursive: true });
+  for (const [name, from] of Object.entries(options.files ?? {})) {
+    cpSync(path.join(E2E_PATHS.root, from), path.join(workspace, name));
+  }
   const cleanups: (() => Promise<void>)[] = [async () => rmSync(workspace, { recursive: true, force: true })];
   const close = async (): Promise<void> => {
     const errors: unknown[] = [];
@@ -50,6 +57,7 @@ export async function startVsCodeSession(options: SessionOptions): Promise<VsCod
     const codeServer = await startCodeServer({
       workspace,
       extensions: [E2E_PATHS.vsix],
+      settings: options.settings,
       logFile: path.join(artifacts, 'code-server.log'),
     });
     cleanups.push(() => codeServer.stop());

@@ -126,7 +126,11 @@ export class Workbench {
   /** Waits for a notebook editor to be visible and returns it. */
   async notebookEditor(): Promise<Locator> {
     // The cell list lives in an overlay element that also has the class; pick the one holding the cells.
-    const editor = this.page.locator('.notebook-editor').filter({ has: this.page.locator('.cell-list-container') }).first();
+    // With several notebooks open, the editors of the background tabs stay in the page, hidden: pick the shown one.
+    const editor = this.page
+      .locator('.notebook-editor')
+      .filter({ has: this.page.locator('.cell-list-container'), visible: true })
+      .first();
     await editor.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
     return editor;
   }
@@ -174,6 +178,51 @@ export class Workbench {
         ),
     );
     return texts.filter((t) => t.trim() !== '').join('\n');
+  }
+
+  /**
+   * Texts of the elements matching `selector` in every webview frame, shadow roots included: for outputs drawn
+   * by a notebook renderer (e.g. `.sf-status`), as opposed to plain text.
+   */
+  async webviewElementTexts(selector: string): Promise<string[]> {
+    const frames = this.page.frames().filter((frame) => frame !== this.page.mainFrame());
+    const texts = await Promise.all(
+      frames.map((frame) =>
+        frame
+          .evaluate((css) => {
+            const found: string[] = [];
+            const visit = (root: ParentNode): void => {
+              for (const element of root.querySelectorAll(css)) {
+                found.push((element as HTMLElement).innerText ?? element.textContent ?? '');
+              }
+              for (const element of root.querySelectorAll('*')) {
+                if (element.shadowRoot) {
+                  visit(element.shadowRoot);
+                }
+              }
+            };
+            visit(document);
+            return found;
+          }, selector)
+          .catch(() => [] as string[]),
+      ),
+    );
+    return texts.flat();
+  }
+
+  /** Selects the notebook kernel (controller) labelled `label` for the active notebook, through the kernel picker. */
+  async selectNotebookKernel(label: string): Promise<void> {
+    await this.runCommand('Notebook: Select Notebook Kernel');
+    const row = this.quickInput
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ has: this.page.locator('.label-name', { hasText: label }) })
+      .first();
+    await row.waitFor({ timeout: UI_TIMEOUT_MS });
+    await row.click();
+    await this.quickInput.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    // The notebook toolbar names the selected kernel.
+    const editor = await this.notebookEditor();
+    await editor.locator('.notebook-toolbar-container', { hasText: label }).first().waitFor({ timeout: UI_TIMEOUT_MS });
   }
 
   /** Waits until the webview frames show text matching `pattern`, and returns all their text. */

@@ -55,7 +55,7 @@ describe('ConnectionManager', () => {
     const manager = new ConnectionManager(fake.connector);
     assert.equal(manager.current, undefined);
     assert.equal(fake.localStarts(), 0);
-    const [a, b] = await Promise.all([manager.ensureConnected(2), manager.startLocal(2)]);
+    const [a, b] = await Promise.all([manager.ensureConnected({ threads: 2 }), manager.startLocal({ threads: 2 })]);
     assert.equal(a, b);
     assert.equal(fake.localStarts(), 1);
   });
@@ -63,7 +63,7 @@ describe('ConnectionManager', () => {
   it('closes the connection on disconnect and on dispose', async () => {
     const { connector, closed } = fakeConnector();
     const manager = new ConnectionManager(connector);
-    await manager.startLocal(1);
+    await manager.startLocal({ threads: 1 });
     await manager.disconnect();
     assert.equal(manager.current, undefined);
     await manager.connectRemote('ws://a:1', undefined);
