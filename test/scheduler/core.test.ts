@@ -189,3 +189,47 @@ test('a malformed message is answered with an error and the state keeps serving'
   assert.equal(out.filter((m) => m.op === 'error').length, 3);
   assert.ok(out.some((m) => m.op === 'reply' && m.req === 9 && m.ok));
 });
+
+test('results lost with a remote worker are recomputed from the graph, dependencies first', () => {
+  const { s, fn } = setup();
+  s.addWorker('remote', 1);
+  s.handleClient('a', {
+    op: 'submit',
+    fns: [fn],
+    tasks: [
+      { key: 'x', fn: 'f', args: [1] },
+      { key: 'y', fn: 'f', args: [{ $sf: 'x' }], deps: ['x'] },
+    ],
+  });
+  s.handleClient('a', { op: 'release', keys: ['x'] }); // only y is wanted; x must still be recomputable
+  const [x] = s.takeReady('remote', 10);
+  s.taskFinished(x.key, 'remote', undefined, true);
+  const [y] = s.takeReady('remote', 10);
+  assert.deepEqual(y.at, { x: 'remote' }, 'the dependency is on the remote worker');
+  s.taskFinished('y', 'remote', undefined, true);
+  assert.equal(s.tasks.get('x')?.state, 'memory', 'x is kept: y may need recomputing');
+  s.removeWorker('remote');
+  assert.equal(s.tasks.get('x')?.state, 'queued');
+  assert.equal(s.tasks.get('y')?.state, 'waiting');
+  const again = s.takeReady('w', 10);
+  assert.deepEqual(again.map((t) => t.key), ['x']);
+  s.taskFinished('x', 'w', 1);
+  const [y2] = s.takeReady('w', 10);
+  assert.deepEqual(y2.deps, { x: 1 });
+  s.taskFinished('y', 'w', 1);
+  assert.ok(s.storyOf('y').some((e) => e.event === 'recompute'));
+  s.handleClient('a', { op: 'release', keys: ['y'] });
+  assert.equal(s.tasks.size, 0, 'everything is forgotten once nobody wants y');
+  assert.deepEqual([...s.drainFrees().values()].flat(), [], 'nothing left to free on a worker that is gone');
+});
+
+test('a remote result nobody wants is freed on its worker', () => {
+  const { s, fn } = setup();
+  s.addWorker('remote', 1);
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  s.takeReady('remote', 1);
+  s.taskFinished('x', 'remote', undefined, true);
+  s.drainFrees();
+  s.handleClient('a', { op: 'release', keys: ['x'] });
+  assert.deepEqual(s.drainFrees().get('remote'), ['x']);
+});
