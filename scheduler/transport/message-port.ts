@@ -3,53 +3,34 @@
  * the notebook kernel's thread) talk to the scheduler. Batches leave once per microtask checkpoint.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { Transport } from './transport';
+import { BatchingTransport } from './transport-base';
 
 const CLOSE = '__sf_close__';
 
-export class MessagePortTransport<In, Out> implements Transport<In, Out> {
-  private queue: Out[] = [];
-  private scheduled = false;
-  private closeHandlers: ((reason?: Error) => void)[] = [];
-  private closed = false;
+export class MessagePortTransport<In, Out> extends BatchingTransport<In, Out> {
   private alive = false;
 
   constructor(private readonly port: MessagePort) {
-    port.on('close', () => this.ended());
+    super();
+    port.on('close', () => this.closeSignal.fire());
   }
 
-  send(message: Out): void {
-    if (this.closed) return;
-    this.queue.push(message);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.queue.length === 0 || this.closed) return;
-    const batch = this.queue;
-    this.queue = [];
+  protected deliver(batch: Out[]): void {
     this.port.postMessage(batch);
   }
 
-  onMessages(handler: (messages: In[]) => void): void {
+  override onMessages(handler: (messages: In[]) => void): void {
+    super.onMessages(handler);
     this.port.on('message', (batch: In[] | typeof CLOSE) => {
       if (batch === CLOSE) {
-        this.ended();
+        this.closeSignal.fire();
         this.port.close();
         return;
       }
-      handler(batch);
+      this.receive(batch);
     });
     // A listener refs the port; an idle connection must not keep the process alive (see setKeepAlive).
     this.applyKeepAlive();
-  }
-
-  onClose(handler: (reason?: Error) => void): void {
-    this.closeHandlers.push(handler);
   }
 
   setKeepAlive(alive: boolean): void {
@@ -66,16 +47,8 @@ export class MessagePortTransport<In, Out> implements Transport<In, Out> {
     if (this.closed) return;
     this.flush();
     this.port.postMessage(CLOSE);
-    this.ended();
+    this.closeSignal.fire();
     // Give the close marker a turn to leave before the port goes away.
     setImmediate(() => this.port.close());
-  }
-
-  private ended(): void {
-    if (this.closed) return;
-    this.closed = true;
-    const hs = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of hs) h();
   }
 }

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { InvalidArgumentError } from '../errors';
 import { PROTOCOL_VERSION } from '../protocol';
 import type { Transport } from '../transport/transport';
+import { CloseSignal } from '../transport/transport-base';
 import { AuthenticationError, CloseCode, ConnectionError, WireError } from './errors';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
 import { WebSocketTransport } from './ws-transport';
@@ -40,8 +41,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
   private inner: WebSocketTransport<In, Out> | undefined;
   private queue: Out[] = [];
   private handler: ((messages: In[]) => void) | undefined;
-  private closeHandlers: ((reason?: Error) => void)[] = [];
-  private closed = false;
+  private readonly closeSignal = new CloseSignal();
   private readonly ws: WebSocket;
   private alive = false;
 
@@ -106,7 +106,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
   }
 
   onClose(handler: (reason?: Error) => void): void {
-    this.closeHandlers.push(handler);
+    this.closeSignal.add(handler);
   }
 
   setKeepAlive(alive: boolean): void {
@@ -129,12 +129,12 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
     this.ended();
   }
 
+  private get closed(): boolean {
+    return this.closeSignal.fired;
+  }
+
   private ended(reason?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    const hs = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of hs) h(reason);
+    this.closeSignal.fire(reason);
   }
 }
 

@@ -10,7 +10,7 @@ import type WebSocket from 'ws';
 import { decodeBatch, encodeBatch } from './codec';
 import { CloseCode, WireError } from './errors';
 import { CHUNK_BYTES, RateLimiter, type WireLimits } from './limits';
-import type { Transport } from '../transport/transport';
+import { BatchingTransport } from '../transport/transport-base';
 
 const WHOLE = 0;
 const FIRST = 1;
@@ -29,63 +29,43 @@ export interface WsTransportOptions {
 /** Refused messages of one batch reported one by one; past this, one summary error for the rest. */
 const MAX_REPORTED_PER_BATCH = 16;
 
-export class WebSocketTransport<In, Out> implements Transport<In, Out> {
-  private handler: ((messages: In[]) => void) | undefined;
-  private closeHandlers: ((reason?: Error) => void)[] = [];
-  private queue: Out[] = [];
-  private scheduled = false;
+export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   private sending: Buffer[] = [];
   private draining = false;
-  private closed = false;
   private closing = false;
   private assembling: { total: number; parts: Buffer[]; received: number } | undefined;
   private readonly rate: RateLimiter;
-  private pending: In[][] = [];
 
   constructor(
     private readonly ws: WebSocket,
     private readonly opts: WsTransportOptions,
   ) {
+    super();
     this.rate = new RateLimiter(opts.limits.maxMessagesPerSecond);
-    if (opts.initial) this.pending.push(opts.initial as In[]);
+    if (opts.initial) this.receive(opts.initial as In[]);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onFrame(toBuffer(data), isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.ended(closeError(code, reason.toString())));
-    ws.on('error', (err: Error) => this.ended(err));
+    ws.on('close', (code: number, reason: Buffer) => this.closeSignal.fire(closeError(code, reason.toString())));
+    ws.on('error', (err: Error) => this.closeSignal.fire(err));
   }
 
-  send(message: Out): void {
-    if (this.closed || this.closing) return;
-    this.queue.push(message);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+  protected override accepting(): boolean {
+    return !this.closing;
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    if (this.closed || this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
+  protected deliver(batch: Out[]): void {
     let payload: Buffer;
     try {
       payload = encodeBatch(batch);
     } catch (err) {
       // One unsendable message must not take the others with it: send them one by one.
-      if (batch.length > 1) {
-        for (const m of batch) this.queue.push(m);
-        this.sendEach();
-        return;
-      }
+      if (batch.length > 1) return this.sendEach(batch);
       this.opts.onBadFrame?.(err as WireError);
       return;
     }
     this.enqueueFrames(payload);
   }
 
-  private sendEach(): void {
-    const batch = this.queue;
-    this.queue = [];
+  private sendEach(batch: Out[]): void {
     for (const m of batch) {
       try {
         this.enqueueFrames(encodeBatch([m]));
@@ -137,7 +117,7 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
       this.assembling = undefined;
       this.bad(new WireError('ERR_FRAME', 'a chunked batch was abandoned before its last chunk; it was dropped'));
     }
-    if (kind === WHOLE) return this.deliver(data.subarray(1));
+    if (kind === WHOLE) return this.decodeAndReceive(data.subarray(1));
     if (kind === FIRST) {
       if (data.length < 5) return this.bad(new WireError('ERR_FRAME', 'malformed first chunk'));
       const total = data.readUInt32BE(1);
@@ -159,11 +139,11 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
     }
     if (a.received === a.total) {
       this.assembling = undefined;
-      this.deliver(Buffer.concat(a.parts));
+      this.decodeAndReceive(Buffer.concat(a.parts));
     }
   }
 
-  private deliver(payload: Buffer): void {
+  private decodeAndReceive(payload: Buffer): void {
     let batch: unknown[];
     try {
       batch = decodeBatch(payload);
@@ -177,8 +157,7 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
       batch = this.validated(batch, this.opts.validate);
       if (batch.length === 0) return;
     }
-    if (this.handler) this.handler(batch as In[]);
-    else this.pending.push(batch as In[]);
+    this.receive(batch as In[]);
   }
 
   /** The well-formed messages of a batch; each refused one is reported (a bounded number of replies). */
@@ -208,18 +187,7 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
   fail(code: number, reason: string): void {
     if (this.closed) return;
     this.ws.close(code, reason.slice(0, 120));
-    this.ended(closeError(code, reason));
-  }
-
-  onMessages(handler: (messages: In[]) => void): void {
-    this.handler = handler;
-    const pending = this.pending;
-    this.pending = [];
-    for (const b of pending) handler(b);
-  }
-
-  onClose(handler: (reason?: Error) => void): void {
-    this.closeHandlers.push(handler);
+    this.closeSignal.fire(closeError(code, reason));
   }
 
   close(): void {
@@ -233,17 +201,9 @@ export class WebSocketTransport<In, Out> implements Transport<In, Out> {
         return;
       }
       this.ws.close(CloseCode.normal, 'closed');
-      this.ended();
+      this.closeSignal.fire();
     };
     finish();
-  }
-
-  private ended(reason?: Error): void {
-    if (this.closed) return;
-    this.closed = true;
-    const hs = this.closeHandlers;
-    this.closeHandlers = [];
-    for (const h of hs) h(reason);
   }
 }
 
