@@ -101,10 +101,21 @@ describe('Shared Futures notebooks in code-server', { timeout: 900_000 }, () => 
       RUN_TIMEOUT_MS,
     );
     assert.ok(views.length >= 2, `expected the channel and future views, saw ${JSON.stringify(views)}`);
+    // Every code cell keeps its success mark, also those whose outputs changed after they ended.
+    const editor = await workbench.notebookEditor();
+    await workbench.poll(
+      'all five code cells to show success',
+      () => editor.locator('.code-cell-row .codicon-notebook-state-success').count(),
+      (n) => n === 5,
+    );
     await workbench.screenshot('11-channels-run-all-whole');
     await workbench.page.setViewportSize({ width: 1440, height: 900 });
     await workbench.waitForWebviewText(/squares: 6 items, stopped/);
     await workbench.screenshot('11-channels-run-all');
+    // The same without the toasts (the README's picture of a notebook with live outputs).
+    await workbench.runCommand('Notifications: Clear All Notifications');
+    await workbench.page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden' });
+    await workbench.screenshot('12-channels-live-outputs');
 
     // The listening scheduler is a real one: it refuses a client without its token.
     await assert.rejects(runtime().Client.connect(address, { token: 'not-the-token' }));

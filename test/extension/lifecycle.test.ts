@@ -1,0 +1,65 @@
+/**
+ * The bundled extension in plain Node with a fake `vscode` (see extension-host-child.ts): a notebook cell
+ * runs through the controller on the lazily started local scheduler, its live output updates after the cell
+ * ended, and deactivate leaves no thread, socket or timer behind (the process ends by itself).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+
+interface ChildReport {
+  baseline: number;
+  during: number;
+  after: number;
+  success: boolean | undefined;
+  executionOrder: number | undefined;
+  outputs: { mime: string; text: string }[][];
+  lateText: string;
+  liveUpdated: boolean;
+  acceptedBefore: boolean;
+  acceptedAfter: boolean;
+  logged: string[];
+}
+
+/** Runs the child; fails if it has not ended by itself within `timeoutMs`. */
+function runChild(timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'extension-host-child.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the process did not end by itself after deactivate (something was left running)\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('extension lifecycle (bundled extension, fake vscode)', () => {
+  it('runs a cell on the local scheduler and leaves no thread behind on deactivate', { timeout: 120_000 }, async () => {
+    const { code, stdout, stderr } = await runChild(90_000);
+    assert.equal(code, 0, `child failed: ${stderr}`);
+    const report = JSON.parse(stdout.trim().split('\n').pop() as string) as ChildReport;
+
+    assert.equal(report.success, true, JSON.stringify(report.outputs));
+    assert.equal(report.executionOrder, 1);
+    const texts = report.outputs.map((items) => items.map((i) => `${i.mime}: ${i.text}`).join(' | '));
+    assert.ok(texts.some((t) => t.includes('application/vnd.code.notebook.stdout: answer 42')), texts.join('\n'));
+    assert.ok(texts.some((t) => t.includes('application/vnd.shared-futures+json')), 'the result is a live future view');
+    assert.equal(report.liveUpdated, true, `the future view never showed finished: ${report.lateText}`);
+
+    // sharedFutures.listen: the local scheduler served ws://127.0.0.1:PORT and logged its address.
+    assert.equal(report.acceptedBefore, true, report.logged.join('\n'));
+    assert.equal(report.acceptedAfter, false, 'the listening port is still open after deactivate');
+
+    // Pool threads and the kernel's worker ran, and all of them ended with deactivate.
+    assert.ok(report.during >= report.baseline + 3, `threads: baseline ${report.baseline}, while running ${report.during}`);
+    assert.ok(report.after <= report.baseline, `threads: baseline ${report.baseline}, after deactivate ${report.after}`);
+  });
+});
