@@ -14,7 +14,8 @@ export type ConnectionState = { kind: 'local' | 'remote'; address: string } | un
 /** The root: the scheduler the extension talks to. */
 export interface SchedulerNode {
   readonly kind: 'scheduler';
-  readonly id: string;
+  /** Changes with the connection, so VS Code treats a new scheduler as a new (expanded) node. */
+  id: string;
   connection: ConnectionState;
   /** The address the scheduler reports about itself (for a local one, 'local' or its listening address). */
   reportedAddress: string | undefined;
@@ -152,6 +153,7 @@ export class TreeViewModel implements Disposable {
   /** The connection changed: everything known about the old scheduler goes. */
   setConnection(connection: ConnectionState): void {
     this.root.connection = connection;
+    this.root.id = connection === undefined ? 'scheduler' : `scheduler:${connection.kind}:${connection.address}`;
     this.root.reportedAddress = undefined;
     this.root.workers = 0;
     this.root.threads = 0;

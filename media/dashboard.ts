@@ -23,7 +23,14 @@ const WORKER_COLOURS = ['--vscode-charts-blue', '--vscode-charts-green', '--vsco
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k !== 'style') e.setAttribute(k, v);
+    // The CSP forbids style attributes; properties set through the CSSOM are allowed.
+    else for (const decl of v.split(';')) {
+      const at = decl.indexOf(':');
+      if (at > 0) e.style.setProperty(decl.slice(0, at).trim(), decl.slice(at + 1).trim());
+    }
+  }
   for (const c of children) e.append(c);
   return e;
 }
@@ -129,7 +136,7 @@ function streamView(s: DashboardSnapshot): HTMLElement {
       el('td', { class: 'key' }, e.key),
       el('td', {}, e.worker),
       el('td', { class: `status-text-${e.status}` }, e.status),
-      el('td', { class: 'muted' }, e.end === undefined ? `running since ${ago(s.now - e.start)}` : `${fmt(e.end - e.start)} ms, ${ago(s.now - e.end)}`)));
+      el('td', { class: 'muted' }, e.end === undefined ? `running for ${ago(s.now - e.start).replace(' ago', '')}` : `${fmt(e.end - e.start)} ms, ${ago(s.now - e.end)}`)));
   return section('Task stream', el('div', { class: 'lanes' }, ...lanes), el('table', { class: 'stream' }, ...recent));
 }
 
