@@ -75,3 +75,33 @@ test('dist/runtime.js exports the public API and runs a task on its bundled pool
     await cluster.close();
   }
 });
+
+test('a thread that ends without closing its client (a kernel restart) releases everything that client held', async () => {
+  const cluster = await LocalCluster.start({ threads: 1 });
+  const observer = await Client.connect(cluster);
+  try {
+    const port = cluster.createPort();
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { Client } = require(workerData.runtime);
+      (async () => {
+        const client = await Client.connect(workerData.port);
+        const f = client.submit({ fn: () => 'held', key: 'held-by-thread' });
+        await f.result();
+        parentPort.postMessage('holding');
+        setInterval(() => {}, 1000); // stays alive until terminated
+      })();`;
+    const worker = new Worker(code, { eval: true, workerData: { port, runtime: require.resolve('../../scheduler') }, transferList: [port] });
+    await new Promise((r) => worker.once('message', r));
+    assert.equal((await observer.schedulerInfo()).tasks.finished, 1);
+    await worker.terminate();
+    const until = Date.now() + 5000;
+    while (((await observer.schedulerInfo()).tasks.finished ?? 0) > 0) {
+      if (Date.now() > until) assert.fail('the terminated thread\'s future was not released');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    await observer.close();
+    await cluster.close();
+  }
+});
