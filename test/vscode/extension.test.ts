@@ -65,6 +65,40 @@ describe('Shared Futures extension in desktop VS Code', () => {
     assert.equal(api.connection, undefined);
   });
 
+  it('runs a cell through the kernel on the local scheduler, with order, success and output', async () => {
+    const notebook = await vscode.workspace.openNotebookDocument(
+      'shared-futures-notebook',
+      new vscode.NotebookData([
+        new vscode.NotebookCellData(
+          vscode.NotebookCellKind.Code,
+          "const doubled = await client.submit((x: number) => x * 2, 21).result();\nconsole.log('doubled', doubled);",
+          'typescript',
+        ),
+      ]),
+    );
+    const editor = await vscode.window.showNotebookDocument(notebook);
+    await vscode.commands.executeCommand('notebook.selectKernel', {
+      editor,
+      id: 'shared-futures-kernel/shared-futures-notebook',
+      extension: EXTENSION_ID,
+    });
+    const cell = notebook.cellAt(0);
+    const ended = new Promise<void>((resolve) => {
+      const listener = vscode.workspace.onDidChangeNotebookDocument((change) => {
+        if (change.notebook === notebook && cell.executionSummary?.success !== undefined) {
+          listener.dispose();
+          resolve();
+        }
+      });
+    });
+    await vscode.commands.executeCommand('notebook.execute', notebook.uri);
+    await ended;
+    assert.equal(cell.executionSummary?.success, true, outputText(cell));
+    assert.equal(cell.executionSummary?.executionOrder, 1);
+    assert.equal(outputText(cell), 'doubled 42\n');
+    await vscode.commands.executeCommand('sharedFutures.disconnect');
+  }).timeout(120_000);
+
   it('opens an .sfnb file as a Shared Futures notebook with its cells and saved outputs', async () => {
     const notebook = await vscode.workspace.openNotebookDocument(workspaceFile('hello.sfnb'));
     await vscode.window.showNotebookDocument(notebook);
