@@ -60,10 +60,18 @@ describe('Shared Futures live UI in code-server', { timeout: 900_000 }, () => {
   /** Runs `command` from the context menu of the Channels row labelled `label`. */
   const contextMenu = async (label: string, command: string): Promise<void> => {
     const { page } = vs().workbench;
+    const menu = page.locator('.context-view .monaco-menu');
+    if (await menu.isVisible()) {
+      await page.keyboard.press('Escape');
+      await menu.waitFor({ state: 'hidden', timeout: 30_000 });
+    }
     await row(label).click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: command }).first();
+    const item = menu.locator('.action-item', { hasText: command }).first();
     await item.waitFor({ timeout: 30_000 });
+    await vs().workbench.screenshot(`menu-${label}-${command}`);
     await item.click();
+    await menu.waitFor({ state: 'hidden', timeout: 30_000 });
+    await vs().workbench.screenshot(`after-${label}-${command}`);
   };
 
   it('shows the channel a notebook appends to, with its items, without a refresh', async () => {
@@ -145,6 +153,38 @@ describe('Shared Futures live UI in code-server', { timeout: 900_000 }, () => {
     for (const key of futureKeys) assert.match(text, new RegExp(`${escapeRegExp(key)}\\s+local\\s+finished`));
     mkdirDocs();
     await workbench.page.screenshot({ path: path.join(DOCS, 'dashboard.png') });
+
+    // Hidden behind the notebook and shown again, it still shows the run.
+    const tab = (name: string) => workbench.page.locator('.tabs-container .tab', { hasText: name }).first();
+    await tab('ui-channel.sfnb').click();
+    await workbench.notebookEditor();
+    await tab('Shared Futures Dashboard').click();
+    await workbench.waitForWebviewText(/Tasks by status\s+0\s+pending\s+0\s+processing\s+3\s+finished/i);
+  });
+
+  it('shows a result in a read-only document', async () => {
+    const { workbench } = vs();
+    await contextMenu(futureKeys[1], 'Show Result');
+    const editor = workbench.page.locator('.editor-instance .monaco-editor', { hasText: `${futureKeys[1]}: finished` }).first();
+    await editor.waitFor({ timeout: 30_000 });
+    // The editor draws spaces as no-break spaces.
+    const text = (await editor.locator('.view-lines').innerText()).replace(/\u00a0/g, ' ');
+    assert.match(text, new RegExp(`${escapeRegExp(futureKeys[1])}: finished\\s+4\\b`));
+    assert.match(text, /Story:/);
+    // Typing changes nothing: the document is read-only.
+    await editor.click();
+    await workbench.page.keyboard.type('xyz');
+    assert.doesNotMatch(await editor.locator('.view-lines').innerText(), /xyz/);
+  });
+
+  it('deletes a channel after a modal confirm', async () => {
+    const { workbench } = vs();
+    await contextMenu('ui-gate', 'Delete Channel');
+    const dialog = workbench.page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 30_000 });
+    assert.match(await dialog.innerText(), /Delete channel 'ui-gate' for every client\?/);
+    await dialog.locator('.monaco-button', { hasText: /^Delete$/ }).click();
+    await workbench.poll('ui-gate to go', () => workbench.treeItems('Channels'), (r) => !r.some((t) => t.startsWith('ui-gate')) && r.some((t) => t.startsWith('ui-results')));
   });
 });
 
