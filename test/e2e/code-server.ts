@@ -23,6 +23,8 @@ export const E2E_USER_SETTINGS = {
   'extensions.autoUpdate': false,
   'telemetry.telemetryLevel': 'off',
   'update.mode': 'none',
+  // An empty secondary side bar would only narrow the editor in screenshots.
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 } as const;
 
 /** A running code-server. */

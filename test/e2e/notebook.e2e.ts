@@ -115,6 +115,7 @@ describe('Shared Futures notebooks in code-server', { timeout: 900_000 }, () => 
     // The same without the toasts (the README's picture of a notebook with live outputs).
     await workbench.runCommand('Notifications: Clear All Notifications');
     await workbench.page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden' });
+    await workbench.quickInput.waitFor({ state: 'hidden' });
     await workbench.screenshot('12-channels-live-outputs');
 
     // The listening scheduler is a real one: it refuses a client without its token.

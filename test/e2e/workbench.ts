@@ -288,6 +288,14 @@ export class Workbench {
     );
   }
 
+  /** Waits for the first row of the sidebar view `viewName` to match `pattern`, and returns it. */
+  async waitForFirstTreeItem(viewName: string, pattern: RegExp): Promise<string> {
+    const rows = await this.poll(`the first row of the ${viewName} view to match ${String(pattern)}`, () => this.treeItems(viewName), (all) =>
+      pattern.test(all[0] ?? ''),
+    );
+    return rows[0];
+  }
+
   /** Waits for a notification toast whose text matches `pattern` and returns its text. */
   async waitForNotification(pattern: RegExp): Promise<string> {
     const texts = await this.poll(`a notification matching ${String(pattern)}`, () => this.notifications(), (all) =>
