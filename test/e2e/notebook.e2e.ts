@@ -147,6 +147,39 @@ describe('Shared Futures notebooks in code-server', { timeout: 900_000 }, () => 
     await workbench.screenshot('22-consumer-saw-all');
   });
 
+  it('interrupts a waiting cell keeping the state, and Restart Kernel clears it', async () => {
+    const { workbench } = vs();
+    await workbench.openFile('interrupt.sfnb');
+    await workbench.notebookCells(3);
+    await workbench.selectNotebookKernel(KERNEL);
+    await workbench.runCommand('Notebook: Run All');
+    await workbench.waitForWebviewText(/cell 2 is waiting/, RUN_TIMEOUT_MS);
+    const editor = await workbench.notebookEditor();
+    // While cells run, the toolbar's Run All turns into Interrupt.
+    await editor.locator('.notebook-toolbar-container .action-item', { hasText: 'Interrupt' }).first().click();
+    await workbench.poll(
+      'cell 2 to end as failed',
+      () => editor.locator('.code-cell-row .codicon-notebook-state-error').count(),
+      (n) => n === 1,
+    );
+    await workbench.screenshot('50-interrupted');
+
+    const runCell3 = async (): Promise<void> => {
+      const cell3 = (await workbench.notebookEditor()).locator('.code-cell-row').nth(2);
+      await cell3.locator('.view-lines').click(); // focuses the cell that Execute Cell runs
+      await workbench.runCommand('Notebook: Execute Cell');
+    };
+    await runCell3();
+    await workbench.waitForWebviewText(/kept survives: a value from cell 1/, RUN_TIMEOUT_MS);
+
+    await workbench.runCommand('Shared Futures: Restart Kernel');
+    await workbench.waitForNotification(/Kernel restarted/);
+    await runCell3();
+    const text = await workbench.waitForWebviewText(/kept is gone/, RUN_TIMEOUT_MS);
+    assert.doesNotMatch(text, /cell 2 was not interrupted/);
+    await workbench.screenshot('51-restarted');
+  });
+
   it('connects to a standalone scheduler from the command palette with its token and runs a cell there', async () => {
     const { workbench } = vs();
     scheduler = await startSchedulerProcess(TOKEN);
