@@ -20,6 +20,8 @@ export interface LocalSchedulerOptions {
   threads: number;
   /** Also serve it on ws://127.0.0.1:port with a generated token (port 0 picks a free one). */
   listen?: { port: number };
+  /** Receives the scheduler's own events (workers joining or lost, clients reconnecting). */
+  log?: (level: 'info' | 'warn', message: string) => void;
 }
 
 /** How connections are made; the runtime provides the real one. */

@@ -38,7 +38,7 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
   context.subscriptions.push(
     vscode.workspace.registerNotebookSerializer(NOTEBOOK_TYPE, new SfnbSerializer(), { transientOutputs: false }),
   );
-  const notebookKernels = new NotebookKernels(manager, localSchedulerOptions, log);
+  const notebookKernels = new NotebookKernels(manager, () => localSchedulerOptions(log), log);
   kernels = notebookKernels;
   context.subscriptions.push(notebookKernels);
   registerControllers(context.subscriptions, notebookKernels, log);
@@ -65,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
       }
     }),
     vscode.commands.registerCommand(COMMANDS.startLocal, async () => {
-      const options = localSchedulerOptions();
+      const options = localSchedulerOptions(log);
       log.info(`starting the local scheduler with ${options.threads} threads${options.listen ? ` listening on 127.0.0.1:${options.listen.port}` : ''}`);
       try {
         await manager.startLocal(options);
@@ -114,12 +114,14 @@ export async function deactivate(): Promise<void> {
 }
 
 /** The local scheduler's settings: `sharedFutures.localThreads` (0: one less than the CPUs, at least one), `listen`, `listenPort`. */
-function localSchedulerOptions(): LocalSchedulerOptions {
+function localSchedulerOptions(log: vscode.LogOutputChannel): LocalSchedulerOptions {
   const settings = vscode.workspace.getConfiguration('sharedFutures');
   const configured = settings.get<number>('localThreads', 0);
   const threads = configured > 0 ? Math.floor(configured) : Math.max(1, availableParallelism() - 1);
   const listen = settings.get<boolean>('listen', false);
-  return listen ? { threads, listen: { port: settings.get<number>('listenPort', 8786) } } : { threads };
+  // The scheduler's own events (remote workers joining or lost, reconnects) go to the log too.
+  const schedulerLog = (level: 'info' | 'warn', message: string): void => log[level](`scheduler: ${message}`);
+  return listen ? { threads, listen: { port: settings.get<number>('listenPort', 8786) }, log: schedulerLog } : { threads, log: schedulerLog };
 }
 
 /** Logs a connection change; a listening local scheduler also gets its address (and Copy token) shown. */

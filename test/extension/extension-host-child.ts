@@ -4,6 +4,7 @@
  * listening, and a kernel), deactivates it, and prints what it saw as one JSON line. It never calls
  * process.exit: the process has to end by itself, which it only does when nothing is left running.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     deactivate(): Promise<void>;
   };
   const context = fake.context();
+  // The listening scheduler's message offers Copy token: take it, as a user handing the token to a script would.
+  fake.chooseInformationItem = (_message, items) => (items.includes('Copy token') ? 'Copy token' : undefined);
   extension.activate(context);
   const controller = fake.controllers.find((c) => c.notebookType === 'shared-futures-notebook');
   if (!controller?.executeHandler) throw new Error('no controller for shared-futures-notebook');
@@ -59,6 +62,19 @@ async function main(): Promise<void> {
   const listening = fake.logged.map((line) => /listening at ws:\/\/127\.0\.0\.1:(\d+)/.exec(line)).find((m) => m !== null);
   const port = listening ? Number(listening[1]) : 0;
   const acceptedBefore = port > 0 && (await portAccepts(port));
+
+  // A worker process outside the extension host joins the listening scheduler with the copied token; the
+  // scheduler's own events reach the extension's log.
+  await waitFor(() => fake.clipboard.text !== undefined, 10_000);
+  const token = fake.clipboard.text ?? '';
+  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
+  const worker = spawn(process.execPath, [cli, 'worker', `ws://127.0.0.1:${port}`, '--threads', '1', '--token', token], { stdio: 'ignore' });
+  const workerJoined = await waitFor(() => fake.logged.some((line) => /scheduler: worker .* joined/.test(line)), 30_000);
+  const workerGone = new Promise((resolve) => worker.once('exit', resolve));
+  worker.kill('SIGKILL');
+  await workerGone;
+  const workerLost = await waitFor(() => fake.logged.some((line) => /scheduler: worker .* lost/.test(line)), 30_000);
+  const tokenLogged = token !== '' && fake.logged.some((line) => line.includes(token));
 
   await extension.deactivate();
   for (const subscription of context.subscriptions) subscription.dispose();
@@ -78,6 +94,10 @@ async function main(): Promise<void> {
       liveUpdated,
       acceptedBefore,
       acceptedAfter,
+      tokenCopied: token.length > 0,
+      workerJoined,
+      workerLost,
+      tokenLogged,
       logged: fake.logged,
     })}\n`,
   );

@@ -29,8 +29,12 @@ export interface FakeVscode {
   readonly commands: Map<string, (...args: unknown[]) => unknown>;
   readonly controllers: FakeController[];
   readonly settings: Record<string, unknown>;
-  /** Lines the extension logged to its output channels. */
+  /** Lines the extension logged to its output channels (and the messages it showed). */
   readonly logged: string[];
+  /** What was last written to the clipboard. */
+  readonly clipboard: { text: string | undefined };
+  /** Picks the button of an information message (default: none, as when it is dismissed). */
+  chooseInformationItem: (message: string, items: string[]) => string | undefined;
   /** A context for `activate`. */
   context(): { subscriptions: { dispose(): unknown }[]; [key: string]: unknown };
   /** A code cell of an untitled notebook, for a controller's executeHandler. */
@@ -142,6 +146,8 @@ export function installFakeVscode(settings: Record<string, unknown> = {}): FakeV
   const controllers: FakeController[] = [];
   const logged: string[] = [];
   const decoder = new TextDecoder();
+  const clipboard: { text: string | undefined } = { text: undefined };
+  const fake = { chooseInformationItem: (_message: string, _items: string[]): string | undefined => undefined };
   const notebookOpen = new EventEmitter<unknown>();
   const notebookClose = new EventEmitter<unknown>();
 
@@ -218,9 +224,9 @@ export function installFakeVscode(settings: Record<string, unknown> = {}): FakeV
     }),
     window: withFallback({
       createOutputChannel: outputChannel,
-      showInformationMessage: async (message: string) => {
+      showInformationMessage: async (message: string, ...items: unknown[]) => {
         logged.push(`[message] ${message}`);
-        return undefined;
+        return fake.chooseInformationItem(message, items.filter((i): i is string => typeof i === 'string'));
       },
       showErrorMessage: async (message: string) => {
         logged.push(`[error message] ${message}`);
@@ -241,6 +247,14 @@ export function installFakeVscode(settings: Record<string, unknown> = {}): FakeV
       workspaceFolders: undefined,
       onDidOpenNotebookDocument: notebookOpen.event,
       onDidCloseNotebookDocument: notebookClose.event,
+    }),
+    env: withFallback({
+      clipboard: {
+        writeText: async (text: string) => {
+          clipboard.text = text;
+        },
+        readText: async () => clipboard.text ?? '',
+      },
     }),
     notebooks: withFallback({
       createNotebookController: (id: string, notebookType: string) => {
@@ -276,6 +290,13 @@ export function installFakeVscode(settings: Record<string, unknown> = {}): FakeV
     controllers,
     settings,
     logged,
+    clipboard,
+    get chooseInformationItem() {
+      return fake.chooseInformationItem;
+    },
+    set chooseInformationItem(choose) {
+      fake.chooseInformationItem = choose;
+    },
     context: () =>
       withFallback({
         subscriptions: [] as { dispose(): unknown }[],

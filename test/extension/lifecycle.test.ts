@@ -19,6 +19,10 @@ interface ChildReport {
   liveUpdated: boolean;
   acceptedBefore: boolean;
   acceptedAfter: boolean;
+  tokenCopied: boolean;
+  workerJoined: boolean;
+  workerLost: boolean;
+  tokenLogged: boolean;
   logged: string[];
 }
 
@@ -42,7 +46,7 @@ function runChild(timeoutMs: number): Promise<{ code: number | null; stdout: str
 }
 
 describe('extension lifecycle (bundled extension, fake vscode)', () => {
-  it('runs a cell on the local scheduler and leaves no thread behind on deactivate', { timeout: 120_000 }, async () => {
+  it('runs a cell on the listening local scheduler, logs its events, and leaves no thread behind on deactivate', { timeout: 120_000 }, async () => {
     const { code, stdout, stderr } = await runChild(90_000);
     assert.equal(code, 0, `child failed: ${stderr}`);
     const report = JSON.parse(stdout.trim().split('\n').pop() as string) as ChildReport;
@@ -57,6 +61,11 @@ describe('extension lifecycle (bundled extension, fake vscode)', () => {
     // sharedFutures.listen: the local scheduler served ws://127.0.0.1:PORT and logged its address.
     assert.equal(report.acceptedBefore, true, report.logged.join('\n'));
     assert.equal(report.acceptedAfter, false, 'the listening port is still open after deactivate');
+    // Copy token gave a token that let a worker process join; the scheduler's events were logged, the token never.
+    assert.equal(report.tokenCopied, true, 'Copy token put nothing on the clipboard');
+    assert.equal(report.workerJoined, true, report.logged.join('\n'));
+    assert.equal(report.workerLost, true, report.logged.join('\n'));
+    assert.equal(report.tokenLogged, false, 'the token appeared in the log');
 
     // Pool threads and the kernel's worker ran, and all of them ended with deactivate.
     assert.ok(report.during >= report.baseline + 3, `threads: baseline ${report.baseline}, while running ${report.during}`);
