@@ -19,6 +19,7 @@ import {
   futureRef,
 } from '../protocol';
 import { ChannelLog } from './channel-log';
+import { Ring } from './ring';
 import { StoryLog } from './story-log';
 import { type TaskState, TASK_STATES, assertTransition, publicStatus } from './transitions';
 
@@ -93,25 +94,45 @@ interface ClientState {
 const STORY_CAPACITY = 100_000;
 
 /** Lower-priority first out of a max-heap on (priority, -seq). */
+/**
+ * Ready tasks, highest priority first. Priority-0 tasks (nearly all) wait in a FIFO in arrival order; only
+ * tasks with another priority pay for the heap.
+ */
 class ReadyQueue {
-  private heap: TaskRecord[] = [];
+  private readonly fifo = new Ring<TaskRecord>(1024);
+  private readonly heap: TaskRecord[] = [];
+
   get length(): number {
-    return this.heap.length;
+    return this.fifo.length + this.heap.length;
   }
+
   push(t: TaskRecord): void {
+    if (t.priority === 0) this.fifo.push(t);
+    else this.heapPush(t);
+  }
+
+  pop(): TaskRecord | undefined {
+    const top = this.heap[0];
+    if (top !== undefined && (top.priority > 0 || this.fifo.length === 0)) return this.heapPop();
+    return this.fifo.shift();
+  }
+
+  private heapPush(t: TaskRecord): void {
     const h = this.heap;
     h.push(t);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!before(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const x = h[i];
+      h[i] = h[p];
+      h[p] = x;
       i = p;
     }
   }
-  pop(): TaskRecord | undefined {
+
+  private heapPop(): TaskRecord | undefined {
     const h = this.heap;
-    if (h.length === 0) return undefined;
     const top = h[0];
     const last = h.pop() as TaskRecord;
     if (h.length > 0) {
@@ -124,7 +145,9 @@ class ReadyQueue {
         if (l < h.length && before(h[l], h[m])) m = l;
         if (r < h.length && before(h[r], h[m])) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        const x = h[i];
+        h[i] = h[m];
+        h[m] = x;
         i = m;
       }
     }
@@ -279,7 +302,8 @@ export class SchedulerState {
       if (!this.fns.has(f.id)) this.fns.set(f.id, f);
     }
     const graphKeys = specs.some((s) => s.graph) ? new Set(specs.map((s) => s.key)) : undefined;
-    const created: [TaskRecord, string[] | undefined][] = [];
+    const created: TaskRecord[] = [];
+    const createdDeps: (string[] | undefined)[] = [];
     for (const spec of specs) {
       if (typeof spec?.key !== 'string' || spec.key.length === 0) throw new ProtocolError('submit: a task needs a key');
       let t = this.tasks.get(spec.key);
@@ -314,10 +338,13 @@ export class SchedulerState {
         t.args = t.args.map((a) => this.graphArg(a, graphKeys, found));
         deps = found.size > 0 ? [...found] : undefined;
       }
-      created.push([t, deps]);
+      created.push(t);
+      createdDeps.push(deps);
     }
     // Second pass: link dependencies once every task of the batch exists.
-    for (const [t, deps] of created) {
+    for (let i = 0; i < created.length; i++) {
+      const t = created[i];
+      const deps = createdDeps[i];
       if (deps) t.deps = deps.map((dk) => this.depRecord(dk));
       this.place(t);
     }
