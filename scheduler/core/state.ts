@@ -63,6 +63,8 @@ export interface ExecTask {
   deps?: Record<string, unknown>;
   /** Dependencies whose data is on a remote worker: key -> worker id (the adapter brings them). */
   at?: Record<string, string>;
+  /** The task was on a thread that died: it must have its thread to itself until it settles. */
+  alone?: true;
 }
 
 export interface WorkerState {
@@ -565,7 +567,7 @@ export class SchedulerState {
   }
 
   /** Hands up to `max` ready tasks to worker `workerId` (queued -> processing). */
-  takeReady(workerId: string, max: number, opts: { alone?: boolean } = {}): ExecTask[] {
+  takeReady(workerId: string, max: number): ExecTask[] {
     const w = this.workers.get(workerId);
     if (!w) return [];
     const out: ExecTask[] = [];
@@ -590,7 +592,10 @@ export class SchedulerState {
         exec.deps = deps;
       }
       out.push(exec);
-      if (t.suspicious > 0 || opts.alone) break;
+      if (t.suspicious > 0) {
+        exec.alone = true;
+        break;
+      }
     }
     return out;
   }

@@ -6,6 +6,8 @@ import type { ExecTask } from '../core/state';
 export interface Batch {
   fns: FnSpec[];
   tasks: ExecTask[];
+  /** Keep the thread until every task settles (a task suspected of killing threads runs truly alone). */
+  hold?: boolean;
 }
 
 /** A task's outcome. Object results travel as v8-serialized bytes (`ser`), so one bad result fails alone. */

@@ -69,6 +69,7 @@ export class ThreadPool implements WorkerAdapter {
     const fns = this.server.state.fns;
     const ids = new Set(tasks.map((t) => t.fn));
     const batch: Batch = { fns: [...ids].map((id) => fns.get(id)).filter((f) => f !== undefined), tasks };
+    if (tasks.some((t) => t.alone)) batch.hold = true;
     this.runner.run(batch, (key) => {
       const t = this.server.state.tasks.get(key);
       return t?.state === 'processing' && t.worker === this.id;

@@ -149,10 +149,11 @@ function flushLater(): void {
 }
 
 /** Runs one batch; Piscina calls this. */
-export default function runBatch(batch: Batch): BatchResult {
+export default function runBatch(batch: Batch): BatchResult | Promise<BatchResult> {
   const t0 = performance.now();
   const done: TaskOutcome[] = [];
   const pending: string[] = [];
+  const held: Promise<void>[] = [];
   for (const task of batch.tasks) {
     const key = task.key;
     try {
@@ -160,11 +161,16 @@ export default function runBatch(batch: Batch): BatchResult {
       const args = task.deps ? (substitute(task.args, task.deps) as unknown[]) : task.args;
       const r = fn(...args);
       if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
-        pending.push(key);
-        (r as PromiseLike<unknown>).then(
-          (v) => later(outcome(key, v)),
-          (e: unknown) => later({ key, ok: false, error: describe(e) }),
+        const settled = Promise.resolve(r as PromiseLike<unknown>).then(
+          (v) => outcome(key, v),
+          (e: unknown): TaskOutcome => ({ key, ok: false, error: describe(e) }),
         );
+        if (batch.hold) {
+          held.push(settled.then((o) => void done.push(o)));
+        } else {
+          pending.push(key);
+          void settled.then(later);
+        }
       } else {
         done.push(outcome(key, r));
       }
@@ -172,5 +178,6 @@ export default function runBatch(batch: Batch): BatchResult {
       done.push({ key, ok: false, error: describe(err) });
     }
   }
+  if (held.length > 0) return Promise.all(held).then(() => ({ threadId, done, pending, ms: performance.now() - t0 }));
   return { threadId, done, pending, ms: performance.now() - t0 };
 }

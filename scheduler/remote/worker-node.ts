@@ -82,7 +82,7 @@ export class WorkerNode {
     for (const m of batch) {
       switch (m.op) {
         case 'run':
-          this.run(m.batch, { fns: m.fns, tasks: m.tasks });
+          this.run(m.batch, { fns: m.fns, tasks: m.tasks, hold: m.tasks.some((t) => t.alone) });
           break;
         case 'get': {
           const missing = m.keys.filter((k) => !this.store.has(k));
