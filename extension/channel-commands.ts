@@ -43,7 +43,7 @@ export function registerChannelCommands(
       const channel = await pickChannel(tree, node, 'Channel to stop');
       const c = requireClient(client);
       if (channel === undefined || c === undefined) return;
-      await withErrors(log, `stop channel ${channel.name}`, () => c.channel(channel.name).stop());
+      await withErrors(log, `stop channel ${channel.name}`, () => c.channel(channel.name, { create: false }).stop());
     }),
     vscode.commands.registerCommand(CHANNEL_COMMANDS.deleteChannel, async (node?: TreeNode) => {
       const channel = await pickChannel(tree, node, 'Channel to delete');
@@ -55,7 +55,7 @@ export function registerChannelCommands(
         'Delete',
       );
       if (answer !== 'Delete') return;
-      await withErrors(log, `delete channel ${channel.name}`, () => c.channel(channel.name).delete());
+      await withErrors(log, `delete channel ${channel.name}`, () => c.channel(channel.name, { create: false }).delete());
     }),
     vscode.commands.registerCommand(CHANNEL_COMMANDS.exportChannel, async (node?: TreeNode) => {
       const channel = await pickChannel(tree, node, 'Channel to export');

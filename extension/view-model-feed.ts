@@ -22,7 +22,7 @@ export interface ObservedClient {
   events(): AsyncIterable<SchedulerEvent[]>;
   channels(): Promise<ChannelInfo[]>;
   schedulerInfo(): Promise<SchedulerInfo>;
-  channel(name: string, opts: { maxlen: number | null }): ObservedChannel;
+  channel(name: string, opts: { maxlen: number | null; create?: boolean }): ObservedChannel;
 }
 
 /** Options of the feed. */
@@ -124,7 +124,7 @@ export class SchedulerFeed implements Disposable {
     const client = this.client;
     if (client === undefined) throw new Error('not connected to a scheduler');
     this.unsubscribe(name);
-    const full = client.channel(name, { maxlen: null });
+    const full = client.channel(name, { maxlen: null, create: false });
     try {
       await full.ready;
       return await read(full.futures, full.count);
@@ -178,7 +178,7 @@ export class SchedulerFeed implements Disposable {
     const client = this.client;
     if (client === undefined) return false;
     try {
-      this.subscriptions.set(name, client.channel(name, { maxlen: this.tree.window }));
+      this.subscriptions.set(name, client.channel(name, { maxlen: this.tree.window, create: false }));
     } catch (err) {
       this.options.onError?.(`subscribing to channel '${name}'`, err);
       return false;

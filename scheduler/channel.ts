@@ -51,6 +51,9 @@ export class Channel implements AsyncIterable<ChannelItem> {
     void this.ready.then(letGo);
   }
 
+  /** @internal opened with `create: false`: never creates the channel, also when resubscribing. */
+  observeOnly = false;
+
   /** @internal the maxlen this client asked for (null: none). */
   get requestedMaxlen(): number | null {
     return this.localMaxlen;
@@ -199,6 +202,7 @@ export class Channel implements AsyncIterable<ChannelItem> {
   receiveDeleted(): void {
     this.deleted = true;
     this.dropWindow();
+    this.resolveReady();
     this.wake();
   }
 

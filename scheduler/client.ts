@@ -360,8 +360,11 @@ export class Client implements FutureHost, ChannelHost {
 
   // ------------------------------------------------------------ channels
 
-  /** Opens (and subscribes to) a channel; synchronous, the replay arrives in the background. */
-  channel(name: string, opts: { maxlen?: number | null } = {}): Channel {
+  /**
+   * Opens (and subscribes to) a channel; synchronous, the replay arrives in the background. With
+   * `create: false` a channel that does not exist is not created: the returned one ends at once as deleted.
+   */
+  channel(name: string, opts: { maxlen?: number | null; create?: boolean } = {}): Channel {
     this.checkOpen();
     if (typeof name !== 'string') throw new InvalidArgumentError(`a channel name must be a string, got ${describeType(name)}`);
     if (name.length === 0) throw new InvalidArgumentError('a channel name must not be empty');
@@ -373,8 +376,9 @@ export class Client implements FutureHost, ChannelHost {
     const open = this.chans.get(name);
     if (open) return open;
     const chan = new Channel(this, name, maxlen);
+    chan.observeOnly = opts?.create === false;
     this.chans.set(name, chan);
-    this.post({ op: 'sub', channel: name, maxlen });
+    this.post(opts?.create === false ? { op: 'sub', channel: name, maxlen, create: false } : { op: 'sub', channel: name, maxlen });
     return chan;
   }
 
@@ -758,7 +762,9 @@ export class Client implements FutureHost, ChannelHost {
     this.reconnecting = false;
     const keys = [...this.states.keys()];
     if (keys.length > 0) transport.send({ op: 'want', keys, sync: true });
-    for (const chan of this.chans.values()) transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, from: chan.count });
+    for (const chan of this.chans.values()) {
+      transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, from: chan.count, ...(chan.observeOnly ? { create: false } : {}) });
+    }
     this.flush();
   }
 

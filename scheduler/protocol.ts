@@ -53,7 +53,7 @@ export type ClientMessage =
   | { op: 'release'; keys: string[] }
   | { op: 'cancel'; req: number; keys: string[] }
   | { op: 'gather'; req: number; keys: string[] }
-  | { op: 'sub'; channel: string; maxlen: number | null; from?: number }
+  | { op: 'sub'; channel: string; maxlen: number | null; from?: number; create?: boolean }
   | { op: 'append'; channel: string; items: WireItem[] }
   | { op: 'flush'; req: number; channel: string }
   | { op: 'stop'; req: number; channel: string }

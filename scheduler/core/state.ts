@@ -254,7 +254,7 @@ export class SchedulerState {
       case 'gather':
         return this.gather(c, msg.req, msg.keys);
       case 'sub':
-        return this.subscribe(c, msg.channel, msg.maxlen, msg.from);
+        return this.subscribe(c, msg.channel, msg.maxlen, msg.from, msg.create !== false);
       case 'append':
         return this.append(c, msg.channel, msg.items);
       case 'flush': {
@@ -738,10 +738,15 @@ export class SchedulerState {
 
   // ---------------------------------------------------------------- channels
 
-  private subscribe(c: ClientState, name: string, maxlen: number | null, from?: number): void {
+  private subscribe(c: ClientState, name: string, maxlen: number | null, from?: number, create = true): void {
     validateChannelName(name);
     if (maxlen !== null && (!Number.isInteger(maxlen) || maxlen < 1)) throw new ProtocolError(`invalid maxlen ${String(maxlen)}`);
     let ch = this.channels.get(name);
+    if (!ch && !create) {
+      // An observer (the UI) must not bring back a channel that was just deleted, nor fix its maxlen.
+      this.send(c.id, { op: 'chan-deleted', channel: name });
+      return;
+    }
     if (!ch) {
       ch = new ChannelLog(name, maxlen);
       this.channels.set(name, ch);

@@ -49,7 +49,7 @@ const CHECKS: Record<string, (m: Msg) => string | undefined> = {
   release: (m) => (isStrArray(m.keys) ? undefined : 'release needs keys: string[]'),
   cancel: (m) => (isStrArray(m.keys) ? undefined : 'cancel needs keys: string[]'),
   gather: (m) => (isStrArray(m.keys) ? undefined : 'gather needs keys: string[]'),
-  sub: (m) => (isStr(m.channel) && (m.maxlen === null || isNum(m.maxlen)) && optional(m.from, isCount) ? undefined : 'sub needs channel: string, maxlen: number | null and an optional from: a count (integer >= 0)'),
+  sub: (m) => (isStr(m.channel) && (m.maxlen === null || isNum(m.maxlen)) && optional(m.from, isCount) && optional(m.create, (x) => typeof x === 'boolean') ? undefined : 'sub needs channel: string, maxlen: number | null, an optional from: a count (integer >= 0) and an optional create: boolean'),
   append: (m) => {
     if (!isStr(m.channel) || !Array.isArray(m.items)) return 'append needs channel: string and items: []';
     for (const i of m.items) if (!isObj(i) || !(isStr(i.k) || 'v' in i)) return 'append: an item is a future {k: key} or a value {v}';

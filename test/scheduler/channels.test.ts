@@ -252,3 +252,25 @@ test('a structured-clone cycle survives the in-process transport', async () => {
     assert.notEqual(got, node, 'a copy, not the caller\'s object');
   });
 });
+
+test('channel(name, { create: false }) observes an existing channel and never creates one', async () => {
+  await withCluster(1, async (client, cluster) => {
+    const observer = await Client.connect(cluster);
+    try {
+      const missing = observer.channel('not-there', { create: false, maxlen: 3 });
+      await missing.ready;
+      assert.equal(missing.stopped, true);
+      assert.deepEqual(await collect(missing), []);
+      assert.deepEqual(await observer.channels(), []);
+      const real = client.channel('there');
+      real.append(1);
+      await real.flush();
+      const seen = observer.channel('there', { create: false, maxlen: 1 });
+      await seen.ready;
+      assert.deepEqual(seen.data, [1]);
+      assert.equal((await observer.channels())[0].maxlen, null, 'the observer did not fix maxlen');
+    } finally {
+      await observer.close();
+    }
+  });
+});

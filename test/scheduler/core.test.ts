@@ -233,3 +233,12 @@ test('a remote result nobody wants is freed on its worker', () => {
   s.handleClient('a', { op: 'release', keys: ['x'] });
   assert.deepEqual(s.drainFrees().get('remote'), ['x']);
 });
+
+test('subscribing with create:false does not bring a missing channel (back) into being', () => {
+  const { s } = setup();
+  s.handleClient('a', { op: 'sub', channel: 'gone', maxlen: 5, create: false });
+  assert.deepEqual(msgs(s.drainOutbox(), 'a'), [{ op: 'chan-deleted', channel: 'gone' }]);
+  assert.deepEqual(s.channelInfos(), []);
+  s.handleClient('b', { op: 'sub', channel: 'gone', maxlen: null });
+  assert.deepEqual(s.channelInfos(), [{ name: 'gone', count: 0, length: 0, maxlen: null, stopped: false }], 'a later real subscriber fixes maxlen');
+});
