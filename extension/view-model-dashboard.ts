@@ -155,7 +155,7 @@ export class DashboardModel implements Disposable {
     let changed = false;
     for (const e of events) {
       if (e.type === 'task') {
-        this.applyTask(e.key, e.status, e.worker, e.time);
+        this.applyTask(e.key, e.status, e.worker, e.time, e.forgotten === true);
         changed = true;
       } else if (e.type === 'worker') {
         if (e.state === 'joined') this.workers.set(e.id, { threads: e.threads, running: new Set() });
@@ -211,15 +211,14 @@ export class DashboardModel implements Disposable {
     this.listeners.clear();
   }
 
-  private applyTask(key: string, status: FutureStatus, worker: string | undefined, time: number): void {
+  private applyTask(key: string, status: FutureStatus, worker: string | undefined, time: number, dropped = false): void {
     const prev = this.statusOf.get(key);
-    if (prev === status) return;
-    // A finished, failed or lost task that the scheduler forgets is reported as 'cancelled': it leaves the counts.
-    const forgotten = status === 'cancelled' && (prev === 'finished' || prev === 'error' || prev === 'lost');
+    if (prev === status && !dropped) return;
+    // A task the scheduler forgets leaves the counts (its event says so; older schedulers only said 'cancelled').
+    const forgotten = dropped || (status === 'cancelled' && (prev === 'finished' || prev === 'error' || prev === 'lost'));
     if (prev !== undefined) this.counts[prev] = Math.max(0, this.counts[prev] - 1);
-    if (forgotten || status === 'cancelled') {
+    if (forgotten) {
       this.statusOf.delete(key);
-      if (!forgotten) this.counts.cancelled++;
     } else {
       this.counts[status]++;
       this.statusOf.set(key, status);

@@ -101,7 +101,8 @@ export interface StoryEntry {
 
 /** Batched change notifications for observers (tree view, dashboard). */
 export type SchedulerEvent =
-  | { type: 'task'; key: string; status: FutureStatus; worker?: string; time: number }
+  /** `forgotten`: the scheduler dropped the key (nobody holds it); its status then reads 'cancelled'. */
+  | { type: 'task'; key: string; status: FutureStatus; worker?: string; time: number; forgotten?: true }
   | { type: 'channel'; name: string; count: number; length: number; maxlen: number | null; stopped: boolean; deleted?: boolean }
   | { type: 'worker'; id: string; threads: number; state: 'joined' | 'left' };
 

@@ -887,9 +887,11 @@ export class SchedulerState {
       if (typeof t.wanters === 'string') this.sendStatus(t.wanters, t.key, after, e);
       else for (const cid of t.wanters) this.sendStatus(cid, t.key, after, e);
     }
-    // Observers also hear of new tasks (released -> pending is no change of public status).
-    if (before !== after || from === 'released') {
-      if (this.observers > 0) this.events.push(worker ? { type: 'task', key: t.key, status: after, worker, time } : { type: 'task', key: t.key, status: after, time });
+    if (this.observers === 0) return;
+    // Observers hear of new tasks (released -> pending is no change of public status) and of forgotten ones.
+    if (to === 'forgotten') this.events.push({ type: 'task', key: t.key, status: after, time, forgotten: true });
+    else if (before !== after || from === 'released') {
+      this.events.push(worker ? { type: 'task', key: t.key, status: after, worker, time } : { type: 'task', key: t.key, status: after, time });
     }
   }
 

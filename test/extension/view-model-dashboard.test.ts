@@ -28,6 +28,18 @@ describe('DashboardModel', () => {
     assert.deepEqual(m.liveCounts, { processing: 0, finished: 0 });
   });
 
+  it('a forgotten event takes the task out of the counts, a cancelled one too', () => {
+    const m = new DashboardModel(undefined, { timers: fakeTimers().api });
+    m.applyEvents([task('a', 'pending', 1), task('c', 'pending', 1)]);
+    m.applyEvents([task('a', 'finished', 2, 'w'), task('c', 'cancelled', 2)]);
+    assert.deepEqual(m.snapshot().counts, { pending: 0, processing: 0, finished: 1, error: 0, cancelled: 1, lost: 0 });
+    m.applyEvents([
+      { type: 'task', key: 'a', status: 'cancelled', time: 3, forgotten: true },
+      { type: 'task', key: 'c', status: 'cancelled', time: 3, forgotten: true },
+    ]);
+    assert.deepEqual(m.snapshot().counts, { pending: 0, processing: 0, finished: 0, error: 0, cancelled: 0, lost: 0 });
+  });
+
   it('takes counts and workers from schedulerInfo as they are', () => {
     const m = new DashboardModel(undefined, { timers: fakeTimers().api });
     m.applyInfo({ address: 'local', workers: [{ id: 'local', threads: 2, running: ['x', 'y'] }], tasks: { processing: 2, finished: 7 } });

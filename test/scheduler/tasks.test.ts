@@ -185,9 +185,20 @@ test('events() streams batched task changes', async () => {
       }
     })();
     await new Promise((r) => setTimeout(r, 10));
-    await client.submit(() => 5).result();
+    const f = client.submit(() => 5);
+    await f.result();
     await reading;
-    await it.return?.();
     assert.deepEqual(seen.slice(0, 3), ['pending', 'processing', 'finished']);
+    // Released and unwanted: observers hear that the key was forgotten.
+    const forgetting = (async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return false;
+        if (r.value.some((e) => e.type === 'task' && e.forgotten === true)) return true;
+      }
+    })();
+    f.release();
+    assert.equal(await forgetting, true);
+    await it.return?.();
   });
 });
