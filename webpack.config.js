@@ -1,17 +1,13 @@
-// Builds the runtime library, its Piscina worker entry and the CLI into dist/.
+// Builds everything the package ships into dist/: the runtime library, its Piscina worker entry, the CLI,
+// the extension, the kernel's worker thread, and the two browser-side bundles (dashboard, renderer).
 // piscina and ws stay external: piscina spawns its own worker file from its package folder.
 const path = require('path');
 const webpack = require('webpack');
 
-/** Shared settings for every Node-side bundle. */
-const nodeBundle = (entry, filename, extra = {}) => ({
-  target: 'node20',
-  entry,
-  output: {
-    path: path.resolve(__dirname, 'dist'),
-    filename,
-    library: { type: 'commonjs2' },
-  },
+const dist = path.resolve(__dirname, 'dist');
+
+/** TypeScript through ts-loader; type checking is `npm run typecheck`'s job. */
+const typescript = {
   resolve: { extensions: ['.ts', '.js'] },
   module: {
     rules: [
@@ -22,6 +18,15 @@ const nodeBundle = (entry, filename, extra = {}) => ({
       },
     ],
   },
+  optimization: { minimize: false },
+};
+
+/** A Node-side bundle (CommonJS). */
+const nodeBundle = (entry, filename, extra = {}) => ({
+  ...typescript,
+  target: 'node20',
+  entry,
+  output: { path: dist, filename, library: { type: 'commonjs2' } },
   externals: {
     piscina: 'commonjs piscina',
     ws: 'commonjs ws',
@@ -32,7 +37,16 @@ const nodeBundle = (entry, filename, extra = {}) => ({
   },
   node: { __dirname: false, __filename: false },
   devtool: 'source-map',
-  optimization: { minimize: false },
+  ...extra,
+});
+
+/** A bundle for a webview (no Node APIs). */
+const webBundle = (entry, output, extra = {}) => ({
+  ...typescript,
+  target: 'web',
+  entry,
+  output: { path: dist, ...output },
+  devtool: false,
   ...extra,
 });
 
@@ -46,40 +60,7 @@ module.exports = [
   // The notebook kernel's worker thread; it loads dist/runtime.js at run time (see kernel/runtime-types.ts).
   nodeBundle('./kernel/kernel-worker.ts', 'kernel-worker.js'),
   // The dashboard webview: a classic script (the page loads it with a CSP nonce), comlink bundled in.
-  {
-    target: 'web',
-    entry: './media/dashboard.ts',
-    output: { path: path.resolve(__dirname, 'dist'), filename: 'dashboard.js' },
-    resolve: { extensions: ['.ts', '.js'] },
-    module: {
-      rules: [
-        {
-          test: /\.ts$/,
-          exclude: /node_modules/,
-          use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: 'tsconfig.json' } },
-        },
-      ],
-    },
-    devtool: false,
-    optimization: { minimize: false },
-  },
+  webBundle('./media/dashboard.ts', { filename: 'dashboard.js' }),
   // The notebook renderer for application/vnd.shared-futures+json: an ES module for the notebook webview.
-  {
-    target: 'web',
-    entry: './media/renderer.ts',
-    experiments: { outputModule: true },
-    output: { path: path.resolve(__dirname, 'dist'), filename: 'renderer.js', library: { type: 'module' } },
-    resolve: { extensions: ['.ts', '.js'] },
-    module: {
-      rules: [
-        {
-          test: /\.ts$/,
-          exclude: /node_modules/,
-          use: { loader: 'ts-loader', options: { transpileOnly: true, configFile: 'tsconfig.json' } },
-        },
-      ],
-    },
-    devtool: false,
-    optimization: { minimize: false },
-  },
+  webBundle('./media/renderer.ts', { filename: 'renderer.js', library: { type: 'module' } }, { experiments: { outputModule: true } }),
 ];
