@@ -471,10 +471,10 @@ export class SchedulerState {
         r.keys.push(t.key);
         r.index.push(i);
       } else if (t.state === 'memory') values[i] = t.value;
-      else if (t.state === 'erred') throw new GatherError(t.error ?? { name: 'Error', message: `task ${t.key} failed` }, t.key);
-      else if (t.state === 'cancelled') throw new GatherError({ name: 'CancelledError', message: `future ${t.key} was cancelled`, code: 'ERR_CANCELLED' }, t.key);
-      else if (t.state === 'lost') throw new GatherError({ name: 'FutureLostError', message: `future ${t.key} was lost`, code: 'ERR_FUTURE_LOST' }, t.key);
-      else throw new GatherError({ name: 'Error', message: `future ${t.key} is not finished (${publicStatus(t.state)})`, code: 'ERR_NOT_FINISHED' }, t.key);
+      else if (t.state === 'erred') throw new GatherError(t.error ?? { name: 'Error', message: `task ${t.key} failed` });
+      else if (t.state === 'cancelled') throw new GatherError({ name: 'CancelledError', message: `future ${t.key} was cancelled`, code: 'ERR_CANCELLED' });
+      else if (t.state === 'lost') throw new GatherError({ name: 'FutureLostError', message: `future ${t.key} was lost`, code: 'ERR_FUTURE_LOST' });
+      else throw new GatherError({ name: 'Error', message: `future ${t.key} is not finished (${publicStatus(t.state)})`, code: 'ERR_NOT_FINISHED' });
     }
     return { values, remote };
   }
@@ -990,11 +990,9 @@ export class ProtocolError extends Error {
   }
 }
 
+/** A gather that cannot be answered with values; its info goes back to the client as the reply's error. */
 class GatherError extends Error {
-  constructor(
-    readonly info: ErrorInfo,
-    readonly key?: string,
-  ) {
+  constructor(readonly info: ErrorInfo) {
     super(info.message);
   }
 }
