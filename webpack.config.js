@@ -34,6 +34,8 @@ const nodeBundle = (entry, filename, extra = {}) => ({
     vscode: 'commonjs vscode',
     bufferutil: 'commonjs bufferutil',
     'utf-8-validate': 'commonjs utf-8-validate',
+    // A native addon (its prebuilt binaries sit in the package), loaded from node_modules.
+    zeromq: 'commonjs zeromq',
   },
   node: { __dirname: false, __filename: false },
   devtool: 'source-map',

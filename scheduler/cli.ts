@@ -4,6 +4,7 @@
  *   shared-futures scheduler [--host 127.0.0.1] [--port 8786] [--threads N] [--token T] [--cert F --key F]
  *   shared-futures worker ws://host:8786 [--threads N] [--token T] [--name NAME]
  *   shared-futures run notebook.sfnb [--scheduler ws://…] [--token T] [--out F] [--timeout S]
+ *   shared-futures kernel install|uninstall|start …   (the Jupyter kernel, see kernel/jupyter/command.ts)
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,6 +16,8 @@ const USAGE = `usage:
   shared-futures scheduler [--host 127.0.0.1] [--port 8786] [--threads N] [--token T] [--cert FILE --key FILE]
   shared-futures worker ws://HOST:PORT [--threads N] [--token T] [--name NAME]
   shared-futures run NOTEBOOK.sfnb [--scheduler ws://HOST:PORT] [--token T] [--out FILE] [--timeout SECONDS]
+  shared-futures kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--scheduler ws://HOST:PORT]
+  shared-futures kernel uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
 
 The token may also come from the environment variable SHARED_FUTURES_TOKEN.`;
 
@@ -106,6 +109,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { main: runNotebook } = require('../kernel/run-command') as { main(argv: readonly string[]): Promise<number> };
         return await runNotebook(rest);
+      }
+      case 'kernel': {
+        // The Jupyter kernel lives with the notebook kernel; loaded only for this command.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { kernelCommand } = require('../kernel/jupyter/command') as typeof import('../kernel/jupyter/command');
+        return await kernelCommand(rest, io);
       }
       case '--version':
       case '-v':
