@@ -29,6 +29,7 @@
  * version of a file only when its text changed, so the service re-parses and re-checks only what it must.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import ts from 'typescript';
 
@@ -570,7 +571,8 @@ function bindingNames(name: ts.BindingName): string[] {
 function nodeTypeRoot(typesDir: string): string {
   for (const from of [__dirname, typesDir]) {
     try {
-      return path.dirname(path.dirname(require.resolve('@types/node/package.json', { paths: [from] })));
+      // createRequire, not require.resolve: webpack would resolve the latter at build time.
+      return path.dirname(path.dirname(createRequire(path.join(from, 'index.js')).resolve('@types/node/package.json')));
     } catch {
       // try the next place
     }

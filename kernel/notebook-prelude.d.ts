@@ -15,10 +15,16 @@ declare global {
   const client: SharedFutures.Client;
   /** The runtime's Client class: `await Client.connect('ws://host:8786', { token })` opens another one. */
   const Client: typeof SharedFutures.Client;
+  /** A client of a Shared Futures scheduler. */
+  type Client = SharedFutures.Client;
   /** The runtime's Future class (a handle on a task's result). */
   const Future: typeof SharedFutures.Future;
+  /** A handle on a task's result, typed by that result. */
+  type Future<T = unknown> = SharedFutures.Future<T>;
   /** The runtime's Channel class (an ordered stream of futures and values shared by clients). */
   const Channel: typeof SharedFutures.Channel;
+  /** An ordered stream of futures and values shared by clients; `T` is the type of its items. */
+  type Channel<T = unknown> = SharedFutures.Channel<T>;
   /**
    * Shows `value` in the running cell's output; a Future, a list of futures or a Channel shows as a live
    * status view. `mime` forces the output type (e.g. `'text/html'`).
