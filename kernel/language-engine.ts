@@ -32,6 +32,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import ts from 'typescript';
+import { preferClientMembers, preferPreludeNames } from './completion-order';
 
 /** A code cell of the notebook. */
 export interface EngineCell {
@@ -76,6 +77,8 @@ export interface EngineDiagnostic {
   message: string;
   category: 'error' | 'warning' | 'suggestion';
   code: number;
+  /** `syntax` for what the parser found (editors show those already), `types` for the checker's. */
+  kind: 'syntax' | 'types';
 }
 
 /** Options of the engine. */
@@ -87,10 +90,14 @@ export interface LanguageEngineOptions {
   typesDir?: string;
   /** Folder that `import`s in cells resolve from (the notebook's). Default: the current directory. */
   notebookDir?: string;
+  /**
+   * Where parsed library files are kept; by default one registry shared by every engine of the process, so
+   * a second engine (another notebook, the kernel's check) does not parse lib and @types/node again.
+   */
+  documentRegistry?: ts.DocumentRegistry;
 }
 
-/** Members of a Client listed first when completing after `client.`: what a notebook uses most. */
-export const PREFERRED_CLIENT_MEMBERS: readonly string[] = ['submit', 'channel', 'map', 'gather', 'scatter'];
+let sharedRegistry: ts.DocumentRegistry | undefined;
 
 /** Diagnostic codes of TypeScript the engine treats specially. */
 const CANNOT_ASSIGN_TO_IMPORT = 2632;
@@ -164,7 +171,7 @@ export class LanguageEngine {
       noEmit: true,
       allowUnreachableCode: true,
     };
-    this.registry = ts.createDocumentRegistry();
+    this.registry = options.documentRegistry ?? (sharedRegistry ??= ts.createDocumentRegistry());
     this.service = ts.createLanguageService(this.host(), this.registry);
   }
 
@@ -223,7 +230,8 @@ export class LanguageEngine {
     const span = info.optionalReplacementSpan;
     const start = span ? span.start : word.start;
     const end = span ? span.start + span.length : word.end;
-    const entries = preferClientMembers(
+    const order = info.isMemberCompletion ? (list: EngineCompletion[]) => preferClientMembers(list, true) : preferPreludeNames;
+    const entries = order(
       info.entries.map((entry): EngineCompletion => {
         const out: EngineCompletion = { name: entry.name, kind: entry.kind, sortText: entry.sortText };
         if (entry.insertText !== undefined) {
@@ -234,7 +242,6 @@ export class LanguageEngine {
         }
         return out;
       }),
-      info.isMemberCompletion,
     );
     return { entries, start: clamp(start, file.cell.source.length), end: clamp(end, file.cell.source.length) };
   }
@@ -267,10 +274,11 @@ export class LanguageEngine {
     const wanted = cellIds ? cellIds.map((id) => this.file(id)) : this.order;
     const out: EngineDiagnostic[] = [];
     for (const file of wanted) {
-      const raw = [...this.service.getSyntacticDiagnostics(file.fileName), ...this.service.getSemanticDiagnostics(file.fileName)];
+      const syntactic = this.service.getSyntacticDiagnostics(file.fileName);
+      const raw = [...syntactic, ...this.service.getSemanticDiagnostics(file.fileName)];
       let footerReported = false;
-      for (const diagnostic of raw) {
-        const mapped = this.mapDiagnostic(file, diagnostic);
+      for (const [index, diagnostic] of raw.entries()) {
+        const mapped = this.mapDiagnostic(file, diagnostic, index < syntactic.length ? 'syntax' : 'types');
         if (!mapped) {
           continue;
         }
@@ -411,7 +419,7 @@ export class LanguageEngine {
     return footer;
   }
 
-  private mapDiagnostic(file: CellFile, diagnostic: ts.Diagnostic): EngineDiagnostic | undefined {
+  private mapDiagnostic(file: CellFile, diagnostic: ts.Diagnostic, kind: EngineDiagnostic['kind']): EngineDiagnostic | undefined {
     const source = file.cell.source;
     let start = diagnostic.start ?? 0;
     let end = start + (diagnostic.length ?? 0);
@@ -447,6 +455,7 @@ export class LanguageEngine {
       message,
       category: categoryOf(diagnostic.category),
       code: diagnostic.code,
+      kind,
     };
   }
 
@@ -477,21 +486,6 @@ export class LanguageEngine {
       throw new Error('the language engine was disposed');
     }
   }
-}
-
-/** Completions of a Client's members list `submit`, `channel`, `map`… first. */
-export function preferClientMembers<T extends { name: string; sortText: string }>(entries: T[], isMemberCompletion: boolean): T[] {
-  if (!isMemberCompletion) {
-    return entries;
-  }
-  const names = new Set(entries.map((entry) => entry.name));
-  if (!PREFERRED_CLIENT_MEMBERS.every((name) => names.has(name)) || !names.has('submitGraph')) {
-    return entries;
-  }
-  return entries.map((entry) => {
-    const rank = PREFERRED_CLIENT_MEMBERS.indexOf(entry.name);
-    return rank < 0 ? entry : { ...entry, sortText: `0${rank}` };
-  });
 }
 
 /**

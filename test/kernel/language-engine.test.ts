@@ -101,6 +101,7 @@ describe('language engine: the notebook as the kernel runs it', () => {
     assert.deepEqual([d.line, d.column, d.endLine, d.endColumn], [2, 8, 2, 9]);
     assert.equal(d.code, 2322);
     assert.equal(d.category, 'error');
+    assert.equal(d.kind, 'types');
     assert.match(d.message, /Type 'string' is not assignable to type 'number'/);
     assert.deepEqual(engine.diagnostics(['one', 'two']), []);
   });
@@ -145,6 +146,7 @@ describe('language engine: the notebook as the kernel runs it', () => {
     assert.equal(diagnostics.length, 1, JSON.stringify(diagnostics));
     assert.equal(diagnostics[0].start, source.length);
     assert.equal(diagnostics[0].message, "'}' expected.");
+    assert.equal(diagnostics[0].kind, 'syntax');
   });
 
   test('a submitted function using what tasks see in scope type-checks', () => {
