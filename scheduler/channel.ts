@@ -24,7 +24,12 @@ export interface ChannelHost extends KeepAlive {
   isFuture(value: unknown): value is Future;
 }
 
-export class Channel implements AsyncIterable<ChannelItem> {
+/**
+ * A named, ordered stream of futures and values shared by every client of a scheduler. `T` is the type of
+ * its items as appended (`Channel<Future<number>>`, `Channel<{ step: number }>`); `unknown` by default.
+ * `for await (const item of chan)` yields the retained items, then new ones, until the channel is stopped.
+ */
+export class Channel<T = unknown> implements AsyncIterable<T> {
   /** Retained items, oldest first: FutureState for futures, values as they are. */
   private readonly window = new Ring<unknown>();
   private readonly isFutureAt = new Ring<boolean>();
@@ -42,6 +47,7 @@ export class Channel implements AsyncIterable<ChannelItem> {
   /** @internal */
   constructor(
     private readonly host: ChannelHost,
+    /** The channel's name, the same for every client of the scheduler. */
     readonly name: string,
     private readonly localMaxlen: number | null,
   ) {
@@ -80,19 +86,19 @@ export class Channel implements AsyncIterable<ChannelItem> {
   }
 
   /** Snapshot of the retained items (Futures or values), oldest first. */
-  get futures(): ChannelItem[] {
-    const out: ChannelItem[] = [];
-    for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i));
+  get futures(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i) as T);
     return out;
   }
 
   /** Same snapshot as `futures`, named for channels that carry values. */
-  get data(): ChannelItem[] {
+  get data(): T[] {
     return this.futures;
   }
 
   /** Appends a future or a structured value. Throws ChannelStoppedError once stopped. */
-  append(item: ChannelItem): void {
+  append(item: T): void {
     if (this.deleted) throw new ChannelDeletedError(this.name);
     if (this.stopped) throw new ChannelStoppedError(this.name);
     if (this.closedLocally || this.host.closed) throw new ClientClosedError(`channel '${this.name}' was closed by this client`);
@@ -130,7 +136,8 @@ export class Channel implements AsyncIterable<ChannelItem> {
     await this.host.request({ op: 'delete', channel: this.name });
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<ChannelItem, void, undefined> {
+  /** Retained items first, then new ones as they come; ends when the channel is stopped or deleted. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     const letGo = this.host.hold();
     try {
       await this.ready;
@@ -144,7 +151,7 @@ export class Channel implements AsyncIterable<ChannelItem> {
       if (cursor < this.total) {
         const item = this.itemAt(cursor - this.first);
         cursor++;
-        yield item;
+        yield item as T;
         continue;
       }
       if (this.stopReceived || this.deleted || this.host.closed) return;
@@ -238,20 +245,26 @@ export class Channel implements AsyncIterable<ChannelItem> {
     for (const w of ws) w();
   }
 
+  /** `<Channel name: n items>`. */
   toString(): string {
     return `<Channel ${this.name}: ${this.length} items>`;
   }
 
+  /** How Node's `util.inspect` (and the notebook) shows the channel: as `toString()`. */
   [inspect.custom](): string {
     return this.toString();
   }
 
+  /** `'Channel'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Channel';
   }
 }
 
-/** Iterates several channels in lockstep, yielding tuples; ends when any input ends. */
+/**
+ * Iterates several channels (or any async iterables) in lockstep, yielding tuples typed per input
+ * (`zip(a: Channel<number>, b: Channel<string>)` yields `[number, string]`); ends when any input ends.
+ */
 export async function* zip<T extends unknown[]>(...inputs: { [K in keyof T]: AsyncIterable<T[K]> }): AsyncGenerator<T, void, undefined> {
   const its = inputs.map((c) => c[Symbol.asyncIterator]());
   try {

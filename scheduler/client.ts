@@ -40,8 +40,11 @@ export type ClientSide = Transport<SchedulerMessage, ClientMessage>;
  
 export type TaskFunction = ((...args: any[]) => unknown) | string; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A task described by options: `client.submit({ fn, args, key, pure, retries, priority })`. */
 export interface SubmitOptions {
+  /** The function to run (shipped as source), or a `'module#export'` reference. */
   fn: TaskFunction;
+  /** Its arguments; Futures among them are replaced by their results on the worker. */
   args?: unknown[];
   /** Explicit key (otherwise a hash of function and arguments, or unique when `pure` is false). */
   key?: string;
@@ -53,6 +56,7 @@ export interface SubmitOptions {
   priority?: number;
 }
 
+/** Options of `Client.connect`. */
 export interface ConnectOptions {
   /** Token for a remote scheduler. */
   token?: string;
@@ -67,6 +71,21 @@ export interface ConnectOptions {
   /** Threads of the default in-process cluster (only when it is started by this call). */
   threads?: number;
 }
+
+/**
+ * What may be passed for a task's parameter of type `T`: the value, a Future of it, or (in arrays and plain
+ * objects, at any depth) the same with Futures in place of values; the worker replaces each Future by its result.
+ */
+export type TaskArg<T> =
+  | T
+  | Future<T>
+  | (T extends (...args: never[]) => unknown ? never : T extends object ? { [K in keyof T]: TaskArg<T[K]> } : never);
+
+/** The arguments of a task function whose parameters are `A` (see TaskArg). */
+export type TaskArgs<A extends unknown[]> = { [K in keyof A]: TaskArg<A[K]> };
+
+/** The result type of a Future (`unknown` for anything else). */
+export type FutureResult<F> = F extends Future<infer T> ? T : unknown;
 
 /** A graph in Dask's form: `{ key: [fnOrRef, ...args] }`; other values are literal data. */
 export type TaskGraph = Record<string, unknown>;
@@ -89,6 +108,10 @@ export function setDefaultClusterStarter(fn: (threads?: number) => Promise<InPro
   defaultClusterStarter = fn;
 }
 
+/**
+ * A client of a Shared Futures scheduler: submits tasks (`submit`, `map`), moves data (`scatter`, `gather`),
+ * opens channels (`channel`) and observes the scheduler. In a notebook, `client` is one already connected.
+ */
 export class Client implements FutureHost, ChannelHost {
   /** Unique id of this client. */
   readonly id: string;
@@ -197,7 +220,17 @@ export class Client implements FutureHost, ChannelHost {
 
   // ------------------------------------------------------------ tasks
 
-  /** Submits `fn(...args)`, or a task described by options. */
+  /**
+   * Submits `fn(...args)` to run on a worker; the Future is typed by what `fn` returns (awaited). Future
+   * arguments are replaced by their results before `fn` runs.
+   */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: TaskArgs<A>): Future<Awaited<R>>;
+  /** Submits the `'module#export'` function with `args`. */
+  submit(fn: string, ...args: unknown[]): Future;
+  /** Submits a task described by options (`key`, `pure`, `retries`, `priority`). */
+  submit<R>(options: SubmitOptions & { fn: (...args: any[]) => R }): Future<Awaited<R>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Submits a task described by options (`key`, `pure`, `retries`, `priority`). */
+  submit(options: SubmitOptions): Future;
   submit(fn: TaskFunction | SubmitOptions, ...args: unknown[]): Future {
     this.checkOpen();
     const opts: SubmitOptions = typeof fn === 'function' || typeof fn === 'string' ? { fn, args } : (fn as SubmitOptions);
@@ -214,7 +247,10 @@ export class Client implements FutureHost, ChannelHost {
     return this.submitOne(spec, opts.args ?? [], opts);
   }
 
-  /** Submits `fn(item)` for every item. */
+  /** Submits `fn(item)` for every item; one Future per item, in order, typed by what `fn` returns (awaited). */
+  map<I, R>(fn: (item: I) => R, items: Iterable<I | Future<I>>, opts?: Omit<SubmitOptions, 'fn' | 'args' | 'key'>): Future<Awaited<R>>[];
+  /** Submits the `'module#export'` function for every item. */
+  map(fn: string, items: Iterable<unknown>, opts?: Omit<SubmitOptions, 'fn' | 'args' | 'key'>): Future[];
   map(fn: TaskFunction, items: Iterable<unknown>, opts: Omit<SubmitOptions, 'fn' | 'args' | 'key'> = {}): Future[] {
     this.checkOpen();
     if (typeof fn !== 'function' && typeof fn !== 'string') throw new InvalidArgumentError(`map needs a function or a 'module#export' reference, got ${describeType(fn)}`);
@@ -258,7 +294,8 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  /** Sends values to the scheduler; each becomes a finished future. */
+  /** Sends values to the scheduler; each becomes a finished Future of its value's type. */
+  async scatter<V extends unknown[]>(values: [...V]): Promise<{ [K in keyof V]: Future<V[K]> }>;
   async scatter(values: unknown[]): Promise<Future[]> {
     this.checkOpen();
     if (!Array.isArray(values)) throw new InvalidArgumentError('scatter needs an array of values');
@@ -274,7 +311,10 @@ export class Client implements FutureHost, ChannelHost {
     });
   }
 
-  /** Results of `futures` in order; raises the first error among them. */
+  /** The result of one future; raises its error. */
+  async gather<T>(future: Future<T>, timeoutMs?: number): Promise<T>;
+  /** Results of `futures` in order, keeping the array's or tuple's shape; raises the first error among them. */
+  async gather<const F extends readonly Future<unknown>[]>(futures: F, timeoutMs?: number): Promise<{ -readonly [K in keyof F]: FutureResult<F[K]> }>;
   async gather(futures: Future[] | Future, timeoutMs?: number): Promise<unknown> {
     this.checkOpen();
     const single = !Array.isArray(futures);
@@ -346,7 +386,8 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  /** A handle to an existing task by key. */
+  /** A handle to an existing task by key (`T`: the type of its result, as you know it). */
+  future<T = unknown>(key: string): Future<T>;
   future(key: string): Future {
     this.checkOpen();
     if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('future(key) needs a non-empty key');
@@ -364,6 +405,7 @@ export class Client implements FutureHost, ChannelHost {
    * Opens (and subscribes to) a channel; synchronous, the replay arrives in the background. With
    * `create: false` a channel that does not exist is not created: the returned one ends at once as deleted.
    */
+  channel<T = unknown>(name: string, opts?: { maxlen?: number | null; create?: boolean }): Channel<T>;
   channel(name: string, opts: { maxlen?: number | null; create?: boolean } = {}): Channel {
     this.checkOpen();
     if (typeof name !== 'string') throw new InvalidArgumentError(`a channel name must be a string, got ${describeType(name)}`);

@@ -69,8 +69,11 @@ export interface FutureHost extends KeepAlive {
   unregisterHandle(future: Future): void;
 }
 
-/** A handle on a task's result. Owned handles keep the key alive until `release()` (or garbage collection). */
-export class Future {
+/**
+ * A handle on a task's result, typed by that result (`T`: the awaited return type of the submitted function).
+ * Owned handles keep the key alive until `release()` (or garbage collection).
+ */
+export class Future<T = unknown> {
   private released = false;
 
   /** @internal */
@@ -86,10 +89,12 @@ export class Future {
     }
   }
 
+  /** The task's key: the same key is the same task for every client of the scheduler. */
   get key(): string {
     return this.state.key;
   }
 
+  /** Where the task is: `'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost'`. */
   get status(): FutureStatus {
     return this.state.status;
   }
@@ -108,7 +113,7 @@ export class Future {
   }
 
   /** The task's result; raises its error, CancelledError, FutureLostError or TimeoutError. */
-  async result(timeoutMs?: number): Promise<unknown> {
+  async result(timeoutMs?: number): Promise<T> {
     this.checkUsable();
     for (let attempt = 0; ; attempt++) {
       await this.wait(timeoutMs);
@@ -116,7 +121,7 @@ export class Future {
       if (err) throw err;
       try {
         const [value] = await this.host.gatherKeys([this.key]);
-        return value;
+        return value as T;
       } catch (fetchErr) {
         // The worker holding the result went away and the scheduler is recomputing it: wait again.
         if (attempt >= 3 || this.state.status === 'finished') throw fetchErr;
@@ -161,14 +166,17 @@ export class Future {
     if (this.released) throw new FutureReleasedError(this.key, `future ${this.key} was released by this handle`);
   }
 
+  /** `<Future key: status>`. */
   toString(): string {
     return `<Future ${this.key}: ${this.status}>`;
   }
 
+  /** How Node's `util.inspect` (and the notebook) shows the future: as `toString()`. */
   [inspect.custom](): string {
     return this.toString();
   }
 
+  /** `'Future'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Future';
   }
