@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kernel, type KernelConnect } from '../kernel';
 import { ConnectionFileError, readConnectionFile } from './connection';
+import { EngineIntrospection } from './engine-introspection';
 import type { CellIntrospection } from './introspection';
 import { DEFAULT_KERNEL_NAME, installKernelspec, KernelspecError, uninstallKernelspec, type SpecLocation } from './kernelspec';
 import { JupyterServer } from './server';
@@ -30,7 +31,7 @@ export interface KernelCommandIo {
   err(line: string): void;
 }
 
-/** How `kernel start` gets completions and inspection; set by the entry that bundles the language engine. */
+/** How `kernel start` gets completions and inspection (the language engine by default). */
 export type IntrospectionFactory = () => CellIntrospection;
 
 class KernelUsageError extends Error {}
@@ -43,7 +44,11 @@ function location(values: { user?: boolean; 'sys-prefix'?: boolean; prefix?: str
 }
 
 /** Runs `kernel …`; resolves to an exit code (`start` resolves only when the kernel shuts down). */
-export async function kernelCommand(argv: string[], io: KernelCommandIo, introspection?: IntrospectionFactory): Promise<number> {
+export async function kernelCommand(
+  argv: string[],
+  io: KernelCommandIo,
+  introspection: IntrospectionFactory = () => new EngineIntrospection({ notebookDir: process.cwd(), log: (line) => io.err(`[shared-futures kernel] ${line}`) }),
+): Promise<number> {
   const [sub, ...rest] = argv;
   const cliPath = path.resolve(process.argv[1] ?? path.join(__dirname, 'cli.js'));
   try {

@@ -22,8 +22,8 @@ export interface InspectionResult {
 
 /** Completions and inspection aware of the cells this session ran. */
 export interface CellIntrospection {
-  /** A cell ran: later completions see its declarations. */
-  cellExecuted(source: string): void;
+  /** A cell ran: later completions see its declarations. `cellId` (JupyterLab sends one) replaces its earlier run. */
+  cellExecuted(source: string, cellId?: string): void;
   /** Forget every executed cell (the kernel's state was cleared). */
   reset(): void;
   complete(code: string, offset: number): CompletionResult;

@@ -254,14 +254,16 @@ export class JupyterServer {
     if (!silent) this.publish('execute_input', { code, execution_count: count }, message.header);
 
     const context: CellContext = { parent: message.header, count, silent, quiet: false, shown: new Set() };
-    const run = await this.runInContext(code, context, silent ? '<silent>' : `In [${count}]`);
+    // JupyterLab and nbclient name the cell in the request's metadata: a cell run again replaces its earlier run.
+    const cellId = typeof message.metadata.cellId === 'string' ? message.metadata.cellId : undefined;
+    const run = await this.runInContext(code, context, silent ? '<silent>' : `In [${count}]`, cellId);
     if (storeHistory) {
       const result = run.outputs.find((o) => o.type === 'display' && o.result);
       const plain = result?.type === 'display' ? result.data['text/plain'] : undefined;
       this.history.push({ count, input: code, ...(typeof plain === 'string' ? { output: plain } : {}) });
     }
     if (run.status === 'ok' || run.status === 'aborted') {
-      if (run.status === 'ok') this.options.introspection?.cellExecuted(code);
+      if (run.status === 'ok') this.options.introspection?.cellExecuted(code, cellId);
       if (run.status === 'aborted') {
         return { status: 'aborted', execution_count: count };
       }
@@ -273,10 +275,10 @@ export class JupyterServer {
     return { status: 'error', execution_count: count, ename: error.ename, evalue: error.evalue, traceback: error.traceback };
   }
 
-  private async runInContext(code: string, context: CellContext, label: string): Promise<CellRun> {
+  private async runInContext(code: string, context: CellContext, label: string, cellId?: string): Promise<CellRun> {
     this.running = context;
     try {
-      const run = await this.kernel.execute(code, { language: 'typescript', label });
+      const run = await this.kernel.execute(code, { language: 'typescript', label, ...(cellId ? { cellId } : {}), ...(context.quiet ? { typeCheck: 'off' as const } : {}) });
       if (run.execution > 0) this.contexts.set(run.execution, context);
       return run;
     } finally {
