@@ -35,7 +35,8 @@ export function isComplete(code: string, language: 'typescript' | 'javascript' =
     return { status: 'complete' };
   }
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, /* skipTrivia */ true, ts.LanguageVariant.Standard, code);
-  let depth = 0;
+  /** Open brackets, and `${` of templates (whose `}` continues the template), innermost last. */
+  const open: ('bracket' | 'template')[] = [];
   let unbalanced = false;
   let unterminated = false;
   let last: ts.SyntaxKind = ts.SyntaxKind.Unknown;
@@ -46,20 +47,18 @@ export function isComplete(code: string, language: 'typescript' | 'javascript' =
   });
   for (let kind = scanner.scan(); kind !== ts.SyntaxKind.EndOfFileToken; kind = scanner.scan()) {
     if (kind === ts.SyntaxKind.TemplateHead) {
-      depth++;
-    } else if (kind === ts.SyntaxKind.CloseBraceToken && depth > 0) {
-      // The `}` of `${…}` continues the template: rescan it as a template tail or middle.
-      const rescanned = scanner.reScanTemplateToken(false);
-      if (rescanned === ts.SyntaxKind.TemplateTail || rescanned === ts.SyntaxKind.CloseBraceToken) depth--;
-      kind = rescanned;
+      open.push('template');
+    } else if (kind === ts.SyntaxKind.CloseBraceToken && open[open.length - 1] === 'template') {
+      kind = scanner.reScanTemplateToken(false);
+      if (kind === ts.SyntaxKind.TemplateTail) open.pop();
     } else if (OPENERS.has(kind)) {
-      depth++;
+      open.push('bracket');
     } else if (CLOSERS.has(kind)) {
-      depth--;
-      if (depth < 0) unbalanced = true;
+      if (open.pop() === undefined) unbalanced = true;
     }
     last = kind;
   }
+  const depth = open.length;
   if (unbalanced) {
     return { status: 'invalid' };
   }

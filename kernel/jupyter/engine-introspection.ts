@@ -31,9 +31,9 @@ export class EngineIntrospection implements CellIntrospection {
     const engine = this.withCode(code);
     if (!engine) return { matches: [], start: offset, end: offset, types: [] };
     const result = engine.completions(EDITED, offset);
-    const prefix = code.slice(result.start, Math.min(offset, result.end)).toLowerCase();
+    const prefix = code.slice(result.start, Math.min(offset, result.end));
     const entries = result.entries
-      .filter((entry) => entry.name.toLowerCase().startsWith(prefix))
+      .filter((entry) => entry.name.startsWith(prefix))
       .sort((a, b) => (a.sortText === b.sortText ? a.name.localeCompare(b.name) : a.sortText < b.sortText ? -1 : 1));
     return {
       matches: entries.map((entry) => entry.insertText ?? entry.name),
