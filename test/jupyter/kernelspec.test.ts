@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CLI } from './helpers';
+
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
+}
+
+test('kernel install writes kernel.json and logos; uninstall removes them', () => {
+  const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-spec-'));
+  try {
+    const install = cli(['kernel', 'install', '--prefix', prefix, '--scheduler', 'ws://127.0.0.1:8786']);
+    assert.equal(install.status, 0, install.stderr);
+    const dir = path.join(prefix, 'share', 'jupyter', 'kernels', 'shared-futures');
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernel.json'), 'utf8'));
+    assert.deepEqual(spec.argv, [process.execPath, CLI, 'kernel', 'start', '{connection_file}', '--scheduler', 'ws://127.0.0.1:8786']);
+    assert.equal(spec.display_name, 'TypeScript (Shared Futures)');
+    assert.equal(spec.language, 'typescript');
+    assert.equal(spec.interrupt_mode, 'message');
+    for (const logo of ['logo-32x32.png', 'logo-64x64.png', 'logo-svg.svg']) assert.ok(fs.statSync(path.join(dir, logo)).size > 0, logo);
+    assert.equal(fs.readFileSync(path.join(dir, 'logo-64x64.png')).subarray(1, 4).toString(), 'PNG');
+    const uninstall = cli(['kernel', 'uninstall', '--prefix', prefix]);
+    assert.equal(uninstall.status, 0, uninstall.stderr);
+    assert.equal(fs.existsSync(dir), false);
+    const again = cli(['kernel', 'uninstall', '--prefix', prefix]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /^shared-futures kernel: no kernelspec "shared-futures" is installed there/);
+  } finally {
+    fs.rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
+test('kernel install --user follows JUPYTER_DATA_DIR', () => {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-data-'));
+  try {
+    const install = cli(['kernel', 'install', '--user', '--name', 'my-ts'], { ...process.env, JUPYTER_DATA_DIR: data });
+    assert.equal(install.status, 0, install.stderr);
+    const spec = JSON.parse(fs.readFileSync(path.join(data, 'kernels', 'my-ts', 'kernel.json'), 'utf8'));
+    assert.equal(spec.display_name, 'TypeScript (Shared Futures) [my-ts]');
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test('user mistakes get one clear line and usage, never a stack trace', () => {
+  const cases: [string[], RegExp][] = [
+    [['kernel', 'install', '--user', '--prefix', '/tmp/x'], /choose one of --user, --sys-prefix and --prefix/],
+    [['kernel', 'install', '--prefix', '/tmp/x', '--scheduler', 'http://h'], /--scheduler takes a ws:\/\/ or wss:\/\/ address/],
+    [['kernel', 'install', '--prefix', '/tmp/x', '--name', 'bad name'], /kernel name 'bad name' may only hold/],
+    [['kernel', 'install', '--bogus'], /Unknown option '--bogus'/],
+    [['kernel', 'frob'], /unknown kernel command 'frob'/],
+    [['kernel', 'start'], /kernel start needs exactly one connection file/],
+    [['kernel', 'start', '/nonexistent/kernel-1.json'], /cannot read the connection file \/nonexistent\/kernel-1.json: ENOENT/],
+  ];
+  for (const [args, message] of cases) {
+    const run = cli(args);
+    assert.notEqual(run.status, 0, args.join(' '));
+    assert.match(run.stderr.split('\n')[0], message, args.join(' '));
+    assert.doesNotMatch(run.stderr, /^\s+at /m, `a stack trace for ${args.join(' ')}`);
+  }
+  const help = cli(['kernel', '--help']);
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /shared-futures kernel install \[--user \| --sys-prefix \| --prefix DIR\]/);
+});
