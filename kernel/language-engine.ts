@@ -98,6 +98,11 @@ export interface LanguageEngineOptions {
 }
 
 let sharedRegistry: ts.DocumentRegistry | undefined;
+/**
+ * Numbers of cell files, unique in the process: engines share one document registry, which keys files by
+ * name and version, so two engines over the same folder must never both have a `__sfnb_cell_1.ts`.
+ */
+let cellFileCounter = 0;
 
 /** Diagnostic codes of TypeScript the engine treats specially. */
 const CANNOT_ASSIGN_TO_IMPORT = 2632;
@@ -140,7 +145,6 @@ export class LanguageEngine {
   private readonly files = new Map<string, CellFile>();
   private readonly byFileName = new Map<string, CellFile>();
   private order: CellFile[] = [];
-  private fileCounter = 0;
   private projectVersion = 0;
   private readonly service: ts.LanguageService;
   private readonly registry: ts.DocumentRegistry;
@@ -374,7 +378,7 @@ export class LanguageEngine {
       file = undefined;
     }
     if (!file) {
-      const base = `__sfnb_cell_${++this.fileCounter}`;
+      const base = `__sfnb_cell_${++cellFileCounter}`;
       const fileName = path.join(this.notebookDir, `${base}${cell.language === 'javascript' ? '.js' : '.ts'}`);
       file = {
         cell,
