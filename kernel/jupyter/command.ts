@@ -6,6 +6,7 @@
  *   shared-futures kernel uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
  *   shared-futures kernel start CONNECTION_FILE [--scheduler ws://HOST:PORT]
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kernel, type KernelConnect } from '../kernel';
@@ -50,7 +51,9 @@ export async function kernelCommand(
   introspection: IntrospectionFactory = () => new EngineIntrospection({ notebookDir: process.cwd(), log: (line) => io.err(`[shared-futures kernel] ${line}`) }),
 ): Promise<number> {
   const [sub, ...rest] = argv;
-  const cliPath = path.resolve(process.argv[1] ?? path.join(__dirname, 'cli.js'));
+  // The real file: run through a bin symlink (node_modules/.bin, a global install), argv[1] is the link,
+  // and the logos are found beside the package's dist/, not beside the link.
+  const cliPath = fs.realpathSync(path.resolve(process.argv[1] ?? path.join(__dirname, 'cli.js')));
   try {
     switch (sub) {
       case 'install': {

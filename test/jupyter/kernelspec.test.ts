@@ -17,7 +17,7 @@ test('kernel install writes kernel.json and logos; uninstall removes them', () =
     assert.equal(install.status, 0, install.stderr);
     const dir = path.join(prefix, 'share', 'jupyter', 'kernels', 'shared-futures');
     const spec = JSON.parse(fs.readFileSync(path.join(dir, 'kernel.json'), 'utf8'));
-    assert.deepEqual(spec.argv, [process.execPath, CLI, 'kernel', 'start', '{connection_file}', '--scheduler', 'ws://127.0.0.1:8786']);
+    assert.deepEqual(spec.argv, [process.execPath, fs.realpathSync(CLI), 'kernel', 'start', '{connection_file}', '--scheduler', 'ws://127.0.0.1:8786']);
     assert.equal(spec.display_name, 'TypeScript (Shared Futures)');
     assert.equal(spec.language, 'typescript');
     assert.equal(spec.interrupt_mode, 'message');
@@ -31,6 +31,20 @@ test('kernel install writes kernel.json and logos; uninstall removes them', () =
     assert.match(again.stderr, /^shared-futures kernel: no kernelspec "shared-futures" is installed there/);
   } finally {
     fs.rmSync(prefix, { recursive: true, force: true });
+  }
+});
+
+test('kernel install through a bin symlink points the kernelspec at the real dist/cli.js', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-bin-'));
+  try {
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.symlinkSync(CLI, path.join(dir, 'bin', 'shared-futures'));
+    const install = spawnSync(process.execPath, [path.join(dir, 'bin', 'shared-futures'), 'kernel', 'install', '--prefix', dir], { encoding: 'utf8' });
+    assert.equal(install.status, 0, install.stderr);
+    const spec = JSON.parse(fs.readFileSync(path.join(dir, 'share', 'jupyter', 'kernels', 'shared-futures', 'kernel.json'), 'utf8'));
+    assert.equal(spec.argv[1], fs.realpathSync(CLI));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
