@@ -59,6 +59,8 @@ export class JupyterServer {
   private readonly contexts = new Map<number, CellContext>();
   private running: CellContext | undefined;
   private stopping = false;
+  /** Set by a failed cell with stop_on_error: once its reply is out, queued executions are aborted. */
+  private abortAfterReply = false;
   private kernel!: Kernel;
   /** Resolves once the kernel is attached; requests wait for it. */
   private readonly ready: Promise<void>;
@@ -197,6 +199,10 @@ export class JupyterServer {
         content = { status: 'error', ename: (err as Error).name ?? 'Error', evalue: (err as Error).message ?? String(err), traceback: [] };
       }
       this.reply(channel, message, type.replace(/_request$/, '_reply'), content);
+      if (this.abortAfterReply && type === 'execute_request') {
+        this.abortAfterReply = false;
+        this.abortQueuedExecutions();
+      }
       if (type === 'shutdown_request') {
         this.publish('shutdown_reply', content, message.header);
         this.publish('status', { execution_state: 'idle' }, message.header);
@@ -270,7 +276,7 @@ export class JupyterServer {
       const userExpressions = await this.userExpressions(content.user_expressions, message.header);
       return { status: 'ok', execution_count: count, user_expressions: userExpressions, payload: [] };
     }
-    if (stopOnError) this.abortQueuedExecutions();
+    if (stopOnError) this.abortAfterReply = true;
     const error = run.error ?? { ename: run.status === 'interrupted' ? 'Interrupted' : 'Error', evalue: '', traceback: [] };
     return { status: 'error', execution_count: count, ename: error.ename, evalue: error.evalue, traceback: error.traceback };
   }

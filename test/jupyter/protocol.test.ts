@@ -1,5 +1,6 @@
 /**
- * Bad input over the real sockets: wrong, missing and replayed signatures, an unknown msg_type, malformed
+ * The protocol over the real sockets. Execute options: silent, store_history, user_expressions,
+ * stop_on_error. Bad input: wrong, missing and replayed signatures, an unknown msg_type, malformed
  * headers and a cell with a syntax error. Each gets a clear reply or log line, nothing unsigned runs, and
  * the kernel keeps serving. The client side is zeromq's DEALER/SUB, as Jupyter's clients use.
  */
@@ -55,11 +56,21 @@ async function request(msgType: string, content: JsonObject): Promise<JupyterMes
   return receiveReplyTo(message.header.msg_id);
 }
 
+/** Replies that arrived while another was awaited, by the msg_id they answer. */
+const earlyReplies = new Map<string, JupyterMessage>();
+
 async function receiveReplyTo(msgId: string): Promise<JupyterMessage> {
+  shell.receiveTimeout = 60_000;
   for (;;) {
-    const frames = await shell.receive();
-    const reply = decode(frames, replySigner);
-    if ((reply.parent_header as { msg_id?: string }).msg_id === msgId) return reply;
+    const early = earlyReplies.get(msgId);
+    if (early) {
+      earlyReplies.delete(msgId);
+      return early;
+    }
+    const reply = decode(await shell.receive(), replySigner);
+    const answers = (reply.parent_header as { msg_id?: string }).msg_id;
+    if (answers === msgId) return reply;
+    if (answers) earlyReplies.set(answers, reply);
   }
 }
 
@@ -170,6 +181,62 @@ test('a cell with a syntax error gets an error reply pointing at its line; the n
   assert.match((reply.content.traceback as string[]).join('\n'), /In \[\d+\]:2:\d+/);
   const next = await request('execute_request', { code: '2 + 2', silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
   assert.equal(next.content.status, 'ok');
+});
+
+function forRequest(msgId: string, type: string): JupyterMessage[] {
+  return iopubMessages.filter((m) => m.header.msg_type === type && (m.parent_header as { msg_id?: string }).msg_id === msgId);
+}
+
+test('silent runs show no input or result and keep execution_count; store_history: false keeps it too', async () => {
+  const before = await request('execute_request', { code: '10', silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+  const count = before.content.execution_count as number;
+  const silent = factory.make('execute_request', { code: 'console.log("quiet but printed"); 11', silent: true, store_history: true, user_expressions: {}, allow_stdin: false });
+  await shell.send(encode(silent, signer));
+  const silentReply = await receiveReplyTo(silent.header.msg_id);
+  assert.equal(silentReply.content.status, 'ok');
+  assert.equal(silentReply.content.execution_count, count);
+  await waitFor('idle', () => forRequest(silent.header.msg_id, 'status').some((m) => m.content.execution_state === 'idle'));
+  assert.equal(forRequest(silent.header.msg_id, 'execute_input').length, 0);
+  assert.equal(forRequest(silent.header.msg_id, 'execute_result').length, 0);
+  assert.equal(forRequest(silent.header.msg_id, 'stream').length, 1);
+  const unstored = await request('execute_request', { code: '12', silent: false, store_history: false, user_expressions: {}, allow_stdin: false });
+  assert.equal(unstored.content.execution_count, count);
+  const next = await request('execute_request', { code: '13', silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+  assert.equal(next.content.execution_count, count + 1);
+});
+
+test('user_expressions are evaluated after the cell, quietly, each with its own status', async () => {
+  const message = factory.make('execute_request', {
+    code: 'const base = 20;',
+    silent: false,
+    store_history: true,
+    user_expressions: { doubled: 'base * 2', broken: 'missingName + 1' },
+    allow_stdin: false,
+  });
+  await shell.send(encode(message, signer));
+  const reply = await receiveReplyTo(message.header.msg_id);
+  const expressions = reply.content.user_expressions as Record<string, { status: string; data?: Record<string, string>; ename?: string }>;
+  assert.equal(expressions.doubled.status, 'ok');
+  assert.equal(expressions.doubled.data?.['text/plain'], '40');
+  assert.equal(expressions.broken.status, 'error');
+  assert.equal(expressions.broken.ename, 'ReferenceError');
+  await waitFor('idle', () => forRequest(message.header.msg_id, 'status').some((m) => m.content.execution_state === 'idle'));
+  assert.equal(forRequest(message.header.msg_id, 'execute_result').length, 0, 'user expressions must not show results');
+  assert.equal(forRequest(message.header.msg_id, 'error').length, 0, 'a failing user expression is not a cell error');
+});
+
+test('stop_on_error: requests queued behind a failing cell are aborted', async () => {
+  const failing = executeRequest('await new Promise((resolve) => setTimeout(resolve, 300)); throw new Error("first fails")');
+  const queued = executeRequest("(globalThis as { afterFailure?: boolean }).afterFailure = true");
+  await shell.send(framesOf(failing));
+  await shell.send(framesOf(queued));
+  const failed = await receiveReplyTo(failing.header.msg_id);
+  assert.equal(failed.content.status, 'error');
+  const aborted = await receiveReplyTo(queued.header.msg_id);
+  assert.equal(aborted.content.status, 'aborted');
+  const check = await request('execute_request', { code: 'typeof (globalThis as { afterFailure?: boolean }).afterFailure', silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
+  const result = await waitFor('the result', () => forRequest(check.parent_header.msg_id as string, 'execute_result')[0]);
+  assert.equal((result.content.data as Record<string, string>)['text/plain'], "'undefined'");
 });
 
 test('shutdown_request ends the process with code 0', async () => {
