@@ -20,6 +20,7 @@ import {
   type ChannelInfo,
   type ClientMessage,
   type FnSpec,
+  type FutureStatus,
   type SchedulerEvent,
   type SchedulerInfo,
   type SchedulerMessage,
@@ -230,16 +231,21 @@ export class Client implements FutureHost, ChannelHost {
     const args = this.encodeArgs(rawArgs, deps);
     const key = opts.key ?? `${spec.name}-${opts.pure === false ? uniqueToken() : tokenize(spec.id, args)}`;
     const existing = this.states.get(key);
-    if (existing && existing.status !== 'cancelled') return new Future(this, existing);
+    if (existing && !existing.byKeyOnly && !existing.cancelledHere && existing.status !== 'cancelled' && existing.status !== 'lost') return new Future(this, existing);
     const task: TaskSpec = { key, fn: spec.id, args };
     if (deps.length > 0) task.deps = deps;
     if (opts.priority) task.priority = opts.priority;
     if (opts.retries) task.retries = opts.retries;
     const state = existing ?? new FutureState(key);
-    state.status = 'pending';
-    state.error = undefined;
+    state.cancelledHere = false;
+    state.byKeyOnly = false;
+    if (state.status !== 'pending') {
+      state.error = undefined;
+      state.update('pending', undefined);
+    }
     this.states.set(key, state);
     this.postSubmit(spec, task);
+    state.acquired++; // the scheduler counts one want per submitted task
     return new Future(this, state);
   }
 
@@ -267,11 +273,9 @@ export class Client implements FutureHost, ChannelHost {
       return { key: `scatter-${tokenize('scatter', [value])}`, value };
     });
     await this.request({ op: 'scatter', items });
-    return items.map(({ key }) => {
-      let state = this.states.get(key);
-      if (!state) this.states.set(key, (state = new FutureState(key, 'finished')));
-      return new Future(this, state);
-    });
+    // Each scattered item counts as one want; it belongs to the state this client holds now (a handle
+    // released while the scatter was in flight released only the wants counted before it).
+    return items.map(({ key }) => this.acquire(key, 'finished'));
   }
 
   /** Results of `futures` in order; raises the first error among them. */
@@ -323,13 +327,17 @@ export class Client implements FutureHost, ChannelHost {
       }
     }
     this.shipped.delete('');
+    // The scheduler counts one want per key of the graph: the wanted keys' go to their futures, the others'
+    // to a state this client already holds, or straight back.
     const wantedSet = new Set(wanted);
-    const futures = wanted.map((k) => {
-      let state = this.states.get(k);
-      if (!state) this.states.set(k, (state = new FutureState(k)));
-      return new Future(this, state);
-    });
-    const others = all.filter((k) => !wantedSet.has(k) && !this.states.has(k));
+    const futures = wanted.map((k) => (k in graph ? this.acquire(k, 'pending') : this.future(k)));
+    const others: string[] = [];
+    for (const k of all) {
+      if (wantedSet.has(k)) continue;
+      const state = this.states.get(k);
+      if (state) state.acquired++;
+      else others.push(k);
+    }
     if (others.length > 0) this.post({ op: 'release', keys: others });
     return futures;
   }
@@ -346,15 +354,32 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  /** A handle to an existing task by key. */
+  /** A handle to a key: its task, or a placeholder that waits until someone submits or scatters the key (Dask). */
   future(key: string): Future {
     this.checkOpen();
     if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('future(key) needs a non-empty key');
     let state = this.states.get(key);
     if (!state) {
       this.states.set(key, (state = new FutureState(key)));
-      this.post({ op: 'want', keys: [key] });
+      state.byKeyOnly = true;
+      this.postKeys('want', key);
+      state.acquired++;
     }
+    return new Future(this, state);
+  }
+
+  /** A handle for a want the scheduler counted for this client (a scatter, a graph key): on the state held now, or a new one. */
+  private acquire(key: string, status: FutureStatus): Future {
+    let state = this.states.get(key);
+    if (!state) this.states.set(key, (state = new FutureState(key, status)));
+    else if (state.cancelledHere || state.status === 'cancelled' || state.status === 'lost') {
+      // Defined anew by this submit or scatter.
+      state.cancelledHere = false;
+      state.error = undefined;
+      state.update(status, undefined);
+    }
+    state.byKeyOnly = false;
+    state.acquired++;
     return new Future(this, state);
   }
 
@@ -472,9 +497,18 @@ export class Client implements FutureHost, ChannelHost {
     return (await this.request({ op: 'gather', keys })) as unknown[];
   }
 
-  /** @internal */
-  async cancelKeys(keys: string[]): Promise<void> {
-    await this.request({ op: 'cancel', keys });
+  /**
+   * @internal keys the scheduler did not cancel because others hold them come back: this client's handles on
+   * them read cancelled and stop following the key (the task goes on for the others).
+   */
+  async cancelKeys(keys: string[], force: boolean): Promise<void> {
+    const detached = (await this.request(force ? { op: 'cancel', keys, force } : { op: 'cancel', keys })) as string[] | undefined;
+    for (const key of detached ?? []) {
+      const state = this.states.get(key);
+      if (!state) continue;
+      state.update('cancelled', undefined);
+      state.cancelledHere = true;
+    }
   }
 
   /** @internal */
@@ -491,7 +525,8 @@ export class Client implements FutureHost, ChannelHost {
   releaseHandle(state: FutureState): void {
     if (--state.refs > 0) return;
     if (this.states.get(state.key) === state) this.states.delete(state.key);
-    if (!this.isClosed) this.postKeys('release', state.key);
+    if (state.acquired > 0 && !this.isClosed) this.postRelease(state.key, state.acquired);
+    state.acquired = 0;
   }
 
   /** @internal */
@@ -531,15 +566,17 @@ export class Client implements FutureHost, ChannelHost {
   /** @internal a channel item arrived: futures get a state held by the channel's window. */
   adoptItem(item: WireItem): FutureState | undefined {
     if (!('k' in item)) return undefined;
+    // The scheduler counted one want of this client for the delivery.
     let state = this.states.get(item.k);
     if (!state) {
       this.states.set(item.k, (state = new FutureState(item.k, item.s ?? 'pending')));
       if (item.e) state.error = item.e;
-      // The scheduler counts us as wanting it already; saying so again closes a race with an earlier release.
-      this.postKeys('want', item.k);
-    } else if (item.s) {
-      state.update(item.s, item.e);
+    } else {
+      state.cancelledHere = false;
+      state.byKeyOnly = false;
+      if (item.s) state.update(item.s, item.e);
     }
+    state.acquired++;
     state.refs++;
     return state;
   }
@@ -550,8 +587,8 @@ export class Client implements FutureHost, ChannelHost {
   }
 
   /** @internal */
-  borrowedFuture(state: FutureState): Future {
-    return (state.borrowed ??= new Future(this, state, false));
+  ownedFuture(state: FutureState): Future {
+    return new Future(this, state);
   }
 
   /** @internal */
@@ -627,10 +664,18 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  private postKeys(op: 'want' | 'release', key: string): void {
+  private postKeys(op: 'want', key: string): void {
     const last = this.outbox[this.outbox.length - 1];
     if (last?.op === op) last.keys.push(key);
     else this.post({ op, keys: [key] });
+  }
+
+  private postRelease(key: string, n: number): void {
+    const last = this.outbox[this.outbox.length - 1];
+    if (last?.op === 'release' && last.n) {
+      last.keys.push(key);
+      last.n.push(n);
+    } else this.post({ op: 'release', keys: [key], n: [n] });
   }
 
   private flush(): void {
@@ -659,7 +704,7 @@ export class Client implements FutureHost, ChannelHost {
           this.chans.get(msg.channel)?.receiveItems(msg.start, msg.items);
           break;
         case 'replay':
-          this.chans.get(msg.channel)?.receiveReplay(msg.start, msg.items, msg.stopped, msg.maxlen);
+          this.chans.get(msg.channel)?.receiveReplay(msg.start, msg.items, msg.stopped, msg.maxlen, msg.epoch);
           break;
         case 'chan-stop':
           this.chans.get(msg.channel)?.receiveStop();
@@ -702,11 +747,17 @@ export class Client implements FutureHost, ChannelHost {
     this.isClosed = true;
     this.reconnecting = false;
     this.outbox = [];
-    const err = reason && !this.userClosed ? reason : new ClientClosedError();
-    for (const p of this.pending.values()) p.reject(err);
+    // Closed on purpose, or lost: iterations end in the first case and throw ConnectionError in the second.
+    const lost = this.userClosed
+      ? undefined
+      : reason instanceof ConnectionError
+        ? reason
+        : new ConnectionError(`the connection to ${this.address || 'the scheduler'} was lost${reason ? `: ${reason.message}` : ''}`, { cause: reason });
+    const err = this.userClosed ? new ClientClosedError() : (reason ?? lost);
+    for (const p of this.pending.values()) p.reject(err as Error);
     this.pending.clear();
     for (const state of this.states.values()) state.wake();
-    for (const chan of this.chans.values()) chan.clientClosed();
+    for (const chan of this.chans.values()) chan.clientClosed(lost);
     for (const sink of this.eventSinks) sink([]);
     this.eventSinks.clear();
   }
@@ -757,15 +808,28 @@ export class Client implements FutureHost, ChannelHost {
     attempt(0);
   }
 
-  /** After reconnecting: want every held key again (learning its status) and resume every channel after its last item. */
+  /**
+   * After reconnecting: what was queued meanwhile goes first; then the scheduler learns exactly which wants
+   * this client holds (and answers with their statuses); then every channel resumes after the last item this
+   * client saw — in the incarnation it followed, so a channel deleted meanwhile stays deleted.
+   */
   private resync(transport: ClientSide): void {
     this.reconnecting = false;
-    const keys = [...this.states.keys()];
-    if (keys.length > 0) transport.send({ op: 'want', keys, sync: true });
-    for (const chan of this.chans.values()) {
-      transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, from: chan.count, ...(chan.observeOnly ? { create: false } : {}) });
-    }
+    // Subscriptions queued while away are sent below, once, with the others.
+    this.outbox = this.outbox.filter((m) => m.op !== 'sub');
     this.flush();
+    const keys: string[] = [];
+    const n: number[] = [];
+    for (const [key, state] of this.states) {
+      if (state.acquired === 0) continue;
+      keys.push(key);
+      n.push(state.acquired);
+    }
+    transport.send({ op: 'resync', keys, n });
+    for (const chan of this.chans.values()) {
+      const where = chan.epoch !== undefined ? { from: chan.count, epoch: chan.epoch } : {};
+      transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, resume: true, ...where, ...(chan.observeOnly ? { create: false } : {}) });
+    }
   }
 
   private checkOpen(): void {

@@ -95,6 +95,10 @@ export interface ErrorInfo {
   message: string;
   stack?: string;
   code?: string;
+  /** The key the error is about, when it is about one. */
+  key?: string;
+  /** The channel the error is about, when it is about one. */
+  channel?: string;
 }
 
 /** Turns anything thrown into an ErrorInfo that can be sent. */

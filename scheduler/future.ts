@@ -4,6 +4,7 @@ import {
   CancelledError,
   ClientClosedError,
   FutureLostError,
+  InvalidArgumentError,
   FutureReleasedError,
   TaskError,
   TimeoutError,
@@ -26,12 +27,19 @@ export function isTerminal(s: FutureStatus): boolean {
 export class FutureState {
   status: FutureStatus;
   error: ErrorInfo | undefined;
-  /** Holders: owned Future handles and channel windows. At zero the client releases the key. */
+  /** Holders: Future handles and channel windows. At zero the client releases the key. */
   refs = 0;
+  /**
+   * How many wants of this key the scheduler counts for this client because of this state (one per submit,
+   * want, scatter or channel delivery attributed to it); released all at once when `refs` reaches zero.
+   */
+  acquired = 0;
+  /** This client cancelled the key (without force): it no longer follows the scheduler's status. */
+  cancelledHere = false;
+  /** Known only by key (`client.future(key)`): a submit of the key from this client must still be sent. */
+  byKeyOnly = false;
   listeners: Set<(status: FutureStatus) => void> | undefined;
   waiters: (() => void)[] | undefined;
-  /** The handle a channel hands out for this key (it holds no reference of its own). */
-  borrowed: Future | undefined;
   constructor(
     readonly key: string,
     status: FutureStatus = 'pending',
@@ -40,7 +48,7 @@ export class FutureState {
   }
 
   update(status: FutureStatus, error: ErrorInfo | undefined): void {
-    if (status === this.status && !error) return;
+    if (this.cancelledHere || (status === this.status && !error)) return;
     this.status = status;
     if (error) this.error = error;
     if (this.listeners) for (const cb of [...this.listeners]) cb(status);
@@ -63,13 +71,17 @@ export interface KeepAlive {
 export interface FutureHost extends KeepAlive {
   readonly closed: boolean;
   gatherKeys(keys: string[]): Promise<unknown[]>;
-  cancelKeys(keys: string[]): Promise<void>;
+  cancelKeys(keys: string[], force: boolean): Promise<void>;
   releaseHandle(state: FutureState): void;
   registerHandle(future: Future, state: FutureState): void;
   unregisterHandle(future: Future): void;
 }
 
-/** A handle on a task's result. Owned handles keep the key alive until `release()` (or garbage collection). */
+/**
+ * A handle on a task's result. Every handle owns its key, however it was obtained (submit, map, scatter,
+ * `client.future`, a channel): the scheduler keeps the key until `release()`, the client's `close()`, or the
+ * handle's garbage collection, and its status keeps updating.
+ */
 export class Future {
   private released = false;
 
@@ -77,13 +89,9 @@ export class Future {
   constructor(
     private readonly host: FutureHost,
     /** @internal */ readonly state: FutureState,
-    /** Owned handles hold the key; borrowed ones (from a channel) live as long as the channel keeps it. */
-    readonly owned = true,
   ) {
-    if (owned) {
-      state.refs++;
-      host.registerHandle(this, state);
-    }
+    state.refs++;
+    host.registerHandle(this, state);
   }
 
   get key(): string {
@@ -130,14 +138,18 @@ export class Future {
     return errorOf(this.state);
   }
 
-  /** Cancels the task (and tasks depending on it). */
-  async cancel(): Promise<void> {
-    await this.host.cancelKeys([this.key]);
+  /**
+   * Drops this client's interest in the key: the task is cancelled (with what depends on it) when nobody
+   * else holds it — another client, a channel, a dependent task. `force: true` cancels it for everyone.
+   */
+  async cancel(opts: { force?: boolean } = {}): Promise<void> {
+    if (opts === null || typeof opts !== 'object') throw new InvalidArgumentError(`cancel takes { force?: boolean }, got ${String(opts)}`);
+    await this.host.cancelKeys([this.key], opts.force === true);
   }
 
   /** Lets go of this handle; the scheduler forgets the key once nobody holds it. */
   release(): void {
-    if (this.released || !this.owned) return;
+    if (this.released) return;
     this.released = true;
     this.host.unregisterHandle(this);
     this.host.releaseHandle(this.state);

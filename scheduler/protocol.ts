@@ -5,7 +5,7 @@
 import type { ErrorInfo } from './errors';
 
 /** Bumped whenever a message changes shape; checked in the handshake. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** What a user sees of a task. */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
@@ -49,11 +49,20 @@ export type ClientMessage =
   | { op: 'hello'; client: string; version: number; name?: string; resume?: boolean }
   | { op: 'submit'; fns: FnSpec[]; tasks: TaskSpec[] }
   | { op: 'scatter'; req: number; items: { key: string; value: unknown }[] }
-  | { op: 'want'; keys: string[]; sync?: boolean }
-  | { op: 'release'; keys: string[] }
-  | { op: 'cancel'; req: number; keys: string[] }
+  /** Adds one to this client's want-count of each key; an unknown key waits as a placeholder. */
+  | { op: 'want'; keys: string[] }
+  /** Takes `n[i]` (default 1) off this client's want-count of `keys[i]`. */
+  | { op: 'release'; keys: string[]; n?: number[] }
+  /** After a reconnect: this client's want-counts are exactly these (every other key: zero). */
+  | { op: 'resync'; keys: string[]; n: number[] }
+  /** Drops this client's interest (cancelling the task when nobody else holds it); `force`: cancels it for everyone. */
+  | { op: 'cancel'; req: number; keys: string[]; force?: boolean }
   | { op: 'gather'; req: number; keys: string[] }
-  | { op: 'sub'; channel: string; maxlen: number | null; from?: number; create?: boolean }
+  /**
+   * `resume` (after a reconnect): a channel deleted while this client was subscribed stays deleted; `epoch`:
+   * resume only that incarnation of the channel; `from`: after that many items.
+   */
+  | { op: 'sub'; channel: string; maxlen: number | null; from?: number; create?: boolean; epoch?: number; resume?: boolean }
   | { op: 'append'; channel: string; items: WireItem[] }
   | { op: 'flush'; req: number; channel: string }
   | { op: 'stop'; req: number; channel: string }
@@ -97,6 +106,8 @@ export interface StoryEntry {
   event: string;
   from: string;
   to: string;
+  /** The stimulus that caused it (a client message, a worker's outcome, a lost worker…). */
+  stimulus?: string;
 }
 
 /** Batched change notifications for observers (tree view, dashboard). */
@@ -110,7 +121,7 @@ export type SchedulerMessage =
   | { op: 'welcome'; client: string; address: string; version: number }
   | { op: 'status'; keys: string[]; s: FutureStatus[]; e?: (ErrorInfo | null)[] }
   | { op: 'items'; channel: string; start: number; items: WireItem[] }
-  | { op: 'replay'; channel: string; start: number; items: WireItem[]; stopped: boolean; maxlen: number | null }
+  | { op: 'replay'; channel: string; start: number; items: WireItem[]; stopped: boolean; maxlen: number | null; epoch: number }
   | { op: 'chan-stop'; channel: string }
   | { op: 'chan-deleted'; channel: string }
   | { op: 'reply'; req: number; ok: true; value?: unknown }

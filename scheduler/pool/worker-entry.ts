@@ -16,7 +16,7 @@ import { MessagePortTransport } from '../transport/message-port';
 import { WsClientTransport } from '../wire/ws-client';
 import type { ClientMessage, SchedulerMessage } from '../protocol';
 import { sleep } from '../sleep';
-import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type TaskOutcome, type ThreadMessage } from './batch';
+import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type RunId, type TaskOutcome, type ThreadMessage } from './batch';
 
 const resultChannel = new MessageChannel();
 const resultPort = resultChannel.port1;
@@ -122,13 +122,13 @@ function describe(err: unknown): ErrorInfo {
   return toErrorInfo(err);
 }
 
-function outcome(key: string, value: unknown): TaskOutcome {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return { key, ok: true, value };
+function outcome(key: string, run: number, value: unknown): TaskOutcome {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return { key, run, ok: true, value };
   try {
     if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`${typeof value} values cannot be sent`);
-    return { key, ok: true, ser: serialize(value) };
+    return { key, run, ok: true, ser: serialize(value) };
   } catch (err) {
-    return { key, ok: false, error: { name: 'SerializationError', message: `the task's result cannot be sent: ${(err as Error).message}`, code: 'ERR_SERIALIZATION' } };
+    return { key, run, ok: false, error: { name: 'SerializationError', message: `the task's result cannot be sent: ${(err as Error).message}`, code: 'ERR_SERIALIZATION' } };
   }
 }
 
@@ -152,30 +152,31 @@ function flushLater(): void {
 export default function runBatch(batch: Batch): BatchResult | Promise<BatchResult> {
   const t0 = performance.now();
   const done: TaskOutcome[] = [];
-  const pending: string[] = [];
+  const pending: RunId[] = [];
   const held: Promise<void>[] = [];
   for (const task of batch.tasks) {
     const key = task.key;
+    const run = task.run;
     try {
       const fn = compile(task.fn, batch.fns);
       const args = task.deps ? (substitute(task.args, task.deps) as unknown[]) : task.args;
       const r = fn(...args);
       if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
         const settled = Promise.resolve(r as PromiseLike<unknown>).then(
-          (v) => outcome(key, v),
-          (e: unknown): TaskOutcome => ({ key, ok: false, error: describe(e) }),
+          (v) => outcome(key, run, v),
+          (e: unknown): TaskOutcome => ({ key, run, ok: false, error: describe(e) }),
         );
         if (batch.hold) {
           held.push(settled.then((o) => void done.push(o)));
         } else {
-          pending.push(key);
+          pending.push({ key, run });
           void settled.then(later);
         }
       } else {
-        done.push(outcome(key, r));
+        done.push(outcome(key, run, r));
       }
     } catch (err) {
-      done.push({ key, ok: false, error: describe(err) });
+      done.push({ key, run, ok: false, error: describe(err) });
     }
   }
   if (held.length > 0) return Promise.all(held).then(() => ({ threadId, done, pending, ms: performance.now() - t0 }));

@@ -42,7 +42,7 @@ test('a task goes queued -> processing -> memory and its story says so', () => {
   s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [1] }] });
   assert.equal(s.readyCount, 1);
   const [task] = s.takeReady('w', 10);
-  assert.deepEqual(task, { key: 'x', fn: 'f', args: [1] });
+  assert.deepEqual(task, { key: 'x', run: 1, fn: 'f', args: [1] });
   s.taskFinished('x', 'w', 1);
   const out = s.drainOutbox();
   const status = msgs(out, 'a').find((m) => m.op === 'status');

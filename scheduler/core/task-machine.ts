@@ -1,0 +1,367 @@
+/**
+ * The task half of the scheduler's sans-I/O core: every key's record, the workers, the ready queue, and the
+ * one loop that changes task states. A stimulus (a submit, a worker's outcome, a lost worker…) asks for
+ * transitions; each goes through the table in `transitions.ts`, whose functions perform the side effects and
+ * recommend more; `settle()` applies recommendations until none are left, then collects keys that nobody holds
+ * any more (which may recommend more), until the state is at rest.
+ */
+import type { ErrorInfo } from '../errors';
+import type { TaskSpec } from '../protocol';
+import { futureRef } from '../protocol';
+import { StoryLog } from './story-log';
+import { type ExecTask, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
+import {
+  type TaskState,
+  type TransitionArgs,
+  type TransitionContext,
+  TASK_STATES,
+  transitionFunction,
+} from './transitions';
+
+/** Transitions the story log keeps by default (the newest). */
+export const STORY_CAPACITY = 100_000;
+
+interface Recommendation {
+  t: TaskRecord;
+  /** The state `t` was in when this was recommended: if it moved since, the recommendation is stale. */
+  from: TaskState;
+  to: TaskState;
+  args: TransitionArgs;
+}
+
+/** Called after every transition, for status messages and observer events. */
+export type TransitionObserver = (t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined) => void;
+
+/** Where an outcome comes from: the worker and the run it was dispatched as. */
+export interface RunRef {
+  key: string;
+  worker: string;
+  /** The run id of the dispatch (ExecTask.run). */
+  run: number;
+}
+
+export class TaskMachine implements TransitionContext {
+  readonly tasks = new Map<string, TaskRecord>();
+  readonly workers = new Map<string, WorkerState>();
+  readonly ready = new ReadyQueue();
+  readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+  private readonly story: StoryLog;
+  private recs: Recommendation[] = [];
+  private candidates: TaskRecord[] = [];
+  private frees = new Map<string, string[]>();
+  private seq = 0;
+  private runs = 0;
+  /** Id of the stimulus being handled, recorded with every transition and drop in the story. */
+  stimulus = '';
+
+  constructor(
+    private readonly now: () => number,
+    private readonly observe: TransitionObserver,
+    storyCapacity = STORY_CAPACITY,
+  ) {
+    this.story = new StoryLog(storyCapacity);
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  /** Moves `t` to `to` now, through the table. */
+  transition(t: TaskRecord, to: TaskState, args: TransitionArgs): void {
+    const from = t.state;
+    const fn = transitionFunction(t.key, from, to);
+    t.state = to;
+    this.counts[from]--;
+    this.counts[to]++;
+    fn(this, t, args);
+    if (to === 'forgotten') this.tasks.delete(t.key);
+    const time = this.now();
+    this.story.add(t.key, args.event, from, to, time, this.stimulus);
+    this.observe(t, from, to, time, args.worker);
+  }
+
+  recommend(t: TaskRecord, to: TaskState, args: TransitionArgs): void {
+    this.recs.push({ t, from: t.state, to, args });
+  }
+
+  candidate(t: TaskRecord): void {
+    this.candidates.push(t);
+  }
+
+  /** Applies recommendations, then forgets keys nobody holds, until nothing is left to do. */
+  settle(): void {
+    for (;;) {
+      while (this.recs.length > 0) {
+        const recs = this.recs;
+        this.recs = [];
+        for (const r of recs) if (r.t.state === r.from && r.t.state !== r.to) this.transition(r.t, r.to, r.args);
+      }
+      if (this.candidates.length === 0) return;
+      const batch = this.candidates;
+      this.candidates = [];
+      for (const t of batch) {
+        if (t.state !== 'forgotten' && this.tasks.get(t.key) === t && isUnheld(t)) this.recommend(t, 'forgotten', { event: 'released' });
+      }
+      if (this.recs.length === 0) return;
+    }
+  }
+
+  // ---------------------------------------------------------------- context for transition functions
+
+  leaveWorker(t: TaskRecord): void {
+    if (t.worker) this.workers.get(t.worker)?.processing.delete(t);
+    t.worker = undefined;
+  }
+
+  setHolder(t: TaskRecord, worker: string): void {
+    t.holder = worker;
+    this.workers.get(worker)?.has.add(t);
+  }
+
+  dropData(t: TaskRecord): void {
+    t.value = undefined;
+    if (t.holder !== undefined) {
+      const w = this.workers.get(t.holder);
+      if (w) {
+        w.has.delete(t);
+        this.freeOn(t.holder, t.key);
+      }
+      t.holder = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- defining keys
+
+  /** The record of `key`, created as a placeholder (released, nothing defined) when unknown. */
+  record(key: string): TaskRecord {
+    let t = this.tasks.get(key);
+    if (!t) {
+      t = new TaskRecord(key);
+      this.tasks.set(key, t);
+      this.counts.released++;
+      this.candidate(t); // a placeholder nobody ends up holding is dropped again
+    }
+    return t;
+  }
+
+  /** Whether a submit of `t`'s key (re)defines it, instead of sharing what is there. */
+  definable(t: TaskRecord): boolean {
+    return t.placeholder || t.state === 'cancelled' || t.state === 'lost';
+  }
+
+  /** Defines `t` as a task (not yet placed: `place` does that once every task of the submit exists). */
+  define(t: TaskRecord, spec: TaskSpec, fnId: string, args: unknown[], deps: TaskRecord[] | undefined): void {
+    t.fn = fnId;
+    t.args = args;
+    t.deps = deps;
+    t.linked = false;
+    t.error = undefined;
+    t.suspicious = 0;
+    t.seq = this.seq++;
+    t.priority = typeof spec.priority === 'number' && Number.isFinite(spec.priority) ? spec.priority : 0;
+    t.retries = typeof spec.retries === 'number' && spec.retries > 0 ? Math.floor(spec.retries) : 0;
+  }
+
+  /** Moves a defined task where it belongs now: erred (a dependency failed), waiting, or queued. */
+  place(t: TaskRecord, event: string): void {
+    let failed: TaskRecord | undefined;
+    let waiting = false;
+    for (const d of t.deps ?? []) {
+      if (d.state === 'erred' || d.state === 'cancelled' || d.state === 'lost') failed ??= d;
+      else if (d.state !== 'memory') waiting = true;
+    }
+    if (failed) {
+      const error = failed.error ?? { name: 'CancelledError', message: `dependency ${failed.key} was ${failed.state}`, code: 'ERR_CANCELLED', key: failed.key };
+      this.transition(t, 'erred', { event: `dependency-failed:${failed.key}`, error });
+    } else {
+      this.transition(t, waiting ? 'waiting' : 'queued', { event });
+    }
+  }
+
+  /** A value held here (scatter, graph literal): the key is in memory with it, unless it already is. */
+  defineData(t: TaskRecord, value: unknown, event: string): void {
+    if (!(t.placeholder || t.state === 'cancelled' || t.state === 'lost')) return;
+    t.fn = '';
+    t.deps = undefined;
+    t.seq = this.seq++;
+    this.transition(t, 'memory', { event, value });
+  }
+
+  /** The record of a dependency key; an unknown key is created as erred so the dependent errs clearly. */
+  depRecord(key: string): TaskRecord {
+    const t = this.tasks.get(key);
+    if (t) return t;
+    const missing = this.record(key);
+    const error: ErrorInfo = { name: 'FutureReleasedError', message: `dependency ${key} is not held by the scheduler`, code: 'ERR_FUTURE_RELEASED', key };
+    this.transition(missing, 'erred', { event: 'missing-dependency', error });
+    return missing;
+  }
+
+  /** A graph argument: a string naming a key of the graph or an existing task becomes a dependency. */
+  graphArg(a: unknown, graphKeys: Set<string>, deps: Set<string>): unknown {
+    if (typeof a === 'string' && (graphKeys.has(a) || this.tasks.has(a))) {
+      deps.add(a);
+      return futureRef(a);
+    }
+    if (Array.isArray(a)) return a.map((x) => this.graphArg(x, graphKeys, deps));
+    return a;
+  }
+
+  /** Cancels `t` for everyone (and, through the table, what depends on it). */
+  cancel(t: TaskRecord, event: string): void {
+    if (t.state === 'released' || t.state === 'waiting' || t.state === 'queued' || t.state === 'processing' || t.state === 'memory') {
+      this.recommend(t, 'cancelled', { event });
+    }
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  addWorker(id: string, threads: number): void {
+    this.workers.set(id, { id, threads, processing: new Set(), has: new Set() });
+  }
+
+  /** A worker left: its running tasks go back to the queue; results it held are recomputed, or lost. */
+  removeWorker(id: string): WorkerState | undefined {
+    const w = this.workers.get(id);
+    if (!w) return undefined;
+    for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
+    const held = [...w.has];
+    this.workers.delete(id);
+    const done = new Set<TaskRecord>();
+    for (const t of held) this.recompute(t, w.has, done, id);
+    return w;
+  }
+
+  /** A result lost with its worker: computed again (its lost dependencies first), or marked lost. */
+  private recompute(t: TaskRecord, lost: Set<TaskRecord>, done: Set<TaskRecord>, worker: string): void {
+    if (done.has(t) || t.state !== 'memory') return;
+    done.add(t);
+    const deps = t.deps ?? [];
+    for (const d of deps) if (lost.has(d)) this.recompute(d, lost, done, worker);
+    if (t.fn === '' || deps.some((d) => d.state === 'lost' || d.state === 'erred' || d.state === 'cancelled' || d.state === 'forgotten')) {
+      const error: ErrorInfo = { name: 'FutureLostError', message: `future ${t.key} was lost with worker ${worker} and cannot be recomputed`, code: 'ERR_FUTURE_LOST', key: t.key };
+      this.transition(t, 'lost', { event: 'worker-lost', error });
+      return;
+    }
+    const waiting = deps.some((d) => d.state !== 'memory');
+    this.transition(t, waiting ? 'waiting' : 'queued', { event: 'recompute' });
+  }
+
+  /** Hands up to `max` ready tasks to worker `workerId` (queued -> processing), each as a new run. */
+  takeReady(workerId: string, max: number): ExecTask[] {
+    const w = this.workers.get(workerId);
+    if (!w) return [];
+    const out: ExecTask[] = [];
+    while (out.length < max && this.ready.length > 0) {
+      const t = this.ready.pop() as TaskRecord;
+      if (t.state !== 'queued') continue; // moved on while queued (cancelled, forgotten, waiting again)
+      // A task that was on a dying thread runs alone, so a crash can be pinned on it.
+      if (t.suspicious > 0 && out.length > 0) {
+        this.ready.push(t);
+        break;
+      }
+      t.run = ++this.runs;
+      t.worker = workerId;
+      w.processing.add(t);
+      this.transition(t, 'processing', { event: 'dispatch', worker: workerId });
+      const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
+      if (t.deps) {
+        const deps: Record<string, unknown> = {};
+        for (const d of t.deps) {
+          if (d.holder === undefined) deps[d.key] = d.value;
+          else (exec.at ??= {})[d.key] = d.holder;
+        }
+        exec.deps = deps;
+      }
+      out.push(exec);
+      if (t.suspicious > 0) {
+        exec.alone = true;
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** The task of `ref` if that run is the current one; otherwise the outcome is stale and noted in the story. */
+  private current(ref: RunRef, what: string): TaskRecord | undefined {
+    const t = this.tasks.get(ref.key);
+    if (t && t.state === 'processing' && t.run === ref.run && t.worker === ref.worker) return t;
+    if (t) this.story.add(t.key, `stale-${what}:run-${ref.run}@${ref.worker}`, t.state, t.state, this.now(), this.stimulus);
+    return undefined;
+  }
+
+  taskFinished(ref: RunRef, value: unknown, remote: boolean): void {
+    const t = this.current(ref, 'result');
+    if (!t) {
+      // A remote worker keeps what it computed; unless it now holds this key's current result, it drops it.
+      const now = this.tasks.get(ref.key);
+      if (remote && now?.holder !== ref.worker) this.freeOn(ref.worker, ref.key);
+      return;
+    }
+    t.suspicious = 0;
+    this.transition(t, 'memory', remote ? { event: 'task-finished', worker: ref.worker, holder: ref.worker } : { event: 'task-finished', worker: ref.worker, value });
+  }
+
+  taskErred(ref: RunRef, error: ErrorInfo): void {
+    const t = this.current(ref, 'error');
+    if (!t) return;
+    if (t.retries > 0) {
+      t.retries--;
+      this.transition(t, 'queued', { event: 'retry', worker: ref.worker });
+      return;
+    }
+    this.transition(t, 'erred', { event: 'task-erred', worker: ref.worker, error: { ...error, key: t.key } });
+  }
+
+  /** The thread running the task died. The first time the task runs again alone; the second time it errs. */
+  taskCrashed(ref: RunRef, reason: ErrorInfo): void {
+    const t = this.current(ref, 'crash');
+    if (!t) return;
+    if (t.suspicious === 0) {
+      t.suspicious = 1;
+      this.transition(t, 'queued', { event: 'thread-died', worker: ref.worker });
+      return;
+    }
+    const error: ErrorInfo = { name: 'WorkerCrashedError', message: `the worker thread died while running ${t.key}: ${reason.message}`, stack: reason.stack, code: 'ERR_WORKER_CRASHED', key: t.key };
+    this.transition(t, 'erred', { event: 'thread-died', worker: ref.worker, error });
+  }
+
+  /** A dispatched task's dependencies could not be brought (their worker was lost): it waits for them again. */
+  taskNeedsDeps(ref: RunRef): void {
+    const t = this.current(ref, 'missing-deps');
+    if (!t) return;
+    const failed = (t.deps ?? []).find((d) => d.state === 'erred' || d.state === 'lost' || d.state === 'cancelled');
+    if (failed) {
+      const error = failed.error ?? { name: 'FutureLostError', message: `dependency ${failed.key} is ${failed.state}`, code: 'ERR_FUTURE_LOST', key: failed.key };
+      this.transition(t, 'erred', { event: 'dependency-unavailable', worker: ref.worker, error });
+      return;
+    }
+    const waiting = (t.deps ?? []).some((d) => d.state !== 'memory');
+    this.transition(t, waiting ? 'waiting' : 'queued', { event: 'dependency-lost', worker: ref.worker });
+  }
+
+  private freeOn(workerId: string, key: string): void {
+    let keys = this.frees.get(workerId);
+    if (!keys) this.frees.set(workerId, (keys = []));
+    keys.push(key);
+  }
+
+  /** Keys remote workers may drop, by worker, since the last call. */
+  drainFrees(): Map<string, string[]> {
+    const out = this.frees;
+    this.frees = new Map();
+    return out;
+  }
+
+  /** Notes something that happened to `t` without a transition (a declined cancel). */
+  storyNote(t: TaskRecord, event: string): void {
+    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulus);
+  }
+
+  storyOf(key: string) {
+    return this.story.storyOf(key);
+  }
+}
+
+/** Nobody holds `t`: no client wants it, no channel slot, no dependent. */
+export function isUnheld(t: TaskRecord): boolean {
+  return t.wanters === undefined && t.channelRefs === 0 && t.holds === 0;
+}
