@@ -948,12 +948,14 @@ function mapArguments(rest: unknown[]): { iterables: Iterable<unknown>[]; opts: 
       if (k === 'key') throw new InvalidArgumentError('map: a key cannot be given (every item gets its own key); submit each item to choose keys');
       if (!MAP_OPTIONS.has(k)) throw new InvalidArgumentError(`map: unknown option '${k}' (accepted: ${[...MAP_OPTIONS].join(', ')})`);
     }
-    checkCount('retries', opts.retries);
+    checkCount('retries', opts.retries, 'map');
     if (opts.priority !== undefined && (typeof opts.priority !== 'number' || !Number.isFinite(opts.priority))) throw new InvalidArgumentError('map: priority must be a finite number');
   }
   if (rest.length === 0) throw new InvalidArgumentError('map needs at least one iterable of items, e.g. client.map(fn, [1, 2, 3])');
   rest.forEach((it, i) => {
-    if (!isIterable(it)) throw new InvalidArgumentError(`map: argument ${i + 2} is not iterable (got ${describeType(it)})`);
+    if (isIterable(it)) return;
+    const hint = typeof it === 'object' && it !== null && !Array.isArray(it) ? '; options go last' : '';
+    throw new InvalidArgumentError(`map: argument ${i + 2} is not iterable (got ${describeType(it)})${hint}`);
   });
   return { iterables: rest as Iterable<unknown>[], opts };
 }
@@ -962,9 +964,9 @@ function isIterable(value: unknown): value is Iterable<unknown> {
   return (typeof value === 'object' || typeof value === 'string') && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
 }
 
-function checkCount(name: string, value: unknown): void {
+function checkCount(name: string, value: unknown, where = 'submit'): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
-    throw new InvalidArgumentError(`submit: ${name} must be a non-negative integer`);
+    throw new InvalidArgumentError(`${where}: ${name} must be a non-negative integer`);
   }
 }
 

@@ -99,7 +99,8 @@ test('map refuses bad arguments with one clear line', async () => {
     refuses([5, [1]], /argument 2 is not iterable/);
     refuses([[1], new Date()], /neither an iterable nor a plain options object/);
     refuses([[1], { key: 'k' }], /key cannot be given/);
-    refuses([[1], { retries: -1 }], /retries/);
+    refuses([[1], { retries: -1 }], /^map: retries must be a non-negative integer$/);
+    refuses([[1], { pure: false }, [2]], /argument 3 is not iterable \(got an object\); options go last/);
     refuses([[1], { bogus: 1 }], /unknown option 'bogus'/);
   });
 });
