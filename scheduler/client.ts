@@ -3,6 +3,7 @@
  * on the main thread (in-thread transport), in any worker thread (MessagePort) and, later, over WebSocket.
  */
 import { randomUUID } from 'node:crypto';
+import { types } from 'node:util';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel, type ChannelHost } from './channel';
 import {
@@ -13,10 +14,12 @@ import {
   fromErrorInfo,
   type ErrorInfo,
 } from './errors';
-import { Future, FutureState, errorOf, waitDone, type FutureHost } from './future';
+import { Future, FutureState, checkTimeout, errorOf, waitDone, type FutureHost } from './future';
 import {
   PROTOCOL_VERSION,
+  escapeUserObject,
   futureRef,
+  needsEscape,
   type ChannelInfo,
   type ClientMessage,
   type FnSpec,
@@ -53,6 +56,11 @@ export interface SubmitOptions {
   /** Higher runs first among ready tasks. */
   priority?: number;
 }
+
+/** Options of `map`: those of `submit` but `fn`, `args` and `key` (every item gets its own key). */
+export type MapOptions = Omit<SubmitOptions, 'fn' | 'args' | 'key'>;
+
+const MAP_OPTIONS = new Set(['pure', 'retries', 'priority']);
 
 export interface ConnectOptions {
   /** Token for a remote scheduler. */
@@ -215,15 +223,33 @@ export class Client implements FutureHost, ChannelHost {
     return this.submitOne(spec, opts.args ?? [], opts);
   }
 
-  /** Submits `fn(item)` for every item. */
-  map(fn: TaskFunction, items: Iterable<unknown>, opts: Omit<SubmitOptions, 'fn' | 'args' | 'key'> = {}): Future[] {
+  /**
+   * Submits `fn(a, b, …)` for the items of one or more iterables taken in lockstep, stopping at the
+   * shortest (Dask's `client.map`). Options go last, as a plain object. Like Dask, any iterable counts:
+   * a string is mapped per character.
+   */
+  map(fn: TaskFunction, ...iterables: Iterable<unknown>[]): Future[];
+  map(fn: TaskFunction, ...iterablesThenOptions: [...Iterable<unknown>[], MapOptions]): Future[];
+  map(fn: TaskFunction, ...rest: unknown[]): Future[] {
     this.checkOpen();
     if (typeof fn !== 'function' && typeof fn !== 'string') throw new InvalidArgumentError(`map needs a function or a 'module#export' reference, got ${describeType(fn)}`);
-    if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== 'function') throw new InvalidArgumentError('map needs an iterable of items');
+    const { iterables, opts } = mapArguments(rest);
     const spec = this.fnSpec(fn);
+    const its = iterables.map((it) => it[Symbol.iterator]());
     const out: Future[] = [];
-    for (const item of items) out.push(this.submitOne(spec, [item], opts));
-    return out;
+    try {
+      for (;;) {
+        const args: unknown[] = [];
+        for (const it of its) {
+          const r = it.next();
+          if (r.done) return out;
+          args.push(r.value);
+        }
+        out.push(this.submitOne(spec, args, opts));
+      }
+    } finally {
+      for (const it of its) it.return?.();
+    }
   }
 
   private submitOne(spec: FnSpec & { name: string }, rawArgs: unknown[], opts: Omit<SubmitOptions, 'fn' | 'args'>): Future {
@@ -283,6 +309,7 @@ export class Client implements FutureHost, ChannelHost {
     this.checkOpen();
     const single = !Array.isArray(futures);
     const list = single ? [futures as Future] : (futures as Future[]);
+    timeoutMs = checkTimeout('gather', timeoutMs);
     for (const f of list) {
       if (!(f instanceof Future)) throw new InvalidArgumentError(`gather takes futures, got ${describeType(f)}`);
       f.checkUsable();
@@ -609,7 +636,8 @@ export class Client implements FutureHost, ChannelHost {
         try {
           return structuredClone(value);
         } catch (err) {
-          throw new SerializationError(`${what} cannot be sent: ${(err as Error).message}`, { cause: err });
+          // The engine's message can quote the source of a function; say where the culprit is instead.
+          throw new SerializationError(`${what} cannot be sent: ${whyUncloneable(value) ?? `it holds a value that cannot be copied (${cloneFailure(err)})`}`);
         }
       default:
         return value;
@@ -618,6 +646,10 @@ export class Client implements FutureHost, ChannelHost {
 
   // ------------------------------------------------------------ internals
 
+  /**
+   * Futures anywhere in the arguments (arrays, plain objects, Map keys and values, Set members) become
+   * markers and dependencies; user objects that a worker could read as a marker travel escaped.
+   */
   private encodeArgs(args: unknown[], deps: string[]): unknown[] {
     let plain = true;
     for (const a of args) {
@@ -628,7 +660,8 @@ export class Client implements FutureHost, ChannelHost {
       if (typeof a === 'function' || typeof a === 'symbol') plain = false;
     }
     if (plain) return args;
-    const replaced = args.map((a) => replaceFutures(a, deps));
+    const replaced = replaceFutures(args, deps, new Map());
+    if (new Set(deps).size < deps.length) deps.splice(0, deps.length, ...new Set(deps)); // the core counts each dependency once
     return this.encodeValue(replaced, 'a task argument') as unknown[];
   }
 
@@ -843,38 +876,161 @@ export class Client implements FutureHost, ChannelHost {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-function replaceFutures(value: unknown, deps: string[]): unknown {
+/**
+ * A copy of `value` in which every Future is a marker (its key pushed to `deps`) and every user object
+ * shaped like a marker or an escape is escaped (protocol.ts), walking arrays, Maps, Sets and objects the
+ * structured clone copies as plain objects. Shared references and cycles are kept.
+ */
+function replaceFutures(value: unknown, deps: string[], seen: Map<object, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Future) {
     value.checkUsable();
     deps.push(value.key);
     return futureRef(value.key);
   }
-  if (Array.isArray(value)) return value.map((v) => replaceFutures(v, deps));
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = replaceFutures(v, deps);
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    seen.set(value, out);
+    value.forEach((v, i) => (out[i] = replaceFutures(v, deps, seen)));
     return out;
   }
-  return value;
+  if (types.isMap(value)) {
+    const out = new Map<unknown, unknown>();
+    seen.set(value, out);
+    for (const [k, v] of value as Map<unknown, unknown>) out.set(replaceFutures(k, deps, seen), replaceFutures(v, deps, seen));
+    return out;
+  }
+  if (types.isSet(value)) {
+    const out = new Set<unknown>();
+    seen.set(value, out);
+    for (const v of value as Set<unknown>) out.add(replaceFutures(v, deps, seen));
+    return out;
+  }
+  if (Object.prototype.toString.call(value) === '[object Object]') {
+    const keys = Object.keys(value);
+    const out: Record<string, unknown> = {};
+    seen.set(value, needsEscape(keys) ? escapeUserObject(out) : out);
+    for (const k of keys) defineField(out, k, replaceFutures((value as Record<string, unknown>)[k], deps, seen));
+    return seen.get(value);
+  }
+  if (isNativeCloneable(value)) return value;
+  // Anything else the structured clone may still turn into a plain object (a class with its own
+  // Symbol.toStringTag): copy it now and walk the copy, so that it cannot come out marker-shaped.
+  let copy: unknown;
+  try {
+    copy = structuredClone(value);
+  } catch {
+    return value; // encodeValue reports it
+  }
+  const out = typeof copy === 'object' && copy !== null && !isNativeCloneable(copy) ? replaceFutures(copy, deps, seen) : copy;
+  seen.set(value, out);
+  return out;
+}
+
+/** Built-in values the structured clone copies as themselves (never as plain objects). */
+function isNativeCloneable(value: object): boolean {
+  return types.isDate(value) || types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value) || types.isAnyArrayBuffer(value) || ArrayBuffer.isView(value);
+}
+
+/** `out[key] = value`, also for a key named `__proto__` (which an assignment would take as the prototype). */
+function defineField(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+/** Where in `value` the first thing that cannot be sent is, said without quoting any source. */
+function whyUncloneable(value: unknown, path = 'it', seen = new Set<object>()): string | undefined {
+  if (typeof value === 'function') return `${path} is a function${value.name ? ` (${value.name})` : ''}: functions cannot be sent (submit it as a task instead)`;
+  if (typeof value === 'symbol') return `${path} is a symbol`;
+  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  seen.add(value);
+  if (value instanceof Future) {
+    return `${path} is a Future, which cannot travel inside a value: append the future itself to a channel, or send future.key and call client.future(key) on the other side`;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const why = whyUncloneable(value[i], `${path}[${i}]`, seen);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  if (types.isMap(value)) {
+    let i = 0;
+    for (const [k, v] of value as Map<unknown, unknown>) {
+      const why = whyUncloneable(k, `a key of ${path}`, seen) ?? whyUncloneable(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`, seen);
+      if (why) return why;
+      i++;
+    }
+    return undefined;
+  }
+  if (types.isSet(value)) {
+    for (const v of value as Set<unknown>) {
+      const why = whyUncloneable(v, `a member of ${path}`, seen);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  if (isNativeCloneable(value)) return undefined;
+  if (types.isPromise(value) || types.isWeakMap(value) || types.isWeakSet(value) || types.isProxy(value)) return `${path} is a ${Object.prototype.toString.call(value).slice(8, -1)}, which cannot be copied`;
+  for (const k of Object.keys(value)) {
+    const why = whyUncloneable((value as Record<string, unknown>)[k], `${path}${/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`}`, seen);
+    if (why) return why;
+  }
+  return undefined;
+}
+
+/** The first line of a clone failure, without the quoted value when that could be source text. */
+function cloneFailure(err: unknown): string {
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  const m = /^(.*) could not be cloned\.?$/.exec(message);
+  if (m && /^#<\w+>$/.test(m[1])) return `${m[1]} could not be cloned`;
+  return m ? 'a value could not be cloned' : message.slice(0, 120);
 }
 
 function toClientError(info: ErrorInfo): Error {
   switch (info.code) {
-    case 'ERR_CANCELLED':
-    case 'ERR_FUTURE_LOST':
     case 'ERR_NOT_FINISHED':
-      return new TaskError(/future (\S+)/.exec(info.message)?.[1] ?? '', info);
     case undefined:
-      return new TaskError('', info);
+      return new TaskError(info.key ?? '', info);
     default:
       return fromErrorInfo(info);
   }
 }
 
-function checkCount(name: string, value: unknown): void {
+/** Splits `map`'s arguments into iterables and trailing options, checking both. */
+function mapArguments(rest: unknown[]): { iterables: Iterable<unknown>[]; opts: MapOptions } {
+  let opts: MapOptions = {};
+  const last = rest[rest.length - 1];
+  if (rest.length > 0 && !isIterable(last)) {
+    if (typeof last !== 'object' || last === null || Array.isArray(last)) throw new InvalidArgumentError(`map: argument ${rest.length + 1} is not iterable (got ${describeType(last)})`);
+    const proto = Object.getPrototypeOf(last) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new InvalidArgumentError(`map: the last argument is neither an iterable nor a plain options object (got ${describeType(last)})`);
+    opts = last as MapOptions;
+    rest = rest.slice(0, -1);
+    for (const k of Object.keys(opts)) {
+      if (k === 'key') throw new InvalidArgumentError('map: a key cannot be given (every item gets its own key); submit each item to choose keys');
+      if (!MAP_OPTIONS.has(k)) throw new InvalidArgumentError(`map: unknown option '${k}' (accepted: ${[...MAP_OPTIONS].join(', ')})`);
+    }
+    checkCount('retries', opts.retries, 'map');
+    if (opts.priority !== undefined && (typeof opts.priority !== 'number' || !Number.isFinite(opts.priority))) throw new InvalidArgumentError('map: priority must be a finite number');
+  }
+  if (rest.length === 0) throw new InvalidArgumentError('map needs at least one iterable of items, e.g. client.map(fn, [1, 2, 3])');
+  rest.forEach((it, i) => {
+    if (isIterable(it)) return;
+    const hint = typeof it === 'object' && it !== null && !Array.isArray(it) ? '; options go last' : '';
+    throw new InvalidArgumentError(`map: argument ${i + 2} is not iterable (got ${describeType(it)})${hint}`);
+  });
+  return { iterables: rest as Iterable<unknown>[], opts };
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (typeof value === 'object' || typeof value === 'string') && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+function checkCount(name: string, value: unknown, where = 'submit'): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
-    throw new InvalidArgumentError(`submit: ${name} must be a non-negative integer`);
+    throw new InvalidArgumentError(`${where}: ${name} must be a non-negative integer`);
   }
 }
 

@@ -109,14 +109,13 @@ export class Future {
 
   /** Resolves when the future is done; rejects with TimeoutError after `timeoutMs`. */
   async wait(timeoutMs?: number): Promise<void> {
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
-      throw new TypeError(`timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
-    }
-    await waitDone([this.state], this.host, timeoutMs, `future ${this.key} did not finish within ${timeoutMs} ms`);
+    const limit = checkTimeout('wait', timeoutMs);
+    await waitDone([this.state], this.host, limit, `future ${this.key} did not finish within ${limit} ms`);
   }
 
   /** The task's result; raises its error, CancelledError, FutureLostError or TimeoutError. */
   async result(timeoutMs?: number): Promise<unknown> {
+    timeoutMs = checkTimeout('result', timeoutMs);
     this.checkUsable();
     for (let attempt = 0; ; attempt++) {
       await this.wait(timeoutMs);
@@ -134,7 +133,7 @@ export class Future {
 
   /** The task's error once done, or undefined when it finished. */
   async exception(timeoutMs?: number): Promise<Error | undefined> {
-    await this.wait(timeoutMs);
+    await this.wait(checkTimeout('exception', timeoutMs));
     return errorOf(this.state);
   }
 
@@ -228,4 +227,25 @@ export function waitDone(states: FutureState[], host: { readonly closed: boolean
     }
     if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(timeoutMessage)), timeoutMs);
   });
+}
+
+/**
+ * Checks a `timeoutMs` argument of `where` and returns it as `waitDone` takes it: undefined (or null,
+ * Infinity, or beyond what a timer can hold) waits without limit; otherwise a non-negative number.
+ */
+export function checkTimeout(where: string, timeoutMs: unknown): number | undefined {
+  if (timeoutMs === undefined || timeoutMs === null || timeoutMs === Infinity) return undefined;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+    throw new InvalidArgumentError(`${where}: timeoutMs must be a non-negative number of milliseconds (or undefined for no limit), got ${describeTimeout(timeoutMs)}`);
+  }
+  return timeoutMs > MAX_TIMER_MS ? undefined : timeoutMs;
+}
+
+/** setTimeout fires at once beyond this (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function describeTimeout(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

@@ -10,7 +10,10 @@ export const PROTOCOL_VERSION = 2;
 /** What a user sees of a task. */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
 
-/** Marks a future inside task arguments; the worker replaces it with the dependency's value. */
+/**
+ * Marks a future inside task arguments; the worker replaces it with the dependency's value. A user object
+ * that could be read as a marker (or as an escape) travels escaped instead: see `escapeUserObject`.
+ */
 export interface FutureRef {
   readonly $sf: string;
 }
@@ -135,4 +138,28 @@ export const futureRef = (key: string): FutureRef => ({ $sf: key });
 /** True when `value` is a FutureRef marker. */
 export function isFutureRef(value: unknown): value is FutureRef {
   return typeof value === 'object' && value !== null && typeof (value as FutureRef).$sf === 'string' && Object.keys(value).length === 1;
+}
+
+/** Key of the wrapper `{ $sfq: obj }` that carries a user object which would otherwise read as a marker. */
+const ESCAPE_KEY = '$sfq';
+
+/**
+ * True when a user object with these own keys must travel escaped: it has the one key of a marker
+ * (`$sf`) or of an escape (`$sfq`), whatever the value. Escaping both makes decoding the exact inverse.
+ */
+export function needsEscape(keys: readonly string[]): boolean {
+  return keys.length === 1 && (keys[0] === '$sf' || keys[0] === ESCAPE_KEY);
+}
+
+/** Wraps a user object (already encoded inside) so that no reader takes it for a marker. */
+export function escapeUserObject(obj: object): object {
+  return { [ESCAPE_KEY]: obj };
+}
+
+/** The user object inside an escape wrapper, or undefined when `value` is not one. Its own key is never a marker. */
+export function unescapeUserObject(value: object): object | undefined {
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== ESCAPE_KEY) return undefined;
+  const inner = (value as Record<string, unknown>)[ESCAPE_KEY];
+  return typeof inner === 'object' && inner !== null ? inner : undefined;
 }

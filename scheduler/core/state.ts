@@ -301,7 +301,8 @@ export class SchedulerState {
         continue;
       }
       let args = Array.isArray(spec.args) ? spec.args : [];
-      let deps = Array.isArray(spec.deps) && spec.deps.length > 0 ? spec.deps : undefined;
+      // A key named twice is one dependency (counting it twice would leave the task waiting forever).
+      let deps = Array.isArray(spec.deps) && spec.deps.length > 0 ? [...new Set(spec.deps)] : undefined;
       if (spec.graph && graphKeys) {
         const found = new Set<string>();
         args = args.map((a) => this.machine.graphArg(a, graphKeys, found));

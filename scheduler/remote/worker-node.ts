@@ -90,7 +90,7 @@ export class WorkerNode {
         case 'get': {
           const missing = m.keys.filter((k) => !this.store.has(k));
           if (missing.length > 0) {
-            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not hold ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST' } });
+            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not hold ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST', key: missing[0] } });
           } else {
             this.send({ op: 'data', req: m.req, ok: true, values: m.keys.map((k) => this.store.get(k)) });
           }

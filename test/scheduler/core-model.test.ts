@@ -44,7 +44,7 @@ const CHANNELS = 2;
 const WORKERS = ['local', 'remote'] as const;
 
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ t: fc.constant('submit' as const), c: fc.nat(CLIENTS - 1), k: fc.nat(KEYS - 1), deps: fc.uniqueArray(fc.nat(KEYS - 1), { maxLength: 2 }) }) },
+  { weight: 6, arbitrary: fc.record({ t: fc.constant('submit' as const), c: fc.nat(CLIENTS - 1), k: fc.nat(KEYS - 1), deps: fc.array(fc.nat(KEYS - 1), { maxLength: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('want' as const), c: fc.nat(CLIENTS - 1), k: fc.nat(KEYS - 1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('scatter' as const), c: fc.nat(CLIENTS - 1), v: fc.nat(2) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('release' as const), c: fc.nat(CLIENTS - 1), k: fc.nat(KEYS + 2) }) },
