@@ -525,12 +525,13 @@ export class Client implements FutureHost, ChannelHost {
   }
 
   /**
-   * @internal keys the scheduler did not cancel because others hold them come back: this client's handles on
-   * them read cancelled and stop following the key (the task goes on for the others).
+   * @internal this client's handles on `keys` read cancelled from now on and stop following the key — also
+   * when others keep the task running, or submit it again — until this client itself submits, wants or
+   * receives the key again.
    */
   async cancelKeys(keys: string[], force: boolean): Promise<void> {
-    const detached = (await this.request(force ? { op: 'cancel', keys, force } : { op: 'cancel', keys })) as string[] | undefined;
-    for (const key of detached ?? []) {
+    await this.request(force ? { op: 'cancel', keys, force } : { op: 'cancel', keys });
+    for (const key of keys) {
       const state = this.states.get(key);
       if (!state) continue;
       state.update('cancelled', undefined);

@@ -158,10 +158,9 @@ export class SchedulerState {
         return;
       case 'resync':
         return this.resync(c, msg.keys, msg.n);
-      case 'cancel': {
-        const detached = msg.keys.filter((key) => !this.cancel(c, key, msg.force === true));
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: detached });
-      }
+      case 'cancel':
+        for (const key of msg.keys) this.cancel(c, key, msg.force === true);
+        return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'gather':
         return this.gather(c, msg.req, msg.keys);
       case 'sub':
@@ -258,18 +257,14 @@ export class SchedulerState {
   /**
    * Dask's cancel. With `force`, the task is cancelled for everyone. Without, it is cancelled only when nobody
    * but this client holds the key; otherwise the others keep it running and only this client's handles stop
-   * following it (false: the client marks them cancelled itself). This client's wants stay counted either way
-   * until its handles are released, so a cancelled future can still be appended with its status.
+   * following it (the client marks them cancelled itself). This client's wants stay counted either way until
+   * its handles are released, so a cancelled future can still be appended to a channel.
    */
-  private cancel(c: ClientState, key: string, force: boolean): boolean {
+  private cancel(c: ClientState, key: string, force: boolean): void {
     const t = this.machine.tasks.get(key);
-    if (!t) return true;
-    if (!force && heldByOthers(t, c.id)) {
-      this.machine.storyNote(t, `cancel-declined:${c.id}:others-hold-it`);
-      return false;
-    }
-    this.machine.cancel(t, force ? `cancelled-by:${c.id}:force` : `cancelled-by:${c.id}`);
-    return true;
+    if (!t) return;
+    if (!force && heldByOthers(t, c.id)) this.machine.storyNote(t, `cancel-declined:${c.id}:others-hold-it`);
+    else this.machine.cancel(t, force ? `cancelled-by:${c.id}:force` : `cancelled-by:${c.id}`);
   }
 
   // ---------------------------------------------------------------- tasks
