@@ -62,7 +62,6 @@ export class SchedulerState {
   private channelEvents = new Map<string, SchedulerEvent>();
   private observers = 0;
   private remoteGathers: RemoteGather[] = [];
-  private stimuli = 0;
   private epochs = 0;
 
   constructor(
@@ -88,8 +87,8 @@ export class SchedulerState {
   }
 
   /** Runs one stimulus: `fn` asks for transitions; then the machine settles. */
-  private stimulus<T>(name: string, fn: () => T): T {
-    this.machine.stimulus = `${name}-${++this.stimuli}`;
+  private stimulus<T>(kind: string, fn: () => T): T {
+    this.machine.begin(kind);
     try {
       return fn();
     } finally {
@@ -375,30 +374,48 @@ export class SchedulerState {
 
   /** Hands up to `max` ready tasks to worker `workerId` (queued -> processing), each as a new run. */
   takeReady(workerId: string, max: number): ExecTask[] {
-    return this.stimulus(`dispatch:${workerId}`, () => this.machine.takeReady(workerId, max));
+    this.machine.begin('dispatch');
+    try {
+      return this.machine.takeReady(workerId, max);
+    } finally {
+      this.machine.settle();
+    }
   }
 
-  /** A task finished; `remote` when its result stays on the worker that computed it. `run` omitted: the current run. */
-  taskFinished(key: string, workerId: string, value: unknown, remote = false, run?: number): void {
-    this.stimulus(`task-finished:${workerId}`, () => this.machine.taskFinished(this.runRef(key, workerId, run), value, remote));
+  // Outcomes are the hot path: no closure, no allocation beyond what the transition needs. `run` omitted
+  // (tests driving the core by hand): the current run.
+
+  /** A task finished; `remote` when its result stays on the worker that computed it. */
+  taskFinished(key: string, workerId: string, value: unknown, remote = false, run = this.currentRun(key)): void {
+    this.machine.begin('task-finished');
+    try {
+      this.machine.taskFinished(key, workerId, run, value, remote);
+    } finally {
+      this.machine.settle();
+    }
   }
 
-  taskErred(key: string, workerId: string, error: ErrorInfo, run?: number): void {
-    this.stimulus(`task-erred:${workerId}`, () => this.machine.taskErred(this.runRef(key, workerId, run), error));
+  taskErred(key: string, workerId: string, error: ErrorInfo, run = this.currentRun(key)): void {
+    this.machine.begin('task-erred');
+    try {
+      this.machine.taskErred(key, workerId, run, error);
+    } finally {
+      this.machine.settle();
+    }
   }
 
   /** The thread running `key` died. */
-  taskCrashed(key: string, workerId: string, reason: ErrorInfo, run?: number): void {
-    this.stimulus(`thread-died:${workerId}`, () => this.machine.taskCrashed(this.runRef(key, workerId, run), reason));
+  taskCrashed(key: string, workerId: string, reason: ErrorInfo, run = this.currentRun(key)): void {
+    this.stimulus('thread-died', () => this.machine.taskCrashed(key, workerId, run, reason));
   }
 
   /** A dispatched task's dependencies could not be brought to its worker. */
-  taskNeedsDeps(key: string, workerId: string, run?: number): void {
-    this.stimulus(`missing-deps:${workerId}`, () => this.machine.taskNeedsDeps(this.runRef(key, workerId, run)));
+  taskNeedsDeps(key: string, workerId: string, run = this.currentRun(key)): void {
+    this.stimulus('missing-deps', () => this.machine.taskNeedsDeps(key, workerId, run));
   }
 
-  private runRef(key: string, worker: string, run: number | undefined): { key: string; worker: string; run: number } {
-    return { key, worker, run: run ?? this.machine.tasks.get(key)?.run ?? -1 };
+  private currentRun(key: string): number {
+    return this.machine.tasks.get(key)?.run ?? -1;
   }
 
   /** Keys remote workers may drop, by worker, since the last call. */

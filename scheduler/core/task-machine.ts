@@ -21,6 +21,8 @@ import {
 /** Transitions the story log keeps by default (the newest). */
 export const STORY_CAPACITY = 100_000;
 
+const SUBMITTED: TransitionArgs = Object.freeze({ event: 'submit' });
+
 interface Recommendation {
   t: TaskRecord;
   /** The state `t` was in when this was recommended: if it moved since, the recommendation is stale. */
@@ -31,14 +33,6 @@ interface Recommendation {
 
 /** Called after every transition, for status messages and observer events. */
 export type TransitionObserver = (t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined) => void;
-
-/** Where an outcome comes from: the worker and the run it was dispatched as. */
-export interface RunRef {
-  key: string;
-  worker: string;
-  /** The run id of the dispatch (ExecTask.run). */
-  run: number;
-}
 
 export class TaskMachine implements TransitionContext {
   readonly tasks = new Map<string, TaskRecord>();
@@ -51,8 +45,9 @@ export class TaskMachine implements TransitionContext {
   private frees = new Map<string, string[]>();
   private seq = 0;
   private runs = 0;
-  /** Id of the stimulus being handled, recorded with every transition and drop in the story. */
-  stimulus = '';
+  /** The stimulus being handled (its kind and sequence number), recorded with every transition and drop in the story. */
+  private stimulusKind = '';
+  private stimulusSeq = 0;
 
   constructor(
     private readonly now: () => number,
@@ -74,8 +69,14 @@ export class TaskMachine implements TransitionContext {
     fn(this, t, args);
     if (to === 'forgotten') this.tasks.delete(t.key);
     const time = this.now();
-    this.story.add(t.key, args.event, from, to, time, this.stimulus);
+    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq);
     this.observe(t, from, to, time, args.worker);
+  }
+
+  /** A new stimulus begins: what follows until `settle()` is its doing. */
+  begin(kind: string): void {
+    this.stimulusKind = kind;
+    this.stimulusSeq++;
   }
 
   recommend(t: TaskRecord, to: TaskState, args: TransitionArgs): void {
@@ -172,7 +173,7 @@ export class TaskMachine implements TransitionContext {
       const error = failed.error ?? { name: 'CancelledError', message: `dependency ${failed.key} was ${failed.state}`, code: 'ERR_CANCELLED', key: failed.key };
       this.transition(t, 'erred', { event: `dependency-failed:${failed.key}`, error });
     } else {
-      this.transition(t, waiting ? 'waiting' : 'queued', { event });
+      this.transition(t, waiting ? 'waiting' : 'queued', event === 'submit' ? SUBMITTED : { event });
     }
   }
 
@@ -261,7 +262,7 @@ export class TaskMachine implements TransitionContext {
       t.run = ++this.runs;
       t.worker = workerId;
       w.processing.add(t);
-      this.transition(t, 'processing', { event: 'dispatch', worker: workerId });
+      this.transition(t, 'processing', this.dispatchArgs(workerId));
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
       if (t.deps) {
         const deps: Record<string, unknown> = {};
@@ -280,62 +281,70 @@ export class TaskMachine implements TransitionContext {
     return out;
   }
 
-  /** The task of `ref` if that run is the current one; otherwise the outcome is stale and noted in the story. */
-  private current(ref: RunRef, what: string): TaskRecord | undefined {
-    const t = this.tasks.get(ref.key);
-    if (t && t.state === 'processing' && t.run === ref.run && t.worker === ref.worker) return t;
-    if (t) this.story.add(t.key, `stale-${what}:run-${ref.run}@${ref.worker}`, t.state, t.state, this.now(), this.stimulus);
+  private readonly dispatchArgsByWorker = new Map<string, TransitionArgs>();
+
+  /** The (immutable) arguments of a dispatch to `worker`, made once per worker: dispatch is the hot path. */
+  private dispatchArgs(worker: string): TransitionArgs {
+    let args = this.dispatchArgsByWorker.get(worker);
+    if (!args) this.dispatchArgsByWorker.set(worker, (args = Object.freeze({ event: 'dispatch', worker })));
+    return args;
+  }
+
+  /** The task of `key` if `run` on `worker` is its current run; otherwise the outcome is stale and noted in the story. */
+  private current(key: string, worker: string, run: number, what: string): TaskRecord | undefined {
+    const t = this.tasks.get(key);
+    if (t !== undefined && t.state === 'processing' && t.run === run && t.worker === worker) return t;
+    if (t) this.storyNote(t, `stale-${what}:run-${run}@${worker}`);
     return undefined;
   }
 
-  taskFinished(ref: RunRef, value: unknown, remote: boolean): void {
-    const t = this.current(ref, 'result');
+  taskFinished(key: string, worker: string, run: number, value: unknown, remote: boolean): void {
+    const t = this.current(key, worker, run, 'result');
     if (!t) {
       // A remote worker keeps what it computed; unless it now holds this key's current result, it drops it.
-      const now = this.tasks.get(ref.key);
-      if (remote && now?.holder !== ref.worker) this.freeOn(ref.worker, ref.key);
+      if (remote && this.tasks.get(key)?.holder !== worker) this.freeOn(worker, key);
       return;
     }
     t.suspicious = 0;
-    this.transition(t, 'memory', remote ? { event: 'task-finished', worker: ref.worker, holder: ref.worker } : { event: 'task-finished', worker: ref.worker, value });
+    this.transition(t, 'memory', remote ? { event: 'task-finished', worker, holder: worker } : { event: 'task-finished', worker, value });
   }
 
-  taskErred(ref: RunRef, error: ErrorInfo): void {
-    const t = this.current(ref, 'error');
+  taskErred(key: string, worker: string, run: number, error: ErrorInfo): void {
+    const t = this.current(key, worker, run, 'error');
     if (!t) return;
     if (t.retries > 0) {
       t.retries--;
-      this.transition(t, 'queued', { event: 'retry', worker: ref.worker });
+      this.transition(t, 'queued', { event: 'retry', worker });
       return;
     }
-    this.transition(t, 'erred', { event: 'task-erred', worker: ref.worker, error: { ...error, key: t.key } });
+    this.transition(t, 'erred', { event: 'task-erred', worker, error: { ...error, key: t.key } });
   }
 
   /** The thread running the task died. The first time the task runs again alone; the second time it errs. */
-  taskCrashed(ref: RunRef, reason: ErrorInfo): void {
-    const t = this.current(ref, 'crash');
+  taskCrashed(key: string, worker: string, run: number, reason: ErrorInfo): void {
+    const t = this.current(key, worker, run, 'crash');
     if (!t) return;
     if (t.suspicious === 0) {
       t.suspicious = 1;
-      this.transition(t, 'queued', { event: 'thread-died', worker: ref.worker });
+      this.transition(t, 'queued', { event: 'thread-died', worker });
       return;
     }
     const error: ErrorInfo = { name: 'WorkerCrashedError', message: `the worker thread died while running ${t.key}: ${reason.message}`, stack: reason.stack, code: 'ERR_WORKER_CRASHED', key: t.key };
-    this.transition(t, 'erred', { event: 'thread-died', worker: ref.worker, error });
+    this.transition(t, 'erred', { event: 'thread-died', worker, error });
   }
 
   /** A dispatched task's dependencies could not be brought (their worker was lost): it waits for them again. */
-  taskNeedsDeps(ref: RunRef): void {
-    const t = this.current(ref, 'missing-deps');
+  taskNeedsDeps(key: string, worker: string, run: number): void {
+    const t = this.current(key, worker, run, 'missing-deps');
     if (!t) return;
     const failed = (t.deps ?? []).find((d) => d.state === 'erred' || d.state === 'lost' || d.state === 'cancelled');
     if (failed) {
       const error = failed.error ?? { name: 'FutureLostError', message: `dependency ${failed.key} is ${failed.state}`, code: 'ERR_FUTURE_LOST', key: failed.key };
-      this.transition(t, 'erred', { event: 'dependency-unavailable', worker: ref.worker, error });
+      this.transition(t, 'erred', { event: 'dependency-unavailable', worker, error });
       return;
     }
     const waiting = (t.deps ?? []).some((d) => d.state !== 'memory');
-    this.transition(t, waiting ? 'waiting' : 'queued', { event: 'dependency-lost', worker: ref.worker });
+    this.transition(t, waiting ? 'waiting' : 'queued', { event: 'dependency-lost', worker });
   }
 
   private freeOn(workerId: string, key: string): void {
@@ -353,7 +362,7 @@ export class TaskMachine implements TransitionContext {
 
   /** Notes something that happened to `t` without a transition (a declined cancel). */
   storyNote(t: TaskRecord, event: string): void {
-    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulus);
+    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq);
   }
 
   storyOf(key: string) {
