@@ -102,6 +102,8 @@ let sharedRegistry: ts.DocumentRegistry | undefined;
 /** Diagnostic codes of TypeScript the engine treats specially. */
 const CANNOT_ASSIGN_TO_IMPORT = 2632;
 const FOOTER_MARK = '\n;\n';
+/** How long a file or folder found (or not) on disk is taken as such: a package installed meanwhile shows up after it. */
+const DISK_CACHE_MS = 5000;
 const PRELUDE_FILE = 'notebook-prelude.d.ts';
 
 interface CellFile {
@@ -144,6 +146,13 @@ export class LanguageEngine {
   private projectVersion = 0;
   private readonly service: ts.LanguageService;
   private readonly registry: ts.DocumentRegistry;
+  private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
+  /** What module resolution found on disk, for a few seconds: every new program asks again. */
+  private readonly existingFiles = new Map<string, { exists: boolean; until: number }>();
+  private readonly existingDirectories = new Map<string, { exists: boolean; until: number }>();
+  /** Keeps each cell's diagnostics until an edit can change them (see `diagnostics`). */
+  private builder: ts.SemanticDiagnosticsBuilderProgram | undefined;
+  private builderProgram: ts.Program | undefined;
   private disposed = false;
 
   constructor(options: LanguageEngineOptions = {}) {
@@ -272,10 +281,12 @@ export class LanguageEngine {
   diagnostics(cellIds?: string[]): EngineDiagnostic[] {
     this.checkOpen();
     const wanted = cellIds ? cellIds.map((id) => this.file(id)) : this.order;
+    const builder = this.diagnosticsBuilder();
     const out: EngineDiagnostic[] = [];
     for (const file of wanted) {
       const syntactic = this.service.getSyntacticDiagnostics(file.fileName);
-      const raw = [...syntactic, ...this.service.getSemanticDiagnostics(file.fileName)];
+      const sourceFile = builder.getSourceFile(file.fileName);
+      const raw = [...syntactic, ...(sourceFile ? builder.getSemanticDiagnostics(sourceFile) : [])];
       let footerReported = false;
       for (const [index, diagnostic] of raw.entries()) {
         const mapped = this.mapDiagnostic(file, diagnostic, index < syntactic.length ? 'syntax' : 'types');
@@ -323,6 +334,8 @@ export class LanguageEngine {
       return;
     }
     this.disposed = true;
+    this.builder = undefined;
+    this.builderProgram = undefined;
     this.service.dispose();
     this.files.clear();
     this.byFileName.clear();
@@ -330,6 +343,28 @@ export class LanguageEngine {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /**
+   * The checker's diagnostics through TypeScript's incremental builder (what `tsc --watch` uses): after an
+   * edit it re-checks the edited cell, and the cells that import from it only when the declarations it
+   * exports changed shape. A keystroke inside a function body re-checks one cell, not the notebook.
+   */
+  private diagnosticsBuilder(): ts.SemanticDiagnosticsBuilderProgram {
+    const program = this.service.getProgram();
+    if (!program) {
+      throw new Error('the language service has no program');
+    }
+    if (!this.builder || this.builderProgram !== program) {
+      this.builder = ts.createSemanticDiagnosticsBuilderProgram(program, {}, this.builder);
+      this.builderProgram = program;
+      // Walk the files the edit affects: this is where a changed export shape invalidates its importers
+      // (asking for one file's diagnostics alone would return a stale cache for them).
+      while (this.builder.getSemanticDiagnosticsOfNextAffectedFile()) {
+        // each step checks one affected file and caches its diagnostics
+      }
+    }
+    return this.builder;
+  }
 
   private host(): ts.LanguageServiceHost {
     const readFile = (fileName: string): string | undefined => this.byFileName.get(path.resolve(fileName))?.text ?? ts.sys.readFile(fileName);
@@ -342,8 +377,13 @@ export class LanguageEngine {
         if (file) {
           return file.snapshot;
         }
-        const text = ts.sys.readFile(fileName);
-        return text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+        // Libraries, @types and the runtime's declarations do not change while the engine lives: read once.
+        const key = path.resolve(fileName);
+        if (!this.diskSnapshots.has(key)) {
+          const text = ts.sys.readFile(fileName);
+          this.diskSnapshots.set(key, text === undefined ? undefined : ts.ScriptSnapshot.fromString(text));
+        }
+        return this.diskSnapshots.get(key);
       },
       getScriptKind: (fileName) => {
         const file = this.byFileName.get(path.resolve(fileName));
@@ -355,14 +395,26 @@ export class LanguageEngine {
       getCurrentDirectory: () => this.notebookDir,
       getCompilationSettings: () => this.compilerOptions,
       getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
-      fileExists: (fileName) => this.byFileName.has(path.resolve(fileName)) || ts.sys.fileExists(fileName),
+      fileExists: (fileName) => this.byFileName.has(path.resolve(fileName)) || this.onDisk(this.existingFiles, fileName, ts.sys.fileExists),
       readFile,
       readDirectory: ts.sys.readDirectory,
-      directoryExists: ts.sys.directoryExists,
+      directoryExists: (dir) => this.onDisk(this.existingDirectories, dir, ts.sys.directoryExists),
       getDirectories: ts.sys.getDirectories,
       realpath: ts.sys.realpath,
       useCaseSensitiveFileNames: () => ts.sys.useCaseSensitiveFileNames,
     };
+  }
+
+  /** A disk lookup, remembered for DISK_CACHE_MS so an edit does not stat the same paths again. */
+  private onDisk(cache: Map<string, { exists: boolean; until: number }>, target: string, lookup: (p: string) => boolean): boolean {
+    const now = Date.now();
+    const known = cache.get(target);
+    if (known && known.until > now) {
+      return known.exists;
+    }
+    const exists = lookup(target);
+    cache.set(target, { exists, until: now + DISK_CACHE_MS });
+    return exists;
   }
 
   private cellFile(cell: EngineCell): CellFile {
