@@ -59,6 +59,8 @@ module.exports = [
   nodeBundle('./extension/extension.ts', 'extension.js'),
   // The notebook kernel's worker thread; it loads dist/runtime.js at run time (see kernel/runtime-types.ts).
   nodeBundle('./kernel/kernel-worker.ts', 'kernel-worker.js'),
+  // The TypeScript server plugin: the package ts-plugin/ (a file: dependency, so it is node_modules/shared-futures-ts-plugin).
+  nodeBundle('./extension/ts-plugin.ts', 'index.js', { output: { path: path.resolve(__dirname, 'ts-plugin'), filename: 'index.js', library: { type: 'commonjs2' } }, devtool: false }),
   // The dashboard webview: a classic script (the page loads it with a CSP nonce), comlink bundled in.
   webBundle('./media/dashboard.ts', { filename: 'dashboard.js' }),
   // The notebook renderer for application/vnd.shared-futures+json: an ES module for the notebook webview.

@@ -23,7 +23,7 @@ export async function run(): Promise<void> {
     const samples: number[] = [];
     for (let i = 0; i < n; i++) {
       const t0 = nowUs();
-      const f = a.submit((x: number) => x + 1, i, { pure: false });
+      const f = a.submit({ fn: (x: number) => x + 1, args: [i], pure: false });
       futures.append(f);
       const r = await it.next();
       const ack = r.value as { i: number; t: number };

@@ -32,7 +32,7 @@ async function combine(): Promise<number> {
   const sums = client.channel('sums', { maxlen: 100 });
   let n = 0;
   for await (const pair of zip(client.channel('left'), client.channel('right'))) {
-    const [a, b] = pair as [Future, Future];
+    const [a, b] = pair as [Future<number>, Future<number>];
     const sum = client.submit((x: number, y: number) => x + y, a, b);
     sums.append(sum);
     sum.release();

@@ -20,8 +20,16 @@ export interface CellRunner {
   ended?(cell: vscode.NotebookCell, summary: { success: boolean; startTime: number; endTime: number }): void;
 }
 
-/** Creates one controller per notebook type; each pushes its disposables into `subscriptions`. */
-export function registerControllers(subscriptions: vscode.Disposable[], runner: CellRunner, log: vscode.LogOutputChannel): void {
+/**
+ * Creates one controller per notebook type; each pushes its disposables into `subscriptions`.
+ * `onSelected` hears when a controller is selected for a notebook, or unselected.
+ */
+export function registerControllers(
+  subscriptions: vscode.Disposable[],
+  runner: CellRunner,
+  log: vscode.LogOutputChannel,
+  onSelected?: (notebook: vscode.NotebookDocument, selected: boolean) => void,
+): void {
   for (const notebookType of CONTROLLER_NOTEBOOK_TYPES) {
     const controller = vscode.notebooks.createNotebookController(
       `shared-futures-kernel/${notebookType}`,
@@ -57,6 +65,9 @@ export function registerControllers(subscriptions: vscode.Disposable[], runner: 
     };
     controller.interruptHandler = (notebook) => runner.interrupt(notebook);
     subscriptions.push(controller);
+    if (onSelected) {
+      subscriptions.push(controller.onDidChangeSelectedNotebooks(({ notebook, selected }) => onSelected(notebook, selected)));
+    }
     if (notebookType === NOTEBOOK_TYPE) {
       // The only kernel of .sfnb notebooks: offer it first, so Run All needs no pick.
       const prefer = (notebook: vscode.NotebookDocument): void => {

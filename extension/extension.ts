@@ -13,6 +13,7 @@ import { NotebookKernels } from './kernel-session';
 import { NOTEBOOK_TYPE, SfnbSerializer } from './notebook-serializer';
 import { runtimeConnector, type RuntimeConnection } from './runtime-connector';
 import { registerLiveUi } from './tree-ui';
+import { TypedCells } from './typed-cells';
 
 /** Command ids contributed in package.json. */
 export const COMMANDS = {
@@ -41,7 +42,10 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
   const notebookKernels = new NotebookKernels(manager, () => localSchedulerOptions(log), log);
   kernels = notebookKernels;
   context.subscriptions.push(notebookKernels);
-  registerControllers(context.subscriptions, notebookKernels, log);
+  // Type errors in cells while typing (the engine loads on the first notebook of ours, not here).
+  const typedCells = new TypedCells(log);
+  context.subscriptions.push(typedCells);
+  registerControllers(context.subscriptions, notebookKernels, log, (notebook, selected) => typedCells.controllerSelected(notebook, selected));
 
   // The Channels tree, dashboard, status bar and channel commands (also registers COMMANDS.openDashboard).
   registerLiveUi(context, manager, log, COMMANDS.openDashboard);

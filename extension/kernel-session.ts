@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Kernel, KernelOutput } from '../kernel/kernel';
+import type { Kernel, KernelOutput, TypeCheckMode } from '../kernel/kernel';
 import type { ConnectionManager, LocalSchedulerOptions } from './connection';
 import type { CellRunner } from './controller';
 import { CellOutputTracker, coalesce, type OutputChange } from './kernel-outputs';
@@ -99,6 +99,8 @@ class NotebookKernel {
     };
     const run = await this.kernel.execute(cell.document.getText(), {
       language: cell.document.languageId,
+      typeCheck: typeCheckSetting(),
+      cellId: cell.document.uri.toString(),
       onOutput: (output) => {
         register(output.execution);
         const change = state.tracker.apply(output);
@@ -361,6 +363,12 @@ export class NotebookKernels implements CellRunner, vscode.Disposable {
     }
     return new NotebookKernel(kernel, connection, this.log);
   }
+}
+
+/** `sharedFutures.typeCheck`, read at each run so a change applies to the next cell. */
+function typeCheckSetting(): TypeCheckMode {
+  const value = vscode.workspace.getConfiguration('sharedFutures').get<string>('typeCheck', 'warn');
+  return value === 'block' || value === 'off' ? value : 'warn';
 }
 
 /** Where `require` in cells resolves from: the notebook's folder, else the first workspace folder. */

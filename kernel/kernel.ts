@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { MimeData } from './display';
+import { LanguageEngine, topLevelDeclarations, type EngineCell, type EngineDiagnostic } from './language-engine';
 import type { ErrorOutput, FromWorker, KernelWorkerData, ToWorker, WorkerConnect } from './messages';
 import { defaultRuntimeModule, loadRuntime, type Disposable } from './runtime-types';
 import { transpileCell, type CellLanguage } from './transpile';
@@ -32,7 +33,20 @@ export interface KernelOptions {
   interruptGraceMs?: number;
   /** The worker entry; defaults to `kernel-worker.js` beside this file. */
   workerScript?: string;
+  /** Type check of each cell before it runs (default `warn`); `ExecuteOptions.typeCheck` overrides it. */
+  typeCheck?: TypeCheckMode;
+  /** Where the runtime's declarations and the notebook prelude are (LanguageEngineOptions.typesDir). */
+  typesDir?: string;
 }
+
+/**
+ * What the kernel does with a cell's type errors before running it: `warn` runs it and shows the errors
+ * first in its output, `block` refuses it (like tslab), `off` does not check.
+ */
+export type TypeCheckMode = 'warn' | 'block' | 'off';
+
+/** The modes of `TypeCheckMode`, for settings and command lines. */
+export const TYPE_CHECK_MODES: readonly TypeCheckMode[] = ['warn', 'block', 'off'];
 
 /** One output of a cell, in the order the cell produced it. */
 export type KernelOutput =
@@ -70,6 +84,13 @@ export interface ExecuteOptions {
   label?: string;
   /** Called with each output as it comes. */
   onOutput?: (output: KernelOutput) => void;
+  /** Type check of this run; default: the kernel's `typeCheck`. */
+  typeCheck?: TypeCheckMode;
+  /**
+   * The notebook cell this source is (any stable string): the type check sees the cells that ran before,
+   * each with the source of its latest run, so a cell run again replaces its earlier run. Default: a new id.
+   */
+  cellId?: string;
 }
 
 export type KernelStatus = 'starting' | 'idle' | 'busy' | 'restarting' | 'disposed';
@@ -96,7 +117,13 @@ export class Kernel {
   private state: KernelStatus = 'starting';
   private readonly outputListeners = new Set<(output: KernelOutput) => void>();
   private readonly statusListeners = new Set<(status: KernelStatus) => void>();
-  private readonly options: Required<Omit<KernelOptions, 'connect' | 'runtimeModule'>> & Pick<KernelOptions, 'connect'> & { runtimeModule: string | undefined };
+  private readonly options: Required<Omit<KernelOptions, 'connect' | 'runtimeModule' | 'typesDir'>> &
+    Pick<KernelOptions, 'connect' | 'typesDir'> & { runtimeModule: string | undefined };
+  /** The language engine of the type check (one per kernel, made on first use) and the cells that ran. */
+  private engine: LanguageEngine | undefined;
+  private engineFailure: string | undefined;
+  private ranCells: (EngineCell & { names: string[] })[] = [];
+  private anonymousCells = 0;
   private runtimeWarning: string | undefined;
   private flushCounter = 0;
   private readonly flushes = new Map<number, () => void>();
@@ -108,6 +135,8 @@ export class Kernel {
       runtimeModule: options.runtimeModule === null ? undefined : (options.runtimeModule ?? defaultRuntimeModule(__dirname)),
       interruptGraceMs: options.interruptGraceMs ?? 2000,
       workerScript: options.workerScript ?? path.join(__dirname, 'kernel-worker.js'),
+      typeCheck: options.typeCheck ?? 'warn',
+      typesDir: options.typesDir,
     };
   }
 
@@ -129,9 +158,9 @@ export class Kernel {
     return this.state;
   }
 
-  /** Why the runtime prelude is missing, when the kernel runs without it. */
+  /** Why the runtime prelude is missing, or why cells cannot be type-checked, when that is so. */
   get warning(): string | undefined {
-    return this.runtimeWarning;
+    return this.runtimeWarning ?? (this.engineFailure ? `cells are not type-checked: ${this.engineFailure}` : undefined);
   }
 
   /** Every output of every cell, including live updates and output that comes after a cell finished. */
@@ -236,6 +265,8 @@ export class Kernel {
     }
     this.setStatus('disposed');
     this.releaseFlushes();
+    this.engine?.dispose();
+    this.engine = undefined;
     const worker = this.worker;
     this.worker = undefined;
     this.generation++;
@@ -253,6 +284,7 @@ export class Kernel {
     this.worker = undefined;
     this.generation++;
     this.executionCount = 0;
+    this.ranCells = []; // a fresh context: nothing declared yet
     this.releaseFlushes();
     const terminated = old?.terminate();
     this.ready = this.startWorker();
@@ -300,8 +332,83 @@ export class Kernel {
       });
       return done;
     }
+    const typeErrors = this.typeCheck(source, language, options);
+    if (typeErrors.length > 0) {
+      const mode = options.typeCheck ?? this.options.typeCheck;
+      const lines = typeErrors.map((d) => `    at ${label}:${d.line + 1}:${d.column + 1} ${d.message} (TS${d.code})`);
+      const count = typeErrors.length === 1 ? 'a type error' : `${typeErrors.length} type errors`;
+      if (mode === 'block') {
+        const first = typeErrors[0];
+        this.finishWithError(cell, 'error', {
+          ename: 'TypeError',
+          evalue: `the cell was not run: it has ${count} (type check: block). ${first.message}`,
+          traceback: [`TypeError: the cell was not run: it has ${count} (type check: block)`, ...lines],
+          location: { cell: label, line: first.line + 1, column: first.column + 1 },
+        });
+        return done;
+      }
+      this.emit({
+        type: 'stream',
+        execution,
+        name: 'stderr',
+        text: `The cell has ${count}; it runs anyway (type check: warn):\n${lines.join('\n')}\n`,
+      });
+    }
     this.send({ t: 'execute', exec: execution, code: transpiled.code, sourceMap: transpiled.sourceMap, fileName, label });
     return done;
+  }
+
+  /**
+   * Keeps `cell` as the newest run for later checks. Only what later cells can see matters: a cell that
+   * declares nothing (`1 + 1`, `await f.result()`) is not kept, nor one whose every name a later cell declared
+   * again, so the history stays as small as the notebook's state, however many cells run.
+   */
+  private remember(history: (EngineCell & { names: string[] })[], cell: EngineCell): void {
+    const names = [...topLevelDeclarations(cell.source, cell.language).keys()];
+    const kept = names.length > 0 ? [...history, { ...cell, names }] : history;
+    const later = new Set<string>();
+    const pruned: typeof kept = [];
+    for (let i = kept.length - 1; i >= 0; i--) {
+      if (kept[i].names.some((name) => !later.has(name))) {
+        pruned.unshift(kept[i]);
+      }
+      for (const name of kept[i].names) {
+        later.add(name);
+      }
+    }
+    this.ranCells = pruned;
+  }
+
+  /**
+   * Type errors of the cell about to run, seen after the cells that ran before (each with its latest
+   * source), under the same rules as while typing. A cell with errors still joins the history when it runs.
+   */
+  private typeCheck(source: string, language: CellLanguage, options: ExecuteOptions): EngineDiagnostic[] {
+    const mode = options.typeCheck ?? this.options.typeCheck;
+    const id = options.cellId ?? `anonymous-${++this.anonymousCells}`;
+    const cell: EngineCell = { id, source, language };
+    const history = this.ranCells.filter((c) => c.id !== id);
+    if (mode !== 'block') {
+      this.remember(history, cell);
+    }
+    if (mode === 'off' || this.engineFailure !== undefined) {
+      return [];
+    }
+    try {
+      this.engine ??= new LanguageEngine({ typesDir: this.options.typesDir, notebookDir: this.options.notebookDir });
+      this.engine.setCells([...history, cell]);
+      const errors = this.engine.diagnostics([id]).filter((d) => d.category === 'error');
+      if (mode === 'block' && errors.length === 0) {
+        this.remember(history, cell);
+      }
+      return errors;
+    } catch (err) {
+      // Without the declarations (a build without dist/types) cells still run, unchecked: said once.
+      this.engineFailure = err instanceof Error ? err.message : String(err);
+      this.engine?.dispose();
+      this.engine = undefined;
+      return [];
+    }
   }
 
   private finishWithError(cell: RunningCell, status: CellStatus, error: ErrorOutput): void {

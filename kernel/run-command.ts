@@ -1,7 +1,8 @@
 /**
  * `shared-futures run notebook.sfnb [--scheduler ws://…] [--token T] [--out executed.sfnb] [--timeout S]
- * [--threads N]`: runs a notebook headless, printing outputs as they come.
+ * [--threads N] [--type-check warn|block|off]`: runs a notebook headless, printing outputs as they come.
  */
+import { TYPE_CHECK_MODES, type TypeCheckMode } from './kernel';
 import { outputAsText } from './outputs';
 import { runNotebook } from './runner';
 import { SfnbFormatError } from './serializer';
@@ -14,10 +15,11 @@ export interface RunArguments {
   out?: string;
   timeoutSec?: number;
   threads?: number;
+  typeCheck?: TypeCheckMode;
 }
 
 export const RUN_USAGE =
-  'usage: shared-futures run notebook.sfnb [--scheduler ws://host:port] [--token T] [--out executed.sfnb] [--timeout S] [--threads N]';
+  'usage: shared-futures run notebook.sfnb [--scheduler ws://host:port] [--token T] [--out executed.sfnb] [--timeout S] [--threads N] [--type-check warn|block|off]';
 
 /** Thrown for a command line that does not parse; the message says what is wrong. */
 export class UsageError extends Error {
@@ -53,6 +55,14 @@ export function parseRunArguments(argv: readonly string[]): RunArguments {
       case '--token':
         parsed.token = value();
         break;
+      case '--type-check': {
+        const mode = value();
+        if (!(TYPE_CHECK_MODES as readonly string[]).includes(mode)) {
+          throw new UsageError(`--type-check takes warn, block or off, got '${mode}'`);
+        }
+        parsed.typeCheck = mode as TypeCheckMode;
+        break;
+      }
       case '--out':
         parsed.out = value();
         break;
@@ -119,6 +129,7 @@ export async function main(argv: readonly string[], io: RunIo = processIo): Prom
       out: args.out,
       timeoutSec: args.timeoutSec,
       threads: args.threads,
+      typeCheck: args.typeCheck,
       onCellStart: (index) => io.stdout(`── cell ${index + 1} ──\n`),
       onOutput: (output, cellIndex) => {
         // Live outputs print once: first state, then only their final state, naming their cell.

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Kernel, startLocalCluster, type ErrorOutput, type KernelConnect, type KernelOutput } from './kernel';
+import { Kernel, startLocalCluster, type ErrorOutput, type KernelConnect, type KernelOutput, type TypeCheckMode } from './kernel';
 import { CellOutputCollector } from './outputs';
 import { parseNotebook, serializeNotebook, type Notebook } from './serializer';
 
@@ -28,6 +28,8 @@ export interface RunNotebookOptions {
   connect?: KernelConnect | null;
   /** The runtime module (see KernelOptions.runtimeModule). */
   runtimeModule?: string | null;
+  /** Type check of each cell before it runs: `warn` (default), `block` or `off` (see KernelOptions.typeCheck). */
+  typeCheck?: TypeCheckMode;
 }
 
 /** What `runNotebook` reports. */
@@ -62,7 +64,12 @@ export async function runNotebook(file: string, options: RunNotebookOptions = {}
   let kernel: Kernel | undefined;
   const result: RunNotebookResult = { ok: true, executed: 0, notebook };
   try {
-    kernel = await Kernel.start({ notebookDir: path.dirname(path.resolve(file)), connect, runtimeModule: options.runtimeModule });
+    kernel = await Kernel.start({
+      notebookDir: path.dirname(path.resolve(file)),
+      connect,
+      runtimeModule: options.runtimeModule,
+      typeCheck: options.typeCheck,
+    });
     kernel.onOutput((output) => {
       const cellIndex = cellOfExecution.get(output.execution);
       if (cellIndex === undefined) {
@@ -78,7 +85,7 @@ export async function runNotebook(file: string, options: RunNotebookOptions = {}
       options.onCellStart?.(index, cell.source);
       const collector = new CellOutputCollector();
       collectors.set(index, collector);
-      const execution = kernel.execute(cell.source, { language: cell.language, label: `Cell ${index + 1}` });
+      const execution = kernel.execute(cell.source, { language: cell.language, label: `Cell ${index + 1}`, cellId: `cell-${index}` });
       // Outputs of this execution belong to this cell from its first one on.
       cellOfExecution.set(nextExecution(cellOfExecution), index);
       const run = await withTimeout(kernel, execution, options.timeoutSec, index);

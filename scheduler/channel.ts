@@ -27,7 +27,12 @@ export interface ChannelHost extends KeepAlive {
   isFuture(value: unknown): value is Future;
 }
 
-export class Channel implements AsyncIterable<ChannelItem> {
+/**
+ * A named, ordered stream of futures and values shared by every client of a scheduler. `T` is the type of
+ * its items as appended (`Channel<Future<number>>`, `Channel<{ step: number }>`); `unknown` by default.
+ * `for await (const item of chan)` yields the retained items, then new ones, until the channel is stopped.
+ */
+export class Channel<T = unknown> implements AsyncIterable<T> {
   /** Retained items, oldest first: FutureState for futures, values as they are. */
   private readonly window = new Ring<unknown>();
   private readonly isFutureAt = new Ring<boolean>();
@@ -51,6 +56,7 @@ export class Channel implements AsyncIterable<ChannelItem> {
   /** @internal */
   constructor(
     private readonly host: ChannelHost,
+    /** The channel's name, the same for every client of the scheduler. */
     readonly name: string,
     private readonly localMaxlen: number | null,
   ) {
@@ -89,19 +95,19 @@ export class Channel implements AsyncIterable<ChannelItem> {
   }
 
   /** Snapshot of the retained items (Futures or values), oldest first. Every Future is an owning handle. */
-  get futures(): ChannelItem[] {
-    const out: ChannelItem[] = [];
-    for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i));
+  get futures(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i) as T);
     return out;
   }
 
   /** Same snapshot as `futures`, named for channels that carry values. */
-  get data(): ChannelItem[] {
+  get data(): T[] {
     return this.futures;
   }
 
   /** Appends a future or a structured value. Throws ChannelStoppedError once stopped. */
-  append(item: ChannelItem): void {
+  append(item: T): void {
     if (this.deleted) throw new ChannelDeletedError(this.name);
     if (this.stopped) throw new ChannelStoppedError(this.name);
     if (this.closedLocally || this.host.closed) throw new ClientClosedError(`channel '${this.name}' was closed by this client`);
@@ -143,8 +149,8 @@ export class Channel implements AsyncIterable<ChannelItem> {
    * Retained items first, then new ones as they come; ends on stop or delete (and when this client closes
    * the channel or itself). A connection lost for good makes it throw ConnectionError.
    */
-  [Symbol.asyncIterator](): AsyncIterator<ChannelItem, void, undefined> {
-    return new ChannelIterator(this, this.host);
+  [Symbol.asyncIterator](): AsyncIterator<T, void, undefined> {
+    return new ChannelIterator<T>(this, this.host);
   }
 
   /** @internal the next item at or after log position `cursor`: [its position, the item], or what ends the wait. */
@@ -269,14 +275,17 @@ export class Channel implements AsyncIterable<ChannelItem> {
     for (const w of ws) w();
   }
 
+  /** `<Channel name: n items>`. */
   toString(): string {
     return `<Channel ${this.name}: ${this.length} items>`;
   }
 
+  /** How Node's `util.inspect` (and the notebook) shows the channel: as `toString()`. */
   [inspect.custom](): string {
     return this.toString();
   }
 
+  /** `'Channel'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Channel';
   }
@@ -287,31 +296,31 @@ export class Channel implements AsyncIterable<ChannelItem> {
  * retained when it started; items evicted from the window before it got to them are skipped. `return()`
  * ends it at once, also while a `next()` waits.
  */
-class ChannelIterator implements AsyncIterator<ChannelItem, void, undefined> {
+class ChannelIterator<T> implements AsyncIterator<T, void, undefined> {
   private cursor: number | undefined;
   private finished = false;
   private waiting: { cancel: () => void } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly chan: Channel,
+    private readonly chan: Channel<T>,
     private readonly host: KeepAlive,
   ) {}
 
-  next(): Promise<IteratorResult<ChannelItem, void>> {
+  next(): Promise<IteratorResult<T, void>> {
     // Calls that do not wait for each other still get consecutive items.
     const step = this.chain.then(() => this.step());
     this.chain = step.catch(() => undefined);
     return step;
   }
 
-  return(): Promise<IteratorResult<ChannelItem, void>> {
+  return(): Promise<IteratorResult<T, void>> {
     this.finished = true;
     this.waiting?.cancel();
     return Promise.resolve({ value: undefined, done: true });
   }
 
-  private async step(): Promise<IteratorResult<ChannelItem, void>> {
+  private async step(): Promise<IteratorResult<T, void>> {
     const host = this.host;
     if (this.cursor === undefined) {
       const letGo = host.hold();
@@ -324,7 +333,7 @@ class ChannelIterator implements AsyncIterator<ChannelItem, void, undefined> {
     }
     for (;;) {
       if (this.finished) return { value: undefined, done: true };
-      let next: ReturnType<Channel['pull']>;
+      let next: ReturnType<Channel<T>['pull']>;
       try {
         next = this.chan.pull(this.cursor);
       } catch (err) {
@@ -337,7 +346,7 @@ class ChannelIterator implements AsyncIterator<ChannelItem, void, undefined> {
       }
       if (next !== 'wait') {
         this.cursor = next.at + 1;
-        return { value: next.item, done: false };
+        return { value: next.item as T, done: false };
       }
       const change = this.chan.changed();
       this.waiting = change;
@@ -353,8 +362,9 @@ class ChannelIterator implements AsyncIterator<ChannelItem, void, undefined> {
 }
 
 /**
- * Iterates several channels (or any async iterables) in lockstep, yielding tuples; ends as soon as any
- * input ends, without waiting for the others (their pending `next()` is left to their `return()`).
+ * Iterates several channels (or any async iterables) in lockstep, yielding tuples typed per input
+ * (`zip(a: Channel<number>, b: Channel<string>)` yields `[number, string]`); ends as soon as any input ends,
+ * without waiting for the others (their pending `next()` is left to their `return()`).
  */
 export async function* zip<T extends unknown[]>(...inputs: { [K in keyof T]: AsyncIterable<T[K]> }): AsyncGenerator<T, void, undefined> {
   const its: AsyncIterator<unknown>[] = inputs.map((c) => c[Symbol.asyncIterator]());

@@ -44,8 +44,11 @@ export type ClientSide = Transport<SchedulerMessage, ClientMessage>;
  
 export type TaskFunction = ((...args: any[]) => unknown) | string; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** A task described by options: `client.submit({ fn, args, key, pure, retries, priority })`. */
 export interface SubmitOptions {
+  /** The function to run (shipped as source), or a `'module#export'` reference. */
   fn: TaskFunction;
+  /** Its arguments; Futures among them are replaced by their results on the worker. */
   args?: unknown[];
   /** Explicit key (otherwise a hash of function and arguments, or unique when `pure` is false). */
   key?: string;
@@ -62,6 +65,7 @@ export type MapOptions = Omit<SubmitOptions, 'fn' | 'args' | 'key'>;
 
 const MAP_OPTIONS = new Set(['pure', 'retries', 'priority']);
 
+/** Options of `Client.connect`. */
 export interface ConnectOptions {
   /** Token for a remote scheduler. */
   token?: string;
@@ -76,6 +80,21 @@ export interface ConnectOptions {
   /** Threads of the default in-process cluster (only when it is started by this call). */
   threads?: number;
 }
+
+/**
+ * What may be passed for a task's parameter of type `T`: the value, a Future of it, or (in arrays and plain
+ * objects, at any depth) the same with Futures in place of values; the worker replaces each Future by its result.
+ */
+export type TaskArg<T> =
+  | T
+  | Future<T>
+  | (T extends (...args: never[]) => unknown ? never : T extends object ? { [K in keyof T]: TaskArg<T[K]> } : never);
+
+/** The arguments of a task function whose parameters are `A` (see TaskArg). */
+export type TaskArgs<A extends unknown[]> = { [K in keyof A]: TaskArg<A[K]> };
+
+/** The result type of a Future (`unknown` for anything else). */
+export type FutureResult<F> = F extends Future<infer T> ? T : unknown;
 
 /** A graph in Dask's form: `{ key: [fnOrRef, ...args] }`; other values are literal data. */
 export type TaskGraph = Record<string, unknown>;
@@ -98,6 +117,10 @@ export function setDefaultClusterStarter(fn: (threads?: number) => Promise<InPro
   defaultClusterStarter = fn;
 }
 
+/**
+ * A client of a Shared Futures scheduler: submits tasks (`submit`, `map`), moves data (`scatter`, `gather`),
+ * opens channels (`channel`) and observes the scheduler. In a notebook, `client` is one already connected.
+ */
 export class Client implements FutureHost, ChannelHost {
   /** Unique id of this client. */
   readonly id: string;
@@ -206,7 +229,17 @@ export class Client implements FutureHost, ChannelHost {
 
   // ------------------------------------------------------------ tasks
 
-  /** Submits `fn(...args)`, or a task described by options. */
+  /**
+   * Submits `fn(...args)` to run on a worker; the Future is typed by what `fn` returns (awaited). Future
+   * arguments are replaced by their results before `fn` runs.
+   */
+  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: TaskArgs<A>): Future<Awaited<R>>;
+  /** Submits the `'module#export'` function with `args`. */
+  submit(fn: string, ...args: unknown[]): Future;
+  /** Submits a task described by options (`key`, `pure`, `retries`, `priority`). */
+  submit<R>(options: SubmitOptions & { fn: (...args: any[]) => R }): Future<Awaited<R>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Submits a task described by options (`key`, `pure`, `retries`, `priority`). */
+  submit(options: SubmitOptions): Future;
   submit(fn: TaskFunction | SubmitOptions, ...args: unknown[]): Future {
     this.checkOpen();
     const opts: SubmitOptions = typeof fn === 'function' || typeof fn === 'string' ? { fn, args } : (fn as SubmitOptions);
@@ -225,11 +258,14 @@ export class Client implements FutureHost, ChannelHost {
 
   /**
    * Submits `fn(a, b, …)` for the items of one or more iterables taken in lockstep, stopping at the
-   * shortest (Dask's `client.map`). Options go last, as a plain object. Like Dask, any iterable counts:
-   * a string is mapped per character.
+   * shortest (Dask's `client.map`); one Future per call, in order, typed by what `fn` returns (awaited).
+   * Options go last, as a plain object. Like Dask, any iterable counts: a string is mapped per character.
    */
-  map(fn: TaskFunction, ...iterables: Iterable<unknown>[]): Future[];
-  map(fn: TaskFunction, ...iterablesThenOptions: [...Iterable<unknown>[], MapOptions]): Future[];
+  map<A, R>(fn: (a: A) => R, a: Iterable<A | Future<A>>, opts?: MapOptions): Future<Awaited<R>>[];
+  map<A, B, R>(fn: (a: A, b: B) => R, a: Iterable<A | Future<A>>, b: Iterable<B | Future<B>>, opts?: MapOptions): Future<Awaited<R>>[];
+  map<A, B, C, R>(fn: (a: A, b: B, c: C) => R, a: Iterable<A | Future<A>>, b: Iterable<B | Future<B>>, c: Iterable<C | Future<C>>, opts?: MapOptions): Future<Awaited<R>>[];
+  /** Any number of iterables, or a `'module#export'` function: results typed `unknown`. */
+  map(fn: TaskFunction, ...iterablesThenOptions: unknown[]): Future[];
   map(fn: TaskFunction, ...rest: unknown[]): Future[] {
     this.checkOpen();
     if (typeof fn !== 'function' && typeof fn !== 'string') throw new InvalidArgumentError(`map needs a function or a 'module#export' reference, got ${describeType(fn)}`);
@@ -290,7 +326,8 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  /** Sends values to the scheduler; each becomes a finished future. */
+  /** Sends values to the scheduler; each becomes a finished Future of its value's type. */
+  async scatter<V extends unknown[]>(values: [...V]): Promise<{ [K in keyof V]: Future<V[K]> }>;
   async scatter(values: unknown[]): Promise<Future[]> {
     this.checkOpen();
     if (!Array.isArray(values)) throw new InvalidArgumentError('scatter needs an array of values');
@@ -304,7 +341,10 @@ export class Client implements FutureHost, ChannelHost {
     return items.map(({ key }) => this.acquire(key, 'finished'));
   }
 
-  /** Results of `futures` in order; raises the first error among them. */
+  /** The result of one future; raises its error. */
+  async gather<T>(future: Future<T>, timeoutMs?: number): Promise<T>;
+  /** Results of `futures` in order, keeping the array's or tuple's shape; raises the first error among them. */
+  async gather<const F extends readonly Future<unknown>[]>(futures: F, timeoutMs?: number): Promise<{ -readonly [K in keyof F]: FutureResult<F[K]> }>;
   async gather(futures: Future[] | Future, timeoutMs?: number): Promise<unknown> {
     this.checkOpen();
     const single = !Array.isArray(futures);
@@ -381,7 +421,11 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  /** A handle to a key: its task, or a placeholder that waits until someone submits or scatters the key (Dask). */
+  /**
+   * A handle to a key (`T`: the type of its result, as you know it): its task, or a placeholder that waits
+   * until someone submits or scatters the key (Dask).
+   */
+  future<T = unknown>(key: string): Future<T>;
   future(key: string): Future {
     this.checkOpen();
     if (typeof key !== 'string' || key.length === 0) throw new InvalidArgumentError('future(key) needs a non-empty key');
@@ -416,6 +460,7 @@ export class Client implements FutureHost, ChannelHost {
    * Opens (and subscribes to) a channel; synchronous, the replay arrives in the background. With
    * `create: false` a channel that does not exist is not created: the returned one ends at once as deleted.
    */
+  channel<T = unknown>(name: string, opts?: { maxlen?: number | null; create?: boolean }): Channel<T>;
   channel(name: string, opts: { maxlen?: number | null; create?: boolean } = {}): Channel {
     this.checkOpen();
     if (typeof name !== 'string') throw new InvalidArgumentError(`a channel name must be a string, got ${describeType(name)}`);

@@ -78,11 +78,12 @@ export interface FutureHost extends KeepAlive {
 }
 
 /**
- * A handle on a task's result. Every handle owns its key, however it was obtained (submit, map, scatter,
+ * A handle on a task's result, typed by that result (`T`: the awaited return type of the submitted
+ * function). Every handle owns its key, however it was obtained (submit, map, scatter,
  * `client.future`, a channel): the scheduler keeps the key until `release()`, the client's `close()`, or the
  * handle's garbage collection, and its status keeps updating.
  */
-export class Future {
+export class Future<T = unknown> {
   private released = false;
 
   /** @internal */
@@ -94,10 +95,12 @@ export class Future {
     host.registerHandle(this, state);
   }
 
+  /** The task's key: the same key is the same task for every client of the scheduler. */
   get key(): string {
     return this.state.key;
   }
 
+  /** Where the task is: `'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost'`. */
   get status(): FutureStatus {
     return this.state.status;
   }
@@ -114,7 +117,7 @@ export class Future {
   }
 
   /** The task's result; raises its error, CancelledError, FutureLostError or TimeoutError. */
-  async result(timeoutMs?: number): Promise<unknown> {
+  async result(timeoutMs?: number): Promise<T> {
     timeoutMs = checkTimeout('result', timeoutMs);
     this.checkUsable();
     for (let attempt = 0; ; attempt++) {
@@ -123,7 +126,7 @@ export class Future {
       if (err) throw err;
       try {
         const [value] = await this.host.gatherKeys([this.key]);
-        return value;
+        return value as T;
       } catch (fetchErr) {
         // The worker holding the result went away and the scheduler is recomputing it: wait again.
         if (attempt >= 3 || this.state.status === 'finished') throw fetchErr;
@@ -172,14 +175,17 @@ export class Future {
     if (this.released) throw new FutureReleasedError(this.key, `future ${this.key} was released by this handle`);
   }
 
+  /** `<Future key: status>`. */
   toString(): string {
     return `<Future ${this.key}: ${this.status}>`;
   }
 
+  /** How Node's `util.inspect` (and the notebook) shows the future: as `toString()`. */
   [inspect.custom](): string {
     return this.toString();
   }
 
+  /** `'Future'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Future';
   }

@@ -4,7 +4,7 @@ import { LOCAL_CLIENT_HOOK } from './pool/batch';
 import './task-globals';
 
 export { Client } from './client';
-export type { ConnectOptions, SubmitOptions, TaskFunction, TaskGraph } from './client';
+export type { ConnectOptions, FutureResult, SubmitOptions, TaskArg, TaskArgs, TaskFunction, TaskGraph } from './client';
 export { LocalCluster, defaultLocalCluster } from './local-cluster';
 export type { LocalClusterOptions } from './local-cluster';
 export { Future } from './future';

@@ -264,6 +264,7 @@ export function installFakeVscode(settings: Record<string, unknown> = {}): FakeV
           executions: [],
           createNotebookCellExecution: (cell: object) => createExecution(controller, cell),
           updateNotebookAffinity: () => undefined,
+          onDidChangeSelectedNotebooks: new EventEmitter<{ notebook: object; selected: boolean }>().event,
           dispose: () => undefined,
         };
         controllers.push(controller);

@@ -195,7 +195,7 @@ const MARKERISH: unknown[] = [{ $sf: 'x' }, { $sf: 'nope' }, { $sfq: { $sf: 'x' 
 
 test('user data shaped like a future marker arrives unchanged, also beside real dependencies', async () => {
   await withCluster(1, async (client) => {
-    const dep = client.submit(() => 'dep', undefined);
+    const dep = client.submit((_unused?: undefined) => 'dep', undefined);
     const id = (...args: unknown[]) => args;
     for (const m of MARKERISH) {
       assert.deepEqual(await client.submit(id, m).result(), [m], JSON.stringify(m));

@@ -103,7 +103,7 @@ test('the emit/emit/combine pipeline runs on a 2-thread pool with localClient, z
       const out = c.channel('sums');
       let count = 0;
       for await (const pair of zip(c.channel('left'), c.channel('right'))) {
-        const [a, b] = pair as [Future, Future];
+        const [a, b] = pair as [Future<number>, Future<number>];
         const sum = c.submit((x: number, y: number) => x + y, a, b);
         out.append(sum);
         sum.release();
