@@ -36,6 +36,11 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** Retained items, oldest first: FutureState for futures, values as they are. */
   private readonly window = new Ring<unknown>();
   private readonly isFutureAt = new Ring<boolean>();
+  /**
+   * The handle given out for each retained future, made when first asked for: `chan.futures` and iterations
+   * hand out the same Future for the same item (stable identity, one handle per item rather than per call).
+   */
+  private readonly handles = new Ring<Future | undefined>();
   /** Position of each retained item in the channel's log (ascending; gaps where items were evicted while away). */
   private readonly positions = new Ring<number>();
   private total = 0;
@@ -208,9 +213,11 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
       if (state) {
         this.window.push(state);
         this.isFutureAt.push(true);
+        this.handles.push(undefined);
       } else {
         this.window.push((items[i] as { v: unknown }).v);
         this.isFutureAt.push(false);
+        this.handles.push(undefined);
       }
       this.positions.push(position);
       this.total = position + 1;
@@ -255,12 +262,16 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   private itemAt(i: number): ChannelItem {
     const v = this.window.at(i);
-    return this.isFutureAt.at(i) ? this.host.ownedFuture(v as FutureState) : v;
+    if (!this.isFutureAt.at(i)) return v;
+    let handle = this.handles.at(i);
+    if (handle === undefined || handle.isReleased) this.handles.set(i, (handle = this.host.ownedFuture(v as FutureState)));
+    return handle;
   }
 
   private evictOne(): void {
     const v = this.window.shift();
     const wasFuture = this.isFutureAt.shift();
+    this.handles.shift(); // whoever holds it keeps it; otherwise it is collected and released
     this.positions.shift();
     if (wasFuture) this.host.dropItem(v as FutureState);
   }

@@ -169,3 +169,23 @@ async function firstItem<T>(it: AsyncIterable<T>): Promise<T> {
   for await (const x of it) return x;
   throw new Error('the channel ended before its first item');
 }
+
+test('a retained future is one handle: chan.futures and iteration give the same Future for the same item', async () => {
+  await withCluster(1, async (client) => {
+    const chan = client.channel('identity');
+    const made = client.submit(() => 1);
+    chan.append(made);
+    chan.append('a value');
+    await chan.flush();
+    const [first] = chan.futures as Future[];
+    assert.equal((chan.futures as Future[])[0], first, 'two snapshots share the handle');
+    assert.notEqual(first, made, 'the channel\'s handle is its own, not the appender\'s');
+    const it = chan[Symbol.asyncIterator]();
+    assert.equal((await it.next()).value, first, 'iteration gives the same handle');
+    await it.return?.();
+    first.release();
+    const [again] = chan.futures as Future[];
+    assert.notEqual(again, first, 'a released handle is replaced by a fresh one');
+    assert.equal(await again.result(), 1);
+  });
+});
