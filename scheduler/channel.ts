@@ -5,11 +5,14 @@
 import { inspect } from 'node:util';
 import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from './errors';
 import type { Future, FutureState, KeepAlive } from './future';
-import type { WireItem } from './protocol';
+import type { FutureStatus, WireItem } from './protocol';
 import { Ring } from './core/ring';
 
 /** An item of a channel: a Future, or a plain value. */
 export type ChannelItem = Future | unknown;
+
+/** What `chan.snapshot()` says of one retained item: a future's key and status, or a value. */
+export type ChannelSnapshotItem = { key: string; status: FutureStatus } | { value: unknown };
 
 /** The part of Client a Channel needs. */
 export interface ChannelHost extends KeepAlive {
@@ -103,6 +106,20 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   get futures(): T[] {
     const out: T[] = [];
     for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i) as T);
+    return out;
+  }
+
+  /**
+   * The retained items as plain data, oldest first: `{ key, status }` for a future, `{ value }` for a value.
+   * For observers (views, dashboards): unlike `futures`, it takes no handles, so it keeps nothing alive.
+   */
+  snapshot(): ChannelSnapshotItem[] {
+    const out: ChannelSnapshotItem[] = [];
+    for (let i = 0; i < this.window.length; i++) {
+      const v = this.window.at(i);
+      if (this.isFutureAt.at(i)) out.push({ key: (v as FutureState).key, status: (v as FutureState).status });
+      else out.push({ value: v });
+    }
     return out;
   }
 
