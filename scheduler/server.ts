@@ -79,9 +79,9 @@ export class SchedulerServer implements WorkerHost {
     return t?.state === 'processing' && t.run === ref.run && t.worker === workerId;
   }
 
-  outcomes(workerId: string, outcomes: RunOutcome[]): void {
+  outcomes(workerId: string, outcomes: readonly RunOutcome[], remote = false): void {
     for (const o of outcomes) {
-      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, o.remote === true, o.run);
+      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote, o.run);
       else this.state.taskErred(o.key, workerId, o.error, o.run);
     }
     this.afterEvent();

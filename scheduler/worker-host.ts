@@ -25,10 +25,8 @@ export interface RunRef {
   run: number;
 }
 
-/** How a run ended. `remote`: the result stays on the worker that computed it. */
-export type RunOutcome =
-  | { key: string; run: number; ok: true; value?: unknown; remote?: boolean }
-  | { key: string; run: number; ok: false; error: ErrorInfo };
+/** How a run ended. */
+export type RunOutcome = { key: string; run: number; ok: true; value?: unknown } | { key: string; run: number; ok: false; error: ErrorInfo };
 
 /** What the scheduler offers its worker adapters. Each method is one stimulus, delivered at once. */
 export interface WorkerHost {
@@ -40,7 +38,8 @@ export interface WorkerHost {
   functions(ids: Iterable<string>): FnSpec[];
   /** Whether `ref` is still the current run of its key on `workerId`. */
   isCurrentRun(workerId: string, ref: RunRef): boolean;
-  outcomes(workerId: string, outcomes: RunOutcome[]): void;
+  /** How runs ended; `remote`: their results stay on the worker that computed them (`value` is not sent). */
+  outcomes(workerId: string, outcomes: readonly RunOutcome[], remote?: boolean): void;
   /** The thread these runs were on died. */
   crashed(workerId: string, runs: RunRef[], reason: ErrorInfo): void;
   /** The dependencies of these runs could not be brought to the worker. */

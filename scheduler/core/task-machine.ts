@@ -226,6 +226,7 @@ export class TaskMachine implements TransitionContext {
     for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
     const held = [...w.has];
     this.workers.delete(id);
+    this.argsByWorker.delete(id);
     const done = new Set<TaskRecord>();
     for (const t of held) this.recompute(t, w.has, done, id);
     return w;
@@ -281,13 +282,30 @@ export class TaskMachine implements TransitionContext {
     return out;
   }
 
-  private readonly dispatchArgsByWorker = new Map<string, TransitionArgs>();
+  // Dispatch and finish are the hot path: their (immutable) transition arguments are made once per worker.
+  private readonly argsByWorker = new Map<string, { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs }>();
 
-  /** The (immutable) arguments of a dispatch to `worker`, made once per worker: dispatch is the hot path. */
-  private dispatchArgs(worker: string): TransitionArgs {
-    let args = this.dispatchArgsByWorker.get(worker);
-    if (!args) this.dispatchArgsByWorker.set(worker, (args = Object.freeze({ event: 'dispatch', worker })));
+  private workerArgs(worker: string) {
+    let args = this.argsByWorker.get(worker);
+    if (!args) {
+      args = {
+        dispatch: Object.freeze({ event: 'dispatch', worker }),
+        finished: Object.freeze({ event: 'task-finished', worker }),
+        finishedThere: Object.freeze({ event: 'task-finished', worker, holder: worker }),
+      };
+      this.argsByWorker.set(worker, args);
+    }
     return args;
+  }
+
+  private dispatchArgs(worker: string): TransitionArgs {
+    return this.workerArgs(worker).dispatch;
+  }
+
+  /** A finished run's arguments: the result stays on `worker` (`remote`), or is on the record already. */
+  private finishedArgs(worker: string, remote: boolean): TransitionArgs {
+    const args = this.workerArgs(worker);
+    return remote ? args.finishedThere : args.finished;
   }
 
   /** The task of `key` if `run` on `worker` is its current run; otherwise the outcome is stale and noted in the story. */
@@ -306,7 +324,8 @@ export class TaskMachine implements TransitionContext {
       return;
     }
     t.suspicious = 0;
-    this.transition(t, 'memory', remote ? { event: 'task-finished', worker, holder: worker } : { event: 'task-finished', worker, value });
+    if (!remote) t.value = value;
+    this.transition(t, 'memory', this.finishedArgs(worker, remote));
   }
 
   taskErred(key: string, worker: string, run: number, error: ErrorInfo): void {

@@ -135,7 +135,8 @@ function toMemory(ctx: TransitionContext, t: TaskRecord, args: TransitionArgs): 
     // Remotely held: keep the dependencies (linked) so the result can be recomputed should the worker go.
     ctx.setHolder(t, args.holder);
   } else {
-    t.value = args.value;
+    // The value comes with the stimulus (scatter, graph literal), or was put on the record by the finished run.
+    if ('value' in args) t.value = args.value;
     unlink(ctx, t);
     t.args = undefined;
   }

@@ -89,7 +89,7 @@ export class RemoteWorker implements WorkerAdapter {
           ran = true;
           break;
         case 'done':
-          this.host.outcomes(this.id, m.outcomes.map((o) => (o.ok ? { key: o.key, run: o.run, ok: true, remote: true } : o)));
+          this.host.outcomes(this.id, m.outcomes, true);
           break;
         case 'crashed':
           this.host.crashed(this.id, m.runs, m.reason);
