@@ -278,7 +278,7 @@ export class SchedulerState {
     }
     for (const spec of specs) {
       if (typeof spec?.key !== 'string' || spec.key.length === 0) throw new ProtocolError('submit: a task needs a key');
-      if (spec.fn !== '' && !this.fns.has(spec.fn)) throw new ProtocolError(`submit: unknown function id ${String(spec.fn)}`);
+      if (spec.fn === '' ? !('value' in spec) : !this.fns.has(spec.fn)) throw new ProtocolError(spec.fn === '' ? `submit: task ${spec.key} needs a function id or a value` : `submit: unknown function id ${String(spec.fn)}`);
     }
     const graphKeys = specs.some((s) => s.graph) ? new Set(specs.map((s) => s.key)) : undefined;
     const defined: { t: TaskRecord; spec: TaskSpec; deps: string[] | undefined }[] = [];

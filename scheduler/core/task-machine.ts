@@ -179,7 +179,7 @@ export class TaskMachine implements TransitionContext {
 
   /** A value held here (scatter, graph literal): the key is in memory with it, unless it already is. */
   defineData(t: TaskRecord, value: unknown, event: string): void {
-    if (!(t.placeholder || t.state === 'cancelled' || t.state === 'lost')) return;
+    if (!this.definable(t)) return;
     t.fn = '';
     t.deps = undefined;
     t.seq = this.seq++;
