@@ -122,6 +122,7 @@ export class Kernel {
   /** The language engine of the type check (one per kernel, made on first use) and the cells that ran. */
   private engine: LanguageEngine | undefined;
   private engineFailure: string | undefined;
+  private engineFailureShown = false;
   private ranCells: (EngineCell & { names: string[] })[] = [];
   private anonymousCells = 0;
   private runtimeWarning: string | undefined;
@@ -333,6 +334,10 @@ export class Kernel {
       return done;
     }
     const typeErrors = this.typeCheck(source, language, options);
+    if (this.engineFailure !== undefined && !this.engineFailureShown) {
+      this.engineFailureShown = true;
+      this.emit({ type: 'stream', execution, name: 'stderr', text: `Cells are not type-checked: ${this.engineFailure}\n` });
+    }
     if (typeErrors.length > 0) {
       const mode = options.typeCheck ?? this.options.typeCheck;
       const lines = typeErrors.map((d) => `    at ${label}:${d.line + 1}:${d.column + 1} ${d.message} (TS${d.code})`);

@@ -10,8 +10,9 @@
  * - top-level `await` is legal (module ESNext, target ES2022);
  * - a declaration is local to its cell, so declaring a name again in a later cell is not a redeclaration;
  * - the names earlier cells declared reach a cell through a generated footer appended *after* the cell's
- *   text: `export { names this cell declares }` and, for every name the cell does not declare itself,
- *   `import { name } from './<the latest earlier cell declaring it>'`. Imports are hoisted, so a footer
+ *   text: `export { names this cell declares }` and, for every name the cell mentions but does not declare
+ *   itself, `import { name } from './<the latest earlier cell declaring it>'` (the cell being completed
+ *   imports every visible name, so completion offers them all). Imports are hoisted, so a footer
  *   sees no difference from a header, and the cell's text starts at offset 0 of its file: offsets and
  *   lines map to the cell unchanged, and a `// @ts-check` on the first line of a JavaScript cell is still
  *   the file's first comment. The footer starts with `;` on a new line so that an unfinished statement
@@ -114,6 +115,8 @@ interface CellFile {
   specifier: string;
   /** Top-level names the cell declares, and whether each may be assigned again (let/var). */
   declared: Map<string, boolean>;
+  /** Every identifier-like word of the source: the names of earlier cells the footer must import. */
+  used: Set<string>;
   /** The source these names were computed from. */
   parsedSource: string;
   parsedLanguage: EngineCell['language'];
@@ -146,6 +149,8 @@ export class LanguageEngine {
   private projectVersion = 0;
   private readonly service: ts.LanguageService;
   private readonly registry: ts.DocumentRegistry;
+  /** The cell completions were last asked for: its footer imports every visible name, not only the used ones. */
+  private completing: CellFile | undefined;
   private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
   /** What module resolution found on disk, for a few seconds: every new program asks again. */
   private readonly existingFiles = new Map<string, { exists: boolean; until: number }>();
@@ -207,9 +212,16 @@ export class LanguageEngine {
       this.projectVersion++;
     }
     this.order = order;
-    // Footers: the latest earlier cell declaring each name, as the kernel's globals would hold it.
+    if (this.completing && !this.files.has(this.completing.cell.id)) {
+      this.completing = undefined;
+    }
+    this.refreshFooters();
+  }
+
+  /** Sets each cell's footer from the latest earlier cell declaring each name, as the kernel's globals hold it. */
+  private refreshFooters(): void {
     const latest = new Map<string, CellFile>();
-    for (const file of order) {
+    for (const file of this.order) {
       const text = file.cell.source + this.footer(file, latest);
       if (text !== file.text) {
         file.text = text;
@@ -226,6 +238,11 @@ export class LanguageEngine {
   /** Completions at `offset` of the cell's source. */
   completions(cellId: string, offset: number): EngineCompletions {
     const file = this.file(cellId);
+    if (this.completing !== file) {
+      // Completion offers every name of earlier cells, not only those the cell mentions already.
+      this.completing = file;
+      this.refreshFooters();
+    }
     const at = clamp(offset, file.cell.source.length);
     const info = this.service.getCompletionsAtPosition(file.fileName, at, {
       includeCompletionsWithInsertText: true,
@@ -433,6 +450,7 @@ export class LanguageEngine {
         fileName,
         specifier: `./${base}`,
         declared: new Map(),
+        used: new Set(),
         parsedSource: '',
         parsedLanguage: cell.language,
         text: '',
@@ -440,6 +458,7 @@ export class LanguageEngine {
         snapshot: ts.ScriptSnapshot.fromString(''),
       };
       file.declared = topLevelDeclarations(cell.source, cell.language);
+      file.used = wordsOf(cell.source);
       file.parsedSource = cell.source;
       this.files.set(cell.id, file);
       this.byFileName.set(fileName, file);
@@ -448,15 +467,19 @@ export class LanguageEngine {
     file.cell = cell;
     if (file.parsedSource !== cell.source) {
       file.declared = topLevelDeclarations(cell.source, cell.language);
+      file.used = wordsOf(cell.source);
       file.parsedSource = cell.source;
     }
     return file;
   }
 
   private footer(file: CellFile, latest: Map<string, CellFile>): string {
+    // Only the names the cell mentions: a name added to an earlier cell then changes no later cell's text,
+    // so the builder re-checks only the cells that use that cell's names.
+    const all = file === this.completing;
     const imports = new Map<CellFile, string[]>();
     for (const [name, from] of latest) {
-      if (!file.declared.has(name)) {
+      if (!file.declared.has(name) && (all || file.used.has(name))) {
         const names = imports.get(from) ?? [];
         names.push(name);
         imports.set(from, names);
@@ -624,6 +647,11 @@ function nodeTypeRoot(typesDir: string): string {
     }
   }
   return path.join(typesDir, '..', '..', 'node_modules', '@types');
+}
+
+/** Every identifier-like word of a text (comments and strings included: an extra import is harmless). */
+function wordsOf(text: string): Set<string> {
+  return new Set(text.match(/[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*/gu) ?? []);
 }
 
 function isSyntactic(diagnostic: ts.Diagnostic): boolean {
