@@ -74,6 +74,9 @@ class FloodClient implements ObservedClient {
         // The client's window holds the newest `maxlen` items as future handles with their live status.
         return keys.slice(-window).map((key) => ({ key, status: status.get(key) ?? 'pending', result: async () => undefined }));
       },
+      snapshot() {
+        return keys.slice(-window).map((key) => ({ key, status: status.get(key) ?? 'pending' }));
+      },
       get count() {
         return keys.length;
       },

@@ -102,7 +102,8 @@ export function registerChannelCommands(
       const c = requireClient(client);
       if (key === undefined || c === undefined) return;
       const f = c.future(key);
-      await withErrors(log, `cancel ${key}`, () => f.cancel()).finally(() => f.release());
+      // The sidebar holds no interest of its own worth dropping: Cancel Future cancels the task for everyone.
+      await withErrors(log, `cancel ${key}`, () => f.cancel({ force: true })).finally(() => f.release());
     }),
   );
 }

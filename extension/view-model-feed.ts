@@ -4,7 +4,7 @@
  * info poll every few seconds while events come (the scheduler's counts correct what the events imply).
  * Works the same for the local scheduler and a remote one: it only uses the client's observing API.
  */
-import type { ChannelInfo, FutureStatus, SchedulerEvent, SchedulerInfo } from '../scheduler';
+import type { ChannelInfo, SchedulerEvent, SchedulerInfo } from '../scheduler';
 import { Batcher, realTimers, type Disposable, type Timers } from './view-model-batch';
 import type { ConnectionState, ItemSnapshot, TreeViewModel } from './view-model';
 import type { DashboardModel } from './view-model-dashboard';
@@ -12,6 +12,8 @@ import type { DashboardModel } from './view-model-dashboard';
 /** The part of a channel subscription the feed reads. */
 export interface ObservedChannel {
   readonly futures: readonly unknown[];
+  /** Keys and statuses without taking handles: the sidebar must keep nothing alive. */
+  snapshot(): readonly ItemSnapshot[];
   readonly count: number;
   readonly ready?: Promise<void>;
   close(): void;
@@ -32,22 +34,6 @@ export interface FeedOptions {
   timers?: Timers;
   /** Told about failures of the background reads (they never throw out of the feed). */
   onError?: (what: string, err: unknown) => void;
-}
-
-/** A future handle as channel snapshots hold them: duck-typed, so the runtime need not be loaded here. */
-function isFutureLike(item: unknown): item is { key: string; status: FutureStatus } {
-  return (
-    typeof item === 'object' &&
-    item !== null &&
-    typeof (item as { key?: unknown }).key === 'string' &&
-    typeof (item as { status?: unknown }).status === 'string' &&
-    typeof (item as { result?: unknown }).result === 'function'
-  );
-}
-
-/** Turns a channel's snapshot into what the tree model takes. */
-export function snapshotItems(items: readonly unknown[]): ItemSnapshot[] {
-  return items.map((item) => (isFutureLike(item) ? { key: item.key, status: item.status } : { value: item }));
 }
 
 /** Drives a TreeViewModel and a DashboardModel from one client at a time. */
@@ -203,7 +189,7 @@ export class SchedulerFeed implements Disposable {
     for (const name of names) {
       const chan = this.subscriptions.get(name);
       if (chan === undefined) continue;
-      this.tree.setItems(name, snapshotItems(chan.futures), chan.count);
+      this.tree.setItems(name, [...chan.snapshot()], chan.count);
       // The scheduler's event may come before our subscription has the items; look again shortly.
       const node = this.tree.channel(name);
       const tries = this.retries.get(name) ?? 0;

@@ -108,14 +108,12 @@ export function liveSourceOf(value: unknown): LiveSource | undefined {
   }
   if (isChannelLike(value)) {
     const channel: ChannelLike = value;
+    // A live view reads keys and statuses without taking handles (every handle owns its key: holding them
+    // would keep alive what the channel evicts); the kernel's polling follows their changes.
+    const items = (): StatusItem[] => (channel.snapshot ? channel.snapshot().map((i) => ('key' in i ? { key: i.key, status: i.status } : channelItem(i.value))) : channel.futures.map(channelItem));
     return {
-      render: () =>
-        buildStatusView(
-          'channel',
-          channel.futures.map(channelItem),
-          { name: channel.name, count: channel.count, length: channel.length, stopped: channel.stopped },
-        ),
-      futures: () => channel.futures.filter(isFutureLike),
+      render: () => buildStatusView('channel', items(), { name: channel.name, count: channel.count, length: channel.length, stopped: channel.stopped }),
+      futures: () => (channel.snapshot ? [] : channel.futures.filter(isFutureLike)),
     };
   }
   return undefined;

@@ -18,7 +18,7 @@ import * as vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { liveBundle, renderValue, type LiveSource } from './display';
 import type { ErrorOutput, FromWorker, KernelWorkerData, ToWorker } from './messages';
-import { loadRuntime, type ClientLike, type Disposable, type FutureLike, type RuntimeModule } from './runtime-types';
+import { loadRuntime, type ClientLike, type Disposable, type RuntimeModule } from './runtime-types';
 import { CellSourceMaps } from './stack';
 import { KERNEL_HELPERS } from './transpile';
 
@@ -142,8 +142,11 @@ interface LiveEntry {
   exec: number;
   source: LiveSource;
   last: string;
-  watched: Set<FutureLike>;
-  subscriptions: Disposable[];
+  /**
+   * Status subscriptions by key, for the futures shown now. Keyed, not holding the handles: a live view must
+   * not keep alive what a channel has evicted (every handle owns its key).
+   */
+  watched: Map<string, Disposable>;
   pending: boolean;
 }
 
@@ -153,7 +156,7 @@ const live = new Map<string, LiveEntry>();
 let livePoll: NodeJS.Timeout | undefined;
 
 function addLive(outputId: string, exec: number, source: LiveSource, initial: string): void {
-  const entry: LiveEntry = { exec, source, last: initial, watched: new Set(), subscriptions: [], pending: false };
+  const entry: LiveEntry = { exec, source, last: initial, watched: new Map(), pending: false };
   live.set(outputId, entry);
   refreshLive(outputId, entry);
   if (live.has(outputId) && !livePoll) {
@@ -185,11 +188,15 @@ function refreshLive(outputId: string, entry: LiveEntry): void {
   let view;
   try {
     view = entry.source.render();
+    const shown = new Set<string>();
     for (const future of entry.source.futures()) {
-      if (!entry.watched.has(future)) {
-        entry.watched.add(future);
-        entry.subscriptions.push(future.onStatus(() => scheduleLive(outputId, entry)));
-      }
+      shown.add(future.key);
+      if (!entry.watched.has(future.key)) entry.watched.set(future.key, future.onStatus(() => scheduleLive(outputId, entry)));
+    }
+    for (const [key, subscription] of entry.watched) {
+      if (shown.has(key)) continue;
+      subscription.dispose();
+      entry.watched.delete(key);
     }
   } catch {
     stopLive(outputId, entry);
@@ -207,9 +214,10 @@ function refreshLive(outputId: string, entry: LiveEntry): void {
 
 function stopLive(outputId: string, entry: LiveEntry): void {
   live.delete(outputId);
-  for (const subscription of entry.subscriptions) {
+  for (const subscription of entry.watched.values()) {
     subscription.dispose();
   }
+  entry.watched.clear();
   if (live.size === 0 && livePoll) {
     clearInterval(livePoll);
     livePoll = undefined;

@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { MimeData } from './display';
-import { LanguageEngine, type EngineCell, type EngineDiagnostic } from './language-engine';
+import { LanguageEngine, topLevelDeclarations, type EngineCell, type EngineDiagnostic } from './language-engine';
 import type { ErrorOutput, FromWorker, KernelWorkerData, ToWorker, WorkerConnect } from './messages';
 import { defaultRuntimeModule, loadRuntime, type Disposable } from './runtime-types';
 import { transpileCell, type CellLanguage } from './transpile';
@@ -122,7 +122,8 @@ export class Kernel {
   /** The language engine of the type check (one per kernel, made on first use) and the cells that ran. */
   private engine: LanguageEngine | undefined;
   private engineFailure: string | undefined;
-  private ranCells: EngineCell[] = [];
+  private engineFailureShown = false;
+  private ranCells: (EngineCell & { names: string[] })[] = [];
   private anonymousCells = 0;
   private runtimeWarning: string | undefined;
   private flushCounter = 0;
@@ -333,6 +334,10 @@ export class Kernel {
       return done;
     }
     const typeErrors = this.typeCheck(source, language, options);
+    if (this.engineFailure !== undefined && !this.engineFailureShown) {
+      this.engineFailureShown = true;
+      this.emit({ type: 'stream', execution, name: 'stderr', text: `Cells are not type-checked: ${this.engineFailure}\n` });
+    }
     if (typeErrors.length > 0) {
       const mode = options.typeCheck ?? this.options.typeCheck;
       const lines = typeErrors.map((d) => `    at ${label}:${d.line + 1}:${d.column + 1} ${d.message} (TS${d.code})`);
@@ -359,6 +364,27 @@ export class Kernel {
   }
 
   /**
+   * Keeps `cell` as the newest run for later checks. Only what later cells can see matters: a cell that
+   * declares nothing (`1 + 1`, `await f.result()`) is not kept, nor one whose every name a later cell declared
+   * again, so the history stays as small as the notebook's state, however many cells run.
+   */
+  private remember(history: (EngineCell & { names: string[] })[], cell: EngineCell): void {
+    const names = [...topLevelDeclarations(cell.source, cell.language).keys()];
+    const kept = names.length > 0 ? [...history, { ...cell, names }] : history;
+    const later = new Set<string>();
+    const pruned: typeof kept = [];
+    for (let i = kept.length - 1; i >= 0; i--) {
+      if (kept[i].names.some((name) => !later.has(name))) {
+        pruned.unshift(kept[i]);
+      }
+      for (const name of kept[i].names) {
+        later.add(name);
+      }
+    }
+    this.ranCells = pruned;
+  }
+
+  /**
    * Type errors of the cell about to run, seen after the cells that ran before (each with its latest
    * source), under the same rules as while typing. A cell with errors still joins the history when it runs.
    */
@@ -368,7 +394,7 @@ export class Kernel {
     const cell: EngineCell = { id, source, language };
     const history = this.ranCells.filter((c) => c.id !== id);
     if (mode !== 'block') {
-      this.ranCells = [...history, cell];
+      this.remember(history, cell);
     }
     if (mode === 'off' || this.engineFailure !== undefined) {
       return [];
@@ -378,7 +404,7 @@ export class Kernel {
       this.engine.setCells([...history, cell]);
       const errors = this.engine.diagnostics([id]).filter((d) => d.category === 'error');
       if (mode === 'block' && errors.length === 0) {
-        this.ranCells = [...history, cell];
+        this.remember(history, cell);
       }
       return errors;
     } catch (err) {

@@ -10,8 +10,9 @@
  * - top-level `await` is legal (module ESNext, target ES2022);
  * - a declaration is local to its cell, so declaring a name again in a later cell is not a redeclaration;
  * - the names earlier cells declared reach a cell through a generated footer appended *after* the cell's
- *   text: `export { names this cell declares }` and, for every name the cell does not declare itself,
- *   `import { name } from './<the latest earlier cell declaring it>'`. Imports are hoisted, so a footer
+ *   text: `export { names this cell declares }` and, for every name the cell mentions but does not declare
+ *   itself, `import { name } from './<the latest earlier cell declaring it>'` (the cell being completed
+ *   imports every visible name, so completion offers them all). Imports are hoisted, so a footer
  *   sees no difference from a header, and the cell's text starts at offset 0 of its file: offsets and
  *   lines map to the cell unchanged, and a `// @ts-check` on the first line of a JavaScript cell is still
  *   the file's first comment. The footer starts with `;` on a new line so that an unfinished statement
@@ -107,6 +108,8 @@ let cellFileCounter = 0;
 /** Diagnostic codes of TypeScript the engine treats specially. */
 const CANNOT_ASSIGN_TO_IMPORT = 2632;
 const FOOTER_MARK = '\n;\n';
+/** How long a file or folder found (or not) on disk is taken as such: a package installed meanwhile shows up after it. */
+const DISK_CACHE_MS = 5000;
 const PRELUDE_FILE = 'notebook-prelude.d.ts';
 
 interface CellFile {
@@ -117,6 +120,8 @@ interface CellFile {
   specifier: string;
   /** Top-level names the cell declares, and whether each may be assigned again (let/var). */
   declared: Map<string, boolean>;
+  /** Every identifier-like word of the source: the names of earlier cells the footer must import. */
+  used: Set<string>;
   /** The source these names were computed from. */
   parsedSource: string;
   parsedLanguage: EngineCell['language'];
@@ -148,6 +153,15 @@ export class LanguageEngine {
   private projectVersion = 0;
   private readonly service: ts.LanguageService;
   private readonly registry: ts.DocumentRegistry;
+  /** The cell completions were last asked for: its footer imports every visible name, not only the used ones. */
+  private completing: CellFile | undefined;
+  private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
+  /** What module resolution found on disk, for a few seconds: every new program asks again. */
+  private readonly existingFiles = new Map<string, { exists: boolean; until: number }>();
+  private readonly existingDirectories = new Map<string, { exists: boolean; until: number }>();
+  /** Keeps each cell's diagnostics until an edit can change them (see `diagnostics`). */
+  private builder: ts.SemanticDiagnosticsBuilderProgram | undefined;
+  private builderProgram: ts.Program | undefined;
   private disposed = false;
 
   constructor(options: LanguageEngineOptions = {}) {
@@ -202,9 +216,16 @@ export class LanguageEngine {
       this.projectVersion++;
     }
     this.order = order;
-    // Footers: the latest earlier cell declaring each name, as the kernel's globals would hold it.
+    if (this.completing && !this.files.has(this.completing.cell.id)) {
+      this.completing = undefined;
+    }
+    this.refreshFooters();
+  }
+
+  /** Sets each cell's footer from the latest earlier cell declaring each name, as the kernel's globals hold it. */
+  private refreshFooters(): void {
     const latest = new Map<string, CellFile>();
-    for (const file of order) {
+    for (const file of this.order) {
       const text = file.cell.source + this.footer(file, latest);
       if (text !== file.text) {
         file.text = text;
@@ -221,6 +242,11 @@ export class LanguageEngine {
   /** Completions at `offset` of the cell's source. */
   completions(cellId: string, offset: number): EngineCompletions {
     const file = this.file(cellId);
+    if (this.completing !== file) {
+      // Completion offers every name of earlier cells, not only those the cell mentions already.
+      this.completing = file;
+      this.refreshFooters();
+    }
     const at = clamp(offset, file.cell.source.length);
     const info = this.service.getCompletionsAtPosition(file.fileName, at, {
       includeCompletionsWithInsertText: true,
@@ -276,10 +302,12 @@ export class LanguageEngine {
   diagnostics(cellIds?: string[]): EngineDiagnostic[] {
     this.checkOpen();
     const wanted = cellIds ? cellIds.map((id) => this.file(id)) : this.order;
+    const builder = this.diagnosticsBuilder();
     const out: EngineDiagnostic[] = [];
     for (const file of wanted) {
       const syntactic = this.service.getSyntacticDiagnostics(file.fileName);
-      const raw = [...syntactic, ...this.service.getSemanticDiagnostics(file.fileName)];
+      const sourceFile = builder.getSourceFile(file.fileName);
+      const raw = [...syntactic, ...(sourceFile ? builder.getSemanticDiagnostics(sourceFile) : [])];
       let footerReported = false;
       for (const [index, diagnostic] of raw.entries()) {
         const mapped = this.mapDiagnostic(file, diagnostic, index < syntactic.length ? 'syntax' : 'types');
@@ -327,6 +355,8 @@ export class LanguageEngine {
       return;
     }
     this.disposed = true;
+    this.builder = undefined;
+    this.builderProgram = undefined;
     this.service.dispose();
     this.files.clear();
     this.byFileName.clear();
@@ -334,6 +364,28 @@ export class LanguageEngine {
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /**
+   * The checker's diagnostics through TypeScript's incremental builder (what `tsc --watch` uses): after an
+   * edit it re-checks the edited cell, and the cells that import from it only when the declarations it
+   * exports changed shape. A keystroke inside a function body re-checks one cell, not the notebook.
+   */
+  private diagnosticsBuilder(): ts.SemanticDiagnosticsBuilderProgram {
+    const program = this.service.getProgram();
+    if (!program) {
+      throw new Error('the language service has no program');
+    }
+    if (!this.builder || this.builderProgram !== program) {
+      this.builder = ts.createSemanticDiagnosticsBuilderProgram(program, {}, this.builder);
+      this.builderProgram = program;
+      // Walk the files the edit affects: this is where a changed export shape invalidates its importers
+      // (asking for one file's diagnostics alone would return a stale cache for them).
+      while (this.builder.getSemanticDiagnosticsOfNextAffectedFile()) {
+        // each step checks one affected file and caches its diagnostics
+      }
+    }
+    return this.builder;
+  }
 
   private host(): ts.LanguageServiceHost {
     const readFile = (fileName: string): string | undefined => this.byFileName.get(path.resolve(fileName))?.text ?? ts.sys.readFile(fileName);
@@ -346,8 +398,13 @@ export class LanguageEngine {
         if (file) {
           return file.snapshot;
         }
-        const text = ts.sys.readFile(fileName);
-        return text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+        // Libraries, @types and the runtime's declarations do not change while the engine lives: read once.
+        const key = path.resolve(fileName);
+        if (!this.diskSnapshots.has(key)) {
+          const text = ts.sys.readFile(fileName);
+          this.diskSnapshots.set(key, text === undefined ? undefined : ts.ScriptSnapshot.fromString(text));
+        }
+        return this.diskSnapshots.get(key);
       },
       getScriptKind: (fileName) => {
         const file = this.byFileName.get(path.resolve(fileName));
@@ -359,14 +416,26 @@ export class LanguageEngine {
       getCurrentDirectory: () => this.notebookDir,
       getCompilationSettings: () => this.compilerOptions,
       getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
-      fileExists: (fileName) => this.byFileName.has(path.resolve(fileName)) || ts.sys.fileExists(fileName),
+      fileExists: (fileName) => this.byFileName.has(path.resolve(fileName)) || this.onDisk(this.existingFiles, fileName, ts.sys.fileExists),
       readFile,
       readDirectory: ts.sys.readDirectory,
-      directoryExists: ts.sys.directoryExists,
+      directoryExists: (dir) => this.onDisk(this.existingDirectories, dir, ts.sys.directoryExists),
       getDirectories: ts.sys.getDirectories,
       realpath: ts.sys.realpath,
       useCaseSensitiveFileNames: () => ts.sys.useCaseSensitiveFileNames,
     };
+  }
+
+  /** A disk lookup, remembered for DISK_CACHE_MS so an edit does not stat the same paths again. */
+  private onDisk(cache: Map<string, { exists: boolean; until: number }>, target: string, lookup: (p: string) => boolean): boolean {
+    const now = Date.now();
+    const known = cache.get(target);
+    if (known && known.until > now) {
+      return known.exists;
+    }
+    const exists = lookup(target);
+    cache.set(target, { exists, until: now + DISK_CACHE_MS });
+    return exists;
   }
 
   private cellFile(cell: EngineCell): CellFile {
@@ -385,6 +454,7 @@ export class LanguageEngine {
         fileName,
         specifier: `./${base}`,
         declared: new Map(),
+        used: new Set(),
         parsedSource: '',
         parsedLanguage: cell.language,
         text: '',
@@ -392,6 +462,7 @@ export class LanguageEngine {
         snapshot: ts.ScriptSnapshot.fromString(''),
       };
       file.declared = topLevelDeclarations(cell.source, cell.language);
+      file.used = wordsOf(cell.source);
       file.parsedSource = cell.source;
       this.files.set(cell.id, file);
       this.byFileName.set(fileName, file);
@@ -400,15 +471,19 @@ export class LanguageEngine {
     file.cell = cell;
     if (file.parsedSource !== cell.source) {
       file.declared = topLevelDeclarations(cell.source, cell.language);
+      file.used = wordsOf(cell.source);
       file.parsedSource = cell.source;
     }
     return file;
   }
 
   private footer(file: CellFile, latest: Map<string, CellFile>): string {
+    // Only the names the cell mentions: a name added to an earlier cell then changes no later cell's text,
+    // so the builder re-checks only the cells that use that cell's names.
+    const all = file === this.completing;
     const imports = new Map<CellFile, string[]>();
     for (const [name, from] of latest) {
-      if (!file.declared.has(name)) {
+      if (!file.declared.has(name) && (all || file.used.has(name))) {
         const names = imports.get(from) ?? [];
         names.push(name);
         imports.set(from, names);
@@ -576,6 +651,11 @@ function nodeTypeRoot(typesDir: string): string {
     }
   }
   return path.join(typesDir, '..', '..', 'node_modules', '@types');
+}
+
+/** Every identifier-like word of a text (comments and strings included: an extra import is harmless). */
+function wordsOf(text: string): Set<string> {
+  return new Set(text.match(/[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*/gu) ?? []);
 }
 
 function isSyntactic(diagnostic: ts.Diagnostic): boolean {

@@ -30,6 +30,8 @@ export interface ChannelLike {
   readonly length: number;
   readonly stopped: boolean;
   readonly futures: readonly unknown[];
+  /** Keys and statuses without taking handles (a live view must keep nothing alive). */
+  snapshot?(): readonly ({ key: string; status: FutureStatus } | { value: unknown })[];
 }
 
 /** A connected client: the kernel only closes it; cells use the full runtime API. */

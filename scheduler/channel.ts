@@ -4,12 +4,15 @@
  */
 import { inspect } from 'node:util';
 import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from './errors';
-import { Future, FutureState, type KeepAlive } from './future';
-import type { WireItem } from './protocol';
+import type { Future, FutureState, KeepAlive } from './future';
+import type { FutureStatus, WireItem } from './protocol';
 import { Ring } from './core/ring';
 
 /** An item of a channel: a Future, or a plain value. */
 export type ChannelItem = Future | unknown;
+
+/** What `chan.snapshot()` says of one retained item: a future's key and status, or a value. */
+export type ChannelSnapshotItem = { key: string; status: FutureStatus } | { value: unknown };
 
 /** The part of Client a Channel needs. */
 export interface ChannelHost extends KeepAlive {
@@ -17,9 +20,12 @@ export interface ChannelHost extends KeepAlive {
   postAppend(channel: string, item: WireItem): void;
   request(msg: { op: 'flush' | 'stop' | 'delete'; channel: string }): Promise<unknown>;
   unsubscribe(channel: Channel): void;
+  /** A future item arrived: the client's state of its key, now also held by this channel's window. */
   adoptItem(item: WireItem): FutureState | undefined;
+  /** The window let go of a future item. */
   dropItem(state: FutureState): void;
-  borrowedFuture(state: FutureState): Future;
+  /** A new owning handle on `state`. */
+  ownedFuture(state: FutureState): Future;
   encodeValue(value: unknown, what: string): unknown;
   isFuture(value: unknown): value is Future;
 }
@@ -33,16 +39,27 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** Retained items, oldest first: FutureState for futures, values as they are. */
   private readonly window = new Ring<unknown>();
   private readonly isFutureAt = new Ring<boolean>();
+  /**
+   * The handle given out for each retained future, made when first asked for: `chan.futures` and iterations
+   * hand out the same Future for the same item (stable identity, one handle per item rather than per call).
+   */
+  private readonly handles = new Ring<Future | undefined>();
+  /** Position of each retained item in the channel's log (ascending; gaps where items were evicted while away). */
+  private readonly positions = new Ring<number>();
   private total = 0;
   private schedulerMaxlen: number | null | undefined;
   private appendsClosed = false;
   private stopReceived = false;
   private deleted = false;
   private closedLocally = false;
+  /** Set when the connection was lost for good: iterations throw it. */
+  private failure: Error | undefined;
   private wakers: (() => void)[] = [];
   private resolveReady!: () => void;
   /** Resolves once the scheduler's history replay arrived. */
   readonly ready: Promise<void>;
+  /** @internal the incarnation of the channel this client follows (from the replay): resumes ask for it. */
+  epoch: number | undefined;
 
   /** @internal */
   constructor(
@@ -85,10 +102,24 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     return this.window.length;
   }
 
-  /** Snapshot of the retained items (Futures or values), oldest first. */
+  /** Snapshot of the retained items (Futures or values), oldest first. Every Future is an owning handle. */
   get futures(): T[] {
     const out: T[] = [];
     for (let i = 0; i < this.window.length; i++) out.push(this.itemAt(i) as T);
+    return out;
+  }
+
+  /**
+   * The retained items as plain data, oldest first: `{ key, status }` for a future, `{ value }` for a value.
+   * For observers (views, dashboards): unlike `futures`, it takes no handles, so it keeps nothing alive.
+   */
+  snapshot(): ChannelSnapshotItem[] {
+    const out: ChannelSnapshotItem[] = [];
+    for (let i = 0; i < this.window.length; i++) {
+      const v = this.window.at(i);
+      if (this.isFutureAt.at(i)) out.push({ key: (v as FutureState).key, status: (v as FutureState).status });
+      else out.push({ value: v });
+    }
     return out;
   }
 
@@ -136,63 +167,77 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     await this.host.request({ op: 'delete', channel: this.name });
   }
 
-  /** Retained items first, then new ones as they come; ends when the channel is stopped or deleted. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
-    const letGo = this.host.hold();
-    try {
-      await this.ready;
-    } finally {
-      letGo();
-    }
-    let cursor = this.first;
-    for (;;) {
-      if (this.closedLocally) return;
-      if (cursor < this.first) cursor = this.first; // evicted from the window while we were away
-      if (cursor < this.total) {
-        const item = this.itemAt(cursor - this.first);
-        cursor++;
-        yield item as T;
-        continue;
-      }
-      if (this.stopReceived || this.deleted || this.host.closed) return;
-      const letGo = this.host.hold();
-      try {
-        await new Promise<void>((r) => this.wakers.push(r));
-      } finally {
-        letGo();
-      }
-    }
+  /**
+   * Retained items first, then new ones as they come; ends on stop or delete (and when this client closes
+   * the channel or itself). A connection lost for good makes it throw ConnectionError.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T, void, undefined> {
+    return new ChannelIterator<T>(this, this.host);
+  }
+
+  /** @internal the next item at or after log position `cursor`: [its position, the item], or what ends the wait. */
+  pull(cursor: number): { at: number; item: ChannelItem } | 'wait' | 'end' {
+    if (this.closedLocally) return 'end';
+    const i = this.indexAtOrAfter(cursor);
+    if (i < this.window.length) return { at: this.positions.at(i) as number, item: this.itemAt(i) };
+    if (this.failure) throw this.failure;
+    if (this.stopReceived || this.deleted || this.host.closed) return 'end';
+    return 'wait';
+  }
+
+  /** @internal resolves at the next change (an item, stop, delete, close). */
+  changed(): { promise: Promise<void>; cancel: () => void } {
+    let wake!: () => void;
+    const promise = new Promise<void>((r) => (wake = r));
+    this.wakers.push(wake);
+    return {
+      promise,
+      cancel: () => {
+        const i = this.wakers.indexOf(wake);
+        if (i >= 0) this.wakers.splice(i, 1);
+        wake();
+      },
+    };
+  }
+
+  /** @internal the position of the oldest retained item (the count when none is retained). */
+  get firstPosition(): number {
+    return this.window.length > 0 ? (this.positions.at(0) as number) : this.total;
   }
 
   /** @internal the scheduler's replay of retained items. */
-  receiveReplay(start: number, items: WireItem[], stopped: boolean, maxlen: number | null): void {
+  receiveReplay(start: number, items: WireItem[], stopped: boolean, maxlen: number | null, epoch: number): void {
     this.schedulerMaxlen = maxlen;
-    if (this.total === 0 && this.window.length === 0) this.total = start;
+    this.epoch = epoch;
+    if (start > this.total) this.total = start;
     this.receiveItems(start, items);
     if (stopped) this.stopReceived = true;
     this.resolveReady();
     this.wake();
   }
 
-  /** @internal new appends, `start` being the index of the first. */
+  /** @internal new appends, `start` being the log position of the first. */
   receiveItems(start: number, items: WireItem[]): void {
     if (this.closedLocally) return;
     for (let i = 0; i < items.length; i++) {
-      const index = start + i;
+      const position = start + i;
       const state = this.host.adoptItem(items[i]);
-      if (index < this.total) {
-        // Already have it (a replay overlapping what arrived): only the status may be newer.
+      if (position < this.total) {
+        // Already seen (a replay overlapping what arrived, or evicted from this window): only the status may be newer.
         if (state) this.host.dropItem(state);
         continue;
       }
       if (state) {
         this.window.push(state);
         this.isFutureAt.push(true);
+        this.handles.push(undefined);
       } else {
         this.window.push((items[i] as { v: unknown }).v);
         this.isFutureAt.push(false);
+        this.handles.push(undefined);
       }
-      this.total = index + 1;
+      this.positions.push(position);
+      this.total = position + 1;
       const limit = this.maxlen;
       while (limit !== null && this.window.length > limit) this.evictOne();
     }
@@ -213,25 +258,38 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     this.wake();
   }
 
-  /** @internal the client closed. */
-  clientClosed(): void {
+  /** @internal the client closed; `failure` when its connection was lost rather than closed on purpose. */
+  clientClosed(failure?: Error): void {
+    this.failure = failure;
     this.resolveReady();
     this.wake();
   }
 
-  /** Index (among all appends ever) of the oldest retained item. */
-  private get first(): number {
-    return this.total - this.window.length;
+  /** Index in the window of the first item at or after log position `position`. */
+  private indexAtOrAfter(position: number): number {
+    let lo = 0;
+    let hi = this.window.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.positions.at(mid) as number) < position) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   private itemAt(i: number): ChannelItem {
     const v = this.window.at(i);
-    return this.isFutureAt.at(i) ? this.host.borrowedFuture(v as FutureState) : v;
+    if (!this.isFutureAt.at(i)) return v;
+    let handle = this.handles.at(i);
+    if (handle === undefined || handle.isReleased) this.handles.set(i, (handle = this.host.ownedFuture(v as FutureState)));
+    return handle;
   }
 
   private evictOne(): void {
     const v = this.window.shift();
     const wasFuture = this.isFutureAt.shift();
+    this.handles.shift(); // whoever holds it keeps it; otherwise it is collected and released
+    this.positions.shift();
     if (wasFuture) this.host.dropItem(v as FutureState);
   }
 
@@ -262,18 +320,122 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 }
 
 /**
+ * One `for await` over a channel: yields each item of the log at most once and in log order, from the oldest
+ * retained when it started; items evicted from the window before it got to them are skipped. `return()`
+ * ends it at once, also while a `next()` waits.
+ */
+class ChannelIterator<T> implements AsyncIterator<T, void, undefined> {
+  private cursor: number | undefined;
+  private finished = false;
+  private waiting: { cancel: () => void } | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly chan: Channel<T>,
+    private readonly host: KeepAlive,
+  ) {}
+
+  next(): Promise<IteratorResult<T, void>> {
+    // Calls that do not wait for each other still get consecutive items.
+    const step = this.chain.then(() => this.step());
+    this.chain = step.catch(() => undefined);
+    return step;
+  }
+
+  return(): Promise<IteratorResult<T, void>> {
+    this.finished = true;
+    this.waiting?.cancel();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private async step(): Promise<IteratorResult<T, void>> {
+    const host = this.host;
+    if (this.cursor === undefined) {
+      const letGo = host.hold();
+      try {
+        await this.chan.ready;
+      } finally {
+        letGo();
+      }
+      this.cursor = this.chan.firstPosition;
+    }
+    for (;;) {
+      if (this.finished) return { value: undefined, done: true };
+      let next: ReturnType<Channel<T>['pull']>;
+      try {
+        next = this.chan.pull(this.cursor);
+      } catch (err) {
+        this.finished = true;
+        throw err;
+      }
+      if (next === 'end') {
+        this.finished = true;
+        return { value: undefined, done: true };
+      }
+      if (next !== 'wait') {
+        this.cursor = next.at + 1;
+        return { value: next.item as T, done: false };
+      }
+      const change = this.chan.changed();
+      this.waiting = change;
+      const letGo = host.hold();
+      try {
+        await change.promise;
+      } finally {
+        letGo();
+        this.waiting = undefined;
+      }
+    }
+  }
+}
+
+/**
  * Iterates several channels (or any async iterables) in lockstep, yielding tuples typed per input
- * (`zip(a: Channel<number>, b: Channel<string>)` yields `[number, string]`); ends when any input ends.
+ * (`zip(a: Channel<number>, b: Channel<string>)` yields `[number, string]`); ends as soon as any input ends,
+ * without waiting for the others (their pending `next()` is left to their `return()`).
  */
 export async function* zip<T extends unknown[]>(...inputs: { [K in keyof T]: AsyncIterable<T[K]> }): AsyncGenerator<T, void, undefined> {
-  const its = inputs.map((c) => c[Symbol.asyncIterator]());
+  const its: AsyncIterator<unknown>[] = inputs.map((c) => c[Symbol.asyncIterator]());
+  /** Iterators with a `next()` in flight: their `return()` may wait for it, so it is never awaited. */
+  const busy = new Set<AsyncIterator<unknown>>();
   try {
-    for (;;) {
-      const results = await Promise.all(its.map((it) => it.next()));
-      if (results.some((r) => r.done)) return;
-      yield results.map((r) => r.value) as T;
+    while (its.length > 0) {
+      const row = await new Promise<unknown[] | undefined>((resolve, reject) => {
+        const values = new Array<unknown>(its.length);
+        let filled = 0;
+        its.forEach((it, i) => {
+          busy.add(it);
+          Promise.resolve()
+            .then(() => it.next())
+            .then(
+              (r) => {
+                busy.delete(it);
+                if (r.done) return resolve(undefined);
+                values[i] = r.value;
+                if (++filled === its.length) resolve(values);
+              },
+              (err: unknown) => {
+                busy.delete(it);
+                reject(err as Error);
+              },
+            );
+        });
+      });
+      if (!row) return;
+      yield row as T;
     }
   } finally {
-    await Promise.all(its.map((it) => it.return?.()));
+    const idle: Promise<unknown>[] = [];
+    for (const it of its) {
+      let ended: Promise<unknown> | undefined;
+      try {
+        ended = Promise.resolve(it.return?.());
+      } catch (err) {
+        ended = Promise.reject(err as Error);
+      }
+      if (busy.has(it)) ended.catch(() => undefined);
+      else idle.push(ended);
+    }
+    await Promise.all(idle);
   }
 }

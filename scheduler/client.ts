@@ -3,6 +3,7 @@
  * on the main thread (in-thread transport), in any worker thread (MessagePort) and, later, over WebSocket.
  */
 import { randomUUID } from 'node:crypto';
+import { types } from 'node:util';
 import type { MessagePort } from 'node:worker_threads';
 import { Channel, type ChannelHost } from './channel';
 import {
@@ -13,13 +14,16 @@ import {
   fromErrorInfo,
   type ErrorInfo,
 } from './errors';
-import { Future, FutureState, errorOf, waitDone, type FutureHost } from './future';
+import { Future, FutureState, checkTimeout, errorOf, waitDone, type FutureHost } from './future';
 import {
   PROTOCOL_VERSION,
+  escapeUserObject,
   futureRef,
+  needsEscape,
   type ChannelInfo,
   type ClientMessage,
   type FnSpec,
+  type FutureStatus,
   type SchedulerEvent,
   type SchedulerInfo,
   type SchedulerMessage,
@@ -55,6 +59,11 @@ export interface SubmitOptions {
   /** Higher runs first among ready tasks. */
   priority?: number;
 }
+
+/** Options of `map`: those of `submit` but `fn`, `args` and `key` (every item gets its own key). */
+export type MapOptions = Omit<SubmitOptions, 'fn' | 'args' | 'key'>;
+
+const MAP_OPTIONS = new Set(['pure', 'retries', 'priority']);
 
 /** Options of `Client.connect`. */
 export interface ConnectOptions {
@@ -247,18 +256,36 @@ export class Client implements FutureHost, ChannelHost {
     return this.submitOne(spec, opts.args ?? [], opts);
   }
 
-  /** Submits `fn(item)` for every item; one Future per item, in order, typed by what `fn` returns (awaited). */
-  map<I, R>(fn: (item: I) => R, items: Iterable<I | Future<I>>, opts?: Omit<SubmitOptions, 'fn' | 'args' | 'key'>): Future<Awaited<R>>[];
-  /** Submits the `'module#export'` function for every item. */
-  map(fn: string, items: Iterable<unknown>, opts?: Omit<SubmitOptions, 'fn' | 'args' | 'key'>): Future[];
-  map(fn: TaskFunction, items: Iterable<unknown>, opts: Omit<SubmitOptions, 'fn' | 'args' | 'key'> = {}): Future[] {
+  /**
+   * Submits `fn(a, b, …)` for the items of one or more iterables taken in lockstep, stopping at the
+   * shortest (Dask's `client.map`); one Future per call, in order, typed by what `fn` returns (awaited).
+   * Options go last, as a plain object. Like Dask, any iterable counts: a string is mapped per character.
+   */
+  map<A, R>(fn: (a: A) => R, a: Iterable<A | Future<A>>, opts?: MapOptions): Future<Awaited<R>>[];
+  map<A, B, R>(fn: (a: A, b: B) => R, a: Iterable<A | Future<A>>, b: Iterable<B | Future<B>>, opts?: MapOptions): Future<Awaited<R>>[];
+  map<A, B, C, R>(fn: (a: A, b: B, c: C) => R, a: Iterable<A | Future<A>>, b: Iterable<B | Future<B>>, c: Iterable<C | Future<C>>, opts?: MapOptions): Future<Awaited<R>>[];
+  /** Any number of iterables, or a `'module#export'` function: results typed `unknown`. */
+  map(fn: TaskFunction, ...iterablesThenOptions: unknown[]): Future[];
+  map(fn: TaskFunction, ...rest: unknown[]): Future[] {
     this.checkOpen();
     if (typeof fn !== 'function' && typeof fn !== 'string') throw new InvalidArgumentError(`map needs a function or a 'module#export' reference, got ${describeType(fn)}`);
-    if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== 'function') throw new InvalidArgumentError('map needs an iterable of items');
+    const { iterables, opts } = mapArguments(rest);
     const spec = this.fnSpec(fn);
+    const its = iterables.map((it) => it[Symbol.iterator]());
     const out: Future[] = [];
-    for (const item of items) out.push(this.submitOne(spec, [item], opts));
-    return out;
+    try {
+      for (;;) {
+        const args: unknown[] = [];
+        for (const it of its) {
+          const r = it.next();
+          if (r.done) return out;
+          args.push(r.value);
+        }
+        out.push(this.submitOne(spec, args, opts));
+      }
+    } finally {
+      for (const it of its) it.return?.();
+    }
   }
 
   private submitOne(spec: FnSpec & { name: string }, rawArgs: unknown[], opts: Omit<SubmitOptions, 'fn' | 'args'>): Future {
@@ -266,16 +293,21 @@ export class Client implements FutureHost, ChannelHost {
     const args = this.encodeArgs(rawArgs, deps);
     const key = opts.key ?? `${spec.name}-${opts.pure === false ? uniqueToken() : tokenize(spec.id, args)}`;
     const existing = this.states.get(key);
-    if (existing && existing.status !== 'cancelled') return new Future(this, existing);
+    if (existing && !existing.byKeyOnly && !existing.cancelledHere && existing.status !== 'cancelled' && existing.status !== 'lost') return new Future(this, existing);
     const task: TaskSpec = { key, fn: spec.id, args };
     if (deps.length > 0) task.deps = deps;
     if (opts.priority) task.priority = opts.priority;
     if (opts.retries) task.retries = opts.retries;
     const state = existing ?? new FutureState(key);
-    state.status = 'pending';
-    state.error = undefined;
+    state.cancelledHere = false;
+    state.byKeyOnly = false;
+    if (state.status !== 'pending') {
+      state.error = undefined;
+      state.update('pending', undefined);
+    }
     this.states.set(key, state);
     this.postSubmit(spec, task);
+    state.acquired++; // the scheduler counts one want per submitted task
     return new Future(this, state);
   }
 
@@ -304,11 +336,9 @@ export class Client implements FutureHost, ChannelHost {
       return { key: `scatter-${tokenize('scatter', [value])}`, value };
     });
     await this.request({ op: 'scatter', items });
-    return items.map(({ key }) => {
-      let state = this.states.get(key);
-      if (!state) this.states.set(key, (state = new FutureState(key, 'finished')));
-      return new Future(this, state);
-    });
+    // Each scattered item counts as one want; it belongs to the state this client holds now (a handle
+    // released while the scatter was in flight released only the wants counted before it).
+    return items.map(({ key }) => this.acquire(key, 'finished'));
   }
 
   /** The result of one future; raises its error. */
@@ -319,6 +349,7 @@ export class Client implements FutureHost, ChannelHost {
     this.checkOpen();
     const single = !Array.isArray(futures);
     const list = single ? [futures as Future] : (futures as Future[]);
+    timeoutMs = checkTimeout('gather', timeoutMs);
     for (const f of list) {
       if (!(f instanceof Future)) throw new InvalidArgumentError(`gather takes futures, got ${describeType(f)}`);
       f.checkUsable();
@@ -363,13 +394,17 @@ export class Client implements FutureHost, ChannelHost {
       }
     }
     this.shipped.delete('');
+    // The scheduler counts one want per key of the graph: the wanted keys' go to their futures, the others'
+    // to a state this client already holds, or straight back.
     const wantedSet = new Set(wanted);
-    const futures = wanted.map((k) => {
-      let state = this.states.get(k);
-      if (!state) this.states.set(k, (state = new FutureState(k)));
-      return new Future(this, state);
-    });
-    const others = all.filter((k) => !wantedSet.has(k) && !this.states.has(k));
+    const futures = wanted.map((k) => (k in graph ? this.acquire(k, 'pending') : this.future(k)));
+    const others: string[] = [];
+    for (const k of all) {
+      if (wantedSet.has(k)) continue;
+      const state = this.states.get(k);
+      if (state) state.acquired++;
+      else others.push(k);
+    }
     if (others.length > 0) this.post({ op: 'release', keys: others });
     return futures;
   }
@@ -386,7 +421,10 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  /** A handle to an existing task by key (`T`: the type of its result, as you know it). */
+  /**
+   * A handle to a key (`T`: the type of its result, as you know it): its task, or a placeholder that waits
+   * until someone submits or scatters the key (Dask).
+   */
   future<T = unknown>(key: string): Future<T>;
   future(key: string): Future {
     this.checkOpen();
@@ -394,8 +432,25 @@ export class Client implements FutureHost, ChannelHost {
     let state = this.states.get(key);
     if (!state) {
       this.states.set(key, (state = new FutureState(key)));
-      this.post({ op: 'want', keys: [key] });
+      state.byKeyOnly = true;
+      this.postKeys('want', key);
+      state.acquired++;
     }
+    return new Future(this, state);
+  }
+
+  /** A handle for a want the scheduler counted for this client (a scatter, a graph key): on the state held now, or a new one. */
+  private acquire(key: string, status: FutureStatus): Future {
+    let state = this.states.get(key);
+    if (!state) this.states.set(key, (state = new FutureState(key, status)));
+    else if (state.cancelledHere || state.status === 'cancelled' || state.status === 'lost') {
+      // Defined anew by this submit or scatter.
+      state.cancelledHere = false;
+      state.error = undefined;
+      state.update(status, undefined);
+    }
+    state.byKeyOnly = false;
+    state.acquired++;
     return new Future(this, state);
   }
 
@@ -514,9 +569,19 @@ export class Client implements FutureHost, ChannelHost {
     return (await this.request({ op: 'gather', keys })) as unknown[];
   }
 
-  /** @internal */
-  async cancelKeys(keys: string[]): Promise<void> {
-    await this.request({ op: 'cancel', keys });
+  /**
+   * @internal this client's handles on `keys` read cancelled from now on and stop following the key — also
+   * when others keep the task running, or submit it again — until this client itself submits, wants or
+   * receives the key again.
+   */
+  async cancelKeys(keys: string[], force: boolean): Promise<void> {
+    await this.request(force ? { op: 'cancel', keys, force } : { op: 'cancel', keys });
+    for (const key of keys) {
+      const state = this.states.get(key);
+      if (!state) continue;
+      state.update('cancelled', undefined);
+      state.cancelledHere = true;
+    }
   }
 
   /** @internal */
@@ -533,7 +598,8 @@ export class Client implements FutureHost, ChannelHost {
   releaseHandle(state: FutureState): void {
     if (--state.refs > 0) return;
     if (this.states.get(state.key) === state) this.states.delete(state.key);
-    if (!this.isClosed) this.postKeys('release', state.key);
+    if (state.acquired > 0 && !this.isClosed) this.postRelease(state.key, state.acquired);
+    state.acquired = 0;
   }
 
   /** @internal */
@@ -573,15 +639,17 @@ export class Client implements FutureHost, ChannelHost {
   /** @internal a channel item arrived: futures get a state held by the channel's window. */
   adoptItem(item: WireItem): FutureState | undefined {
     if (!('k' in item)) return undefined;
+    // The scheduler counted one want of this client for the delivery.
     let state = this.states.get(item.k);
     if (!state) {
       this.states.set(item.k, (state = new FutureState(item.k, item.s ?? 'pending')));
       if (item.e) state.error = item.e;
-      // The scheduler counts us as wanting it already; saying so again closes a race with an earlier release.
-      this.postKeys('want', item.k);
-    } else if (item.s) {
-      state.update(item.s, item.e);
+    } else {
+      state.cancelledHere = false;
+      state.byKeyOnly = false;
+      if (item.s) state.update(item.s, item.e);
     }
+    state.acquired++;
     state.refs++;
     return state;
   }
@@ -592,8 +660,8 @@ export class Client implements FutureHost, ChannelHost {
   }
 
   /** @internal */
-  borrowedFuture(state: FutureState): Future {
-    return (state.borrowed ??= new Future(this, state, false));
+  ownedFuture(state: FutureState): Future {
+    return new Future(this, state);
   }
 
   /** @internal */
@@ -614,7 +682,8 @@ export class Client implements FutureHost, ChannelHost {
         try {
           return structuredClone(value);
         } catch (err) {
-          throw new SerializationError(`${what} cannot be sent: ${(err as Error).message}`, { cause: err });
+          // The engine's message can quote the source of a function; say where the culprit is instead.
+          throw new SerializationError(`${what} cannot be sent: ${whyUncloneable(value) ?? `it holds a value that cannot be copied (${cloneFailure(err)})`}`);
         }
       default:
         return value;
@@ -623,6 +692,10 @@ export class Client implements FutureHost, ChannelHost {
 
   // ------------------------------------------------------------ internals
 
+  /**
+   * Futures anywhere in the arguments (arrays, plain objects, Map keys and values, Set members) become
+   * markers and dependencies; user objects that a worker could read as a marker travel escaped.
+   */
   private encodeArgs(args: unknown[], deps: string[]): unknown[] {
     let plain = true;
     for (const a of args) {
@@ -633,7 +706,8 @@ export class Client implements FutureHost, ChannelHost {
       if (typeof a === 'function' || typeof a === 'symbol') plain = false;
     }
     if (plain) return args;
-    const replaced = args.map((a) => replaceFutures(a, deps));
+    const replaced = replaceFutures(args, deps, new Map());
+    if (new Set(deps).size < deps.length) deps.splice(0, deps.length, ...new Set(deps)); // the core counts each dependency once
     return this.encodeValue(replaced, 'a task argument') as unknown[];
   }
 
@@ -669,10 +743,18 @@ export class Client implements FutureHost, ChannelHost {
     }
   }
 
-  private postKeys(op: 'want' | 'release', key: string): void {
+  private postKeys(op: 'want', key: string): void {
     const last = this.outbox[this.outbox.length - 1];
     if (last?.op === op) last.keys.push(key);
     else this.post({ op, keys: [key] });
+  }
+
+  private postRelease(key: string, n: number): void {
+    const last = this.outbox[this.outbox.length - 1];
+    if (last?.op === 'release' && last.n) {
+      last.keys.push(key);
+      last.n.push(n);
+    } else this.post({ op: 'release', keys: [key], n: [n] });
   }
 
   private flush(): void {
@@ -701,7 +783,7 @@ export class Client implements FutureHost, ChannelHost {
           this.chans.get(msg.channel)?.receiveItems(msg.start, msg.items);
           break;
         case 'replay':
-          this.chans.get(msg.channel)?.receiveReplay(msg.start, msg.items, msg.stopped, msg.maxlen);
+          this.chans.get(msg.channel)?.receiveReplay(msg.start, msg.items, msg.stopped, msg.maxlen, msg.epoch);
           break;
         case 'chan-stop':
           this.chans.get(msg.channel)?.receiveStop();
@@ -744,11 +826,17 @@ export class Client implements FutureHost, ChannelHost {
     this.isClosed = true;
     this.reconnecting = false;
     this.outbox = [];
-    const err = reason && !this.userClosed ? reason : new ClientClosedError();
-    for (const p of this.pending.values()) p.reject(err);
+    // Closed on purpose, or lost: iterations end in the first case and throw ConnectionError in the second.
+    const lost = this.userClosed
+      ? undefined
+      : reason instanceof ConnectionError
+        ? reason
+        : new ConnectionError(`the connection to ${this.address || 'the scheduler'} was lost${reason ? `: ${reason.message}` : ''}`, { cause: reason });
+    const err = this.userClosed ? new ClientClosedError() : (reason ?? lost);
+    for (const p of this.pending.values()) p.reject(err as Error);
     this.pending.clear();
     for (const state of this.states.values()) state.wake();
-    for (const chan of this.chans.values()) chan.clientClosed();
+    for (const chan of this.chans.values()) chan.clientClosed(lost);
     for (const sink of this.eventSinks) sink([]);
     this.eventSinks.clear();
   }
@@ -799,15 +887,28 @@ export class Client implements FutureHost, ChannelHost {
     attempt(0);
   }
 
-  /** After reconnecting: want every held key again (learning its status) and resume every channel after its last item. */
+  /**
+   * After reconnecting: what was queued meanwhile goes first; then the scheduler learns exactly which wants
+   * this client holds (and answers with their statuses); then every channel resumes after the last item this
+   * client saw — in the incarnation it followed, so a channel deleted meanwhile stays deleted.
+   */
   private resync(transport: ClientSide): void {
     this.reconnecting = false;
-    const keys = [...this.states.keys()];
-    if (keys.length > 0) transport.send({ op: 'want', keys, sync: true });
-    for (const chan of this.chans.values()) {
-      transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, from: chan.count, ...(chan.observeOnly ? { create: false } : {}) });
-    }
+    // Subscriptions queued while away are sent below, once, with the others.
+    this.outbox = this.outbox.filter((m) => m.op !== 'sub');
     this.flush();
+    const keys: string[] = [];
+    const n: number[] = [];
+    for (const [key, state] of this.states) {
+      if (state.acquired === 0) continue;
+      keys.push(key);
+      n.push(state.acquired);
+    }
+    transport.send({ op: 'resync', keys, n });
+    for (const chan of this.chans.values()) {
+      const where = chan.epoch !== undefined ? { from: chan.count, epoch: chan.epoch } : {};
+      transport.send({ op: 'sub', channel: chan.name, maxlen: chan.requestedMaxlen, resume: true, ...where, ...(chan.observeOnly ? { create: false } : {}) });
+    }
   }
 
   private checkOpen(): void {
@@ -821,38 +922,161 @@ export class Client implements FutureHost, ChannelHost {
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-function replaceFutures(value: unknown, deps: string[]): unknown {
+/**
+ * A copy of `value` in which every Future is a marker (its key pushed to `deps`) and every user object
+ * shaped like a marker or an escape is escaped (protocol.ts), walking arrays, Maps, Sets and objects the
+ * structured clone copies as plain objects. Shared references and cycles are kept.
+ */
+function replaceFutures(value: unknown, deps: string[], seen: Map<object, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Future) {
     value.checkUsable();
     deps.push(value.key);
     return futureRef(value.key);
   }
-  if (Array.isArray(value)) return value.map((v) => replaceFutures(v, deps));
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = replaceFutures(v, deps);
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const out: unknown[] = new Array<unknown>(value.length);
+    seen.set(value, out);
+    value.forEach((v, i) => (out[i] = replaceFutures(v, deps, seen)));
     return out;
   }
-  return value;
+  if (types.isMap(value)) {
+    const out = new Map<unknown, unknown>();
+    seen.set(value, out);
+    for (const [k, v] of value as Map<unknown, unknown>) out.set(replaceFutures(k, deps, seen), replaceFutures(v, deps, seen));
+    return out;
+  }
+  if (types.isSet(value)) {
+    const out = new Set<unknown>();
+    seen.set(value, out);
+    for (const v of value as Set<unknown>) out.add(replaceFutures(v, deps, seen));
+    return out;
+  }
+  if (Object.prototype.toString.call(value) === '[object Object]') {
+    const keys = Object.keys(value);
+    const out: Record<string, unknown> = {};
+    seen.set(value, needsEscape(keys) ? escapeUserObject(out) : out);
+    for (const k of keys) defineField(out, k, replaceFutures((value as Record<string, unknown>)[k], deps, seen));
+    return seen.get(value);
+  }
+  if (isNativeCloneable(value)) return value;
+  // Anything else the structured clone may still turn into a plain object (a class with its own
+  // Symbol.toStringTag): copy it now and walk the copy, so that it cannot come out marker-shaped.
+  let copy: unknown;
+  try {
+    copy = structuredClone(value);
+  } catch {
+    return value; // encodeValue reports it
+  }
+  const out = typeof copy === 'object' && copy !== null && !isNativeCloneable(copy) ? replaceFutures(copy, deps, seen) : copy;
+  seen.set(value, out);
+  return out;
+}
+
+/** Built-in values the structured clone copies as themselves (never as plain objects). */
+function isNativeCloneable(value: object): boolean {
+  return types.isDate(value) || types.isRegExp(value) || types.isNativeError(value) || types.isBoxedPrimitive(value) || types.isAnyArrayBuffer(value) || ArrayBuffer.isView(value);
+}
+
+/** `out[key] = value`, also for a key named `__proto__` (which an assignment would take as the prototype). */
+function defineField(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+/** Where in `value` the first thing that cannot be sent is, said without quoting any source. */
+function whyUncloneable(value: unknown, path = 'it', seen = new Set<object>()): string | undefined {
+  if (typeof value === 'function') return `${path} is a function${value.name ? ` (${value.name})` : ''}: functions cannot be sent (submit it as a task instead)`;
+  if (typeof value === 'symbol') return `${path} is a symbol`;
+  if (typeof value !== 'object' || value === null || seen.has(value)) return undefined;
+  seen.add(value);
+  if (value instanceof Future) {
+    return `${path} is a Future, which cannot travel inside a value: append the future itself to a channel, or send future.key and call client.future(key) on the other side`;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const why = whyUncloneable(value[i], `${path}[${i}]`, seen);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  if (types.isMap(value)) {
+    let i = 0;
+    for (const [k, v] of value as Map<unknown, unknown>) {
+      const why = whyUncloneable(k, `a key of ${path}`, seen) ?? whyUncloneable(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : `<key ${i}>`})`, seen);
+      if (why) return why;
+      i++;
+    }
+    return undefined;
+  }
+  if (types.isSet(value)) {
+    for (const v of value as Set<unknown>) {
+      const why = whyUncloneable(v, `a member of ${path}`, seen);
+      if (why) return why;
+    }
+    return undefined;
+  }
+  if (isNativeCloneable(value)) return undefined;
+  if (types.isPromise(value) || types.isWeakMap(value) || types.isWeakSet(value) || types.isProxy(value)) return `${path} is a ${Object.prototype.toString.call(value).slice(8, -1)}, which cannot be copied`;
+  for (const k of Object.keys(value)) {
+    const why = whyUncloneable((value as Record<string, unknown>)[k], `${path}${/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`}`, seen);
+    if (why) return why;
+  }
+  return undefined;
+}
+
+/** The first line of a clone failure, without the quoted value when that could be source text. */
+function cloneFailure(err: unknown): string {
+  const message = String((err as Error)?.message ?? err).split('\n')[0];
+  const m = /^(.*) could not be cloned\.?$/.exec(message);
+  if (m && /^#<\w+>$/.test(m[1])) return `${m[1]} could not be cloned`;
+  return m ? 'a value could not be cloned' : message.slice(0, 120);
 }
 
 function toClientError(info: ErrorInfo): Error {
   switch (info.code) {
-    case 'ERR_CANCELLED':
-    case 'ERR_FUTURE_LOST':
     case 'ERR_NOT_FINISHED':
-      return new TaskError(/future (\S+)/.exec(info.message)?.[1] ?? '', info);
     case undefined:
-      return new TaskError('', info);
+      return new TaskError(info.key ?? '', info);
     default:
       return fromErrorInfo(info);
   }
 }
 
-function checkCount(name: string, value: unknown): void {
+/** Splits `map`'s arguments into iterables and trailing options, checking both. */
+function mapArguments(rest: unknown[]): { iterables: Iterable<unknown>[]; opts: MapOptions } {
+  let opts: MapOptions = {};
+  const last = rest[rest.length - 1];
+  if (rest.length > 0 && !isIterable(last)) {
+    if (typeof last !== 'object' || last === null || Array.isArray(last)) throw new InvalidArgumentError(`map: argument ${rest.length + 1} is not iterable (got ${describeType(last)})`);
+    const proto = Object.getPrototypeOf(last) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new InvalidArgumentError(`map: the last argument is neither an iterable nor a plain options object (got ${describeType(last)})`);
+    opts = last as MapOptions;
+    rest = rest.slice(0, -1);
+    for (const k of Object.keys(opts)) {
+      if (k === 'key') throw new InvalidArgumentError('map: a key cannot be given (every item gets its own key); submit each item to choose keys');
+      if (!MAP_OPTIONS.has(k)) throw new InvalidArgumentError(`map: unknown option '${k}' (accepted: ${[...MAP_OPTIONS].join(', ')})`);
+    }
+    checkCount('retries', opts.retries, 'map');
+    if (opts.priority !== undefined && (typeof opts.priority !== 'number' || !Number.isFinite(opts.priority))) throw new InvalidArgumentError('map: priority must be a finite number');
+  }
+  if (rest.length === 0) throw new InvalidArgumentError('map needs at least one iterable of items, e.g. client.map(fn, [1, 2, 3])');
+  rest.forEach((it, i) => {
+    if (isIterable(it)) return;
+    const hint = typeof it === 'object' && it !== null && !Array.isArray(it) ? '; options go last' : '';
+    throw new InvalidArgumentError(`map: argument ${i + 2} is not iterable (got ${describeType(it)})${hint}`);
+  });
+  return { iterables: rest as Iterable<unknown>[], opts };
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (typeof value === 'object' || typeof value === 'string') && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+function checkCount(name: string, value: unknown, where = 'submit'): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
-    throw new InvalidArgumentError(`submit: ${name} must be a non-negative integer`);
+    throw new InvalidArgumentError(`${where}: ${name} must be a non-negative integer`);
   }
 }
 

@@ -33,16 +33,16 @@ export class ChannelStoppedError extends SharedFuturesError {
 
 /** The channel was deleted: its iteration ended and its futures were released. */
 export class ChannelDeletedError extends ChannelStoppedError {
-  constructor(channel: string) {
-    super(channel, `channel '${channel}' was deleted`);
+  constructor(channel: string, message = `channel '${channel}' was deleted`) {
+    super(channel, message);
     (this as { code: string }).code = 'ERR_CHANNEL_DELETED';
   }
 }
 
 /** `result()` of a future whose task was cancelled. */
 export class CancelledError extends SharedFuturesError {
-  constructor(readonly key: string) {
-    super(`future ${key} was cancelled`, 'ERR_CANCELLED');
+  constructor(readonly key: string, message = `future ${key} was cancelled`) {
+    super(message, 'ERR_CANCELLED');
   }
 }
 
@@ -62,8 +62,8 @@ export class FutureReleasedError extends SharedFuturesError {
 
 /** The data of a finished task was lost with the worker that held it and cannot be recomputed. */
 export class FutureLostError extends SharedFuturesError {
-  constructor(readonly key: string) {
-    super(`future ${key} was lost: its data existed only on a worker that is gone`, 'ERR_FUTURE_LOST');
+  constructor(readonly key: string, message = `future ${key} was lost: its data existed only on a worker that is gone`) {
+    super(message, 'ERR_FUTURE_LOST');
   }
 }
 
@@ -95,6 +95,10 @@ export interface ErrorInfo {
   message: string;
   stack?: string;
   code?: string;
+  /** The key the error is about, when it is about one (the typed error is rebuilt from it). */
+  key?: string;
+  /** The channel the error is about, when it is about one. */
+  channel?: string;
 }
 
 /** Turns anything thrown into an ErrorInfo that can be sent. */
@@ -106,9 +110,16 @@ export function toErrorInfo(err: unknown): ErrorInfo {
       message: err.message,
       stack: err.stack,
       ...(typeof code === 'string' ? { code } : {}),
+      ...(err instanceof SharedFuturesError ? subjectOf(err) : {}),
     };
   }
   return { name: 'Error', message: typeof err === 'string' ? err : safeString(err) };
+}
+
+/** The key and channel one of our errors is about, as ErrorInfo fields. */
+function subjectOf(err: SharedFuturesError): Pick<ErrorInfo, 'key' | 'channel'> {
+  const { key, channel } = err as { key?: unknown; channel?: unknown };
+  return { ...(typeof key === 'string' ? { key } : {}), ...(typeof channel === 'string' ? { channel } : {}) };
 }
 
 function safeString(value: unknown): string {
@@ -123,15 +134,19 @@ function safeString(value: unknown): string {
 export function fromErrorInfo(info: ErrorInfo): Error {
   switch (info.code) {
     case 'ERR_CHANNEL_STOPPED':
-      return new ChannelStoppedError(extractQuoted(info.message), info.message);
+      return new ChannelStoppedError(info.channel ?? '', info.message);
     case 'ERR_CHANNEL_DELETED':
-      return new ChannelDeletedError(extractQuoted(info.message));
+      return new ChannelDeletedError(info.channel ?? '', info.message);
     case 'ERR_INVALID_ARGUMENT':
       return new InvalidArgumentError(info.message);
     case 'ERR_SERIALIZATION':
       return new SerializationError(info.message);
     case 'ERR_FUTURE_RELEASED':
-      return new FutureReleasedError(extractKey(info.message), info.message);
+      return new FutureReleasedError(info.key ?? '', info.message);
+    case 'ERR_CANCELLED':
+      return new CancelledError(info.key ?? '', info.message);
+    case 'ERR_FUTURE_LOST':
+      return new FutureLostError(info.key ?? '', info.message);
     case 'ERR_TIMEOUT':
       return new TimeoutError(info.message);
     case 'ERR_CLIENT_CLOSED':
@@ -139,12 +154,4 @@ export function fromErrorInfo(info: ErrorInfo): Error {
     default:
       return new SharedFuturesError(info.message, info.code ?? 'ERR_SHARED_FUTURES');
   }
-}
-
-function extractQuoted(message: string): string {
-  return /'([^']*)'/.exec(message)?.[1] ?? '';
-}
-
-function extractKey(message: string): string {
-  return /future (\S+)/.exec(message)?.[1] ?? '';
 }

@@ -4,6 +4,7 @@ import {
   CancelledError,
   ClientClosedError,
   FutureLostError,
+  InvalidArgumentError,
   FutureReleasedError,
   TaskError,
   TimeoutError,
@@ -26,12 +27,19 @@ export function isTerminal(s: FutureStatus): boolean {
 export class FutureState {
   status: FutureStatus;
   error: ErrorInfo | undefined;
-  /** Holders: owned Future handles and channel windows. At zero the client releases the key. */
+  /** Holders: Future handles and channel windows. At zero the client releases the key. */
   refs = 0;
+  /**
+   * How many wants of this key the scheduler counts for this client because of this state (one per submit,
+   * want, scatter or channel delivery attributed to it); released all at once when `refs` reaches zero.
+   */
+  acquired = 0;
+  /** This client cancelled the key (without force): it no longer follows the scheduler's status. */
+  cancelledHere = false;
+  /** Known only by key (`client.future(key)`): a submit of the key from this client must still be sent. */
+  byKeyOnly = false;
   listeners: Set<(status: FutureStatus) => void> | undefined;
   waiters: (() => void)[] | undefined;
-  /** The handle a channel hands out for this key (it holds no reference of its own). */
-  borrowed: Future | undefined;
   constructor(
     readonly key: string,
     status: FutureStatus = 'pending',
@@ -40,7 +48,7 @@ export class FutureState {
   }
 
   update(status: FutureStatus, error: ErrorInfo | undefined): void {
-    if (status === this.status && !error) return;
+    if (this.cancelledHere || (status === this.status && !error)) return;
     this.status = status;
     if (error) this.error = error;
     if (this.listeners) for (const cb of [...this.listeners]) cb(status);
@@ -63,15 +71,17 @@ export interface KeepAlive {
 export interface FutureHost extends KeepAlive {
   readonly closed: boolean;
   gatherKeys(keys: string[]): Promise<unknown[]>;
-  cancelKeys(keys: string[]): Promise<void>;
+  cancelKeys(keys: string[], force: boolean): Promise<void>;
   releaseHandle(state: FutureState): void;
   registerHandle(future: Future, state: FutureState): void;
   unregisterHandle(future: Future): void;
 }
 
 /**
- * A handle on a task's result, typed by that result (`T`: the awaited return type of the submitted function).
- * Owned handles keep the key alive until `release()` (or garbage collection).
+ * A handle on a task's result, typed by that result (`T`: the awaited return type of the submitted
+ * function). Every handle owns its key, however it was obtained (submit, map, scatter,
+ * `client.future`, a channel): the scheduler keeps the key until `release()`, the client's `close()`, or the
+ * handle's garbage collection, and its status keeps updating.
  */
 export class Future<T = unknown> {
   private released = false;
@@ -80,13 +90,9 @@ export class Future<T = unknown> {
   constructor(
     private readonly host: FutureHost,
     /** @internal */ readonly state: FutureState,
-    /** Owned handles hold the key; borrowed ones (from a channel) live as long as the channel keeps it. */
-    readonly owned = true,
   ) {
-    if (owned) {
-      state.refs++;
-      host.registerHandle(this, state);
-    }
+    state.refs++;
+    host.registerHandle(this, state);
   }
 
   /** The task's key: the same key is the same task for every client of the scheduler. */
@@ -106,14 +112,13 @@ export class Future<T = unknown> {
 
   /** Resolves when the future is done; rejects with TimeoutError after `timeoutMs`. */
   async wait(timeoutMs?: number): Promise<void> {
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0))) {
-      throw new TypeError(`timeoutMs must be a non-negative number, got ${String(timeoutMs)}`);
-    }
-    await waitDone([this.state], this.host, timeoutMs, `future ${this.key} did not finish within ${timeoutMs} ms`);
+    const limit = checkTimeout('wait', timeoutMs);
+    await waitDone([this.state], this.host, limit, `future ${this.key} did not finish within ${limit} ms`);
   }
 
   /** The task's result; raises its error, CancelledError, FutureLostError or TimeoutError. */
   async result(timeoutMs?: number): Promise<T> {
+    timeoutMs = checkTimeout('result', timeoutMs);
     this.checkUsable();
     for (let attempt = 0; ; attempt++) {
       await this.wait(timeoutMs);
@@ -131,18 +136,22 @@ export class Future<T = unknown> {
 
   /** The task's error once done, or undefined when it finished. */
   async exception(timeoutMs?: number): Promise<Error | undefined> {
-    await this.wait(timeoutMs);
+    await this.wait(checkTimeout('exception', timeoutMs));
     return errorOf(this.state);
   }
 
-  /** Cancels the task (and tasks depending on it). */
-  async cancel(): Promise<void> {
-    await this.host.cancelKeys([this.key]);
+  /**
+   * Drops this client's interest in the key: the task is cancelled (with what depends on it) when nobody
+   * else holds it — another client, a channel, a dependent task. `force: true` cancels it for everyone.
+   */
+  async cancel(opts: { force?: boolean } = {}): Promise<void> {
+    if (opts === null || typeof opts !== 'object') throw new InvalidArgumentError(`cancel takes { force?: boolean }, got ${String(opts)}`);
+    await this.host.cancelKeys([this.key], opts.force === true);
   }
 
   /** Lets go of this handle; the scheduler forgets the key once nobody holds it. */
   release(): void {
-    if (this.released || !this.owned) return;
+    if (this.released) return;
     this.released = true;
     this.host.unregisterHandle(this);
     this.host.releaseHandle(this.state);
@@ -224,4 +233,25 @@ export function waitDone(states: FutureState[], host: { readonly closed: boolean
     }
     if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(timeoutMessage)), timeoutMs);
   });
+}
+
+/**
+ * Checks a `timeoutMs` argument of `where` and returns it as `waitDone` takes it: undefined (or null,
+ * Infinity, or beyond what a timer can hold) waits without limit; otherwise a non-negative number.
+ */
+export function checkTimeout(where: string, timeoutMs: unknown): number | undefined {
+  if (timeoutMs === undefined || timeoutMs === null || timeoutMs === Infinity) return undefined;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs >= 0)) {
+    throw new InvalidArgumentError(`${where}: timeoutMs must be a non-negative number of milliseconds (or undefined for no limit), got ${describeTimeout(timeoutMs)}`);
+  }
+  return timeoutMs > MAX_TIMER_MS ? undefined : timeoutMs;
+}
+
+/** setTimeout fires at once beyond this (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function describeTimeout(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

@@ -10,9 +10,10 @@ export type { LocalClusterOptions } from './local-cluster';
 export { Future } from './future';
 export type { Disposable } from './future';
 export { Channel, zip } from './channel';
-export type { ChannelItem } from './channel';
+export type { ChannelItem, ChannelSnapshotItem } from './channel';
 export { sleep } from './sleep';
 export * from './errors';
+export { AuthenticationError, ConnectionError } from './wire/errors';
 export type { ChannelInfo, FutureStatus, SchedulerEvent, SchedulerInfo, StoryEntry, WorkerInfo } from './protocol';
 
 /** Inside a task: a Client connected to the scheduler that runs it. */

@@ -5,12 +5,15 @@
 import type { ErrorInfo } from './errors';
 
 /** Bumped whenever a message changes shape; checked in the handshake. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** What a user sees of a task. */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
 
-/** Marks a future inside task arguments; the worker replaces it with the dependency's value. */
+/**
+ * Marks a future inside task arguments; the worker replaces it with the dependency's value. A user object
+ * that could be read as a marker (or as an escape) travels escaped instead: see `escapeUserObject`.
+ */
 export interface FutureRef {
   readonly $sf: string;
 }
@@ -49,11 +52,20 @@ export type ClientMessage =
   | { op: 'hello'; client: string; version: number; name?: string; resume?: boolean }
   | { op: 'submit'; fns: FnSpec[]; tasks: TaskSpec[] }
   | { op: 'scatter'; req: number; items: { key: string; value: unknown }[] }
-  | { op: 'want'; keys: string[]; sync?: boolean }
-  | { op: 'release'; keys: string[] }
-  | { op: 'cancel'; req: number; keys: string[] }
+  /** Adds one to this client's want-count of each key; an unknown key waits as a placeholder. */
+  | { op: 'want'; keys: string[] }
+  /** Takes `n[i]` (default 1) off this client's want-count of `keys[i]`. */
+  | { op: 'release'; keys: string[]; n?: number[] }
+  /** After a reconnect: this client's want-counts are exactly these (every other key: zero). */
+  | { op: 'resync'; keys: string[]; n: number[] }
+  /** Drops this client's interest (cancelling the task when nobody else holds it); `force`: cancels it for everyone. */
+  | { op: 'cancel'; req: number; keys: string[]; force?: boolean }
   | { op: 'gather'; req: number; keys: string[] }
-  | { op: 'sub'; channel: string; maxlen: number | null; from?: number; create?: boolean }
+  /**
+   * `resume` (after a reconnect): a channel deleted while this client was subscribed stays deleted; `epoch`:
+   * resume only that incarnation of the channel; `from`: after that many items.
+   */
+  | { op: 'sub'; channel: string; maxlen: number | null; from?: number; create?: boolean; epoch?: number; resume?: boolean }
   | { op: 'append'; channel: string; items: WireItem[] }
   | { op: 'flush'; req: number; channel: string }
   | { op: 'stop'; req: number; channel: string }
@@ -97,6 +109,8 @@ export interface StoryEntry {
   event: string;
   from: string;
   to: string;
+  /** The stimulus that caused it (a client message, a worker's outcome, a lost worker…). */
+  stimulus?: string;
 }
 
 /** Batched change notifications for observers (tree view, dashboard). */
@@ -110,7 +124,7 @@ export type SchedulerMessage =
   | { op: 'welcome'; client: string; address: string; version: number }
   | { op: 'status'; keys: string[]; s: FutureStatus[]; e?: (ErrorInfo | null)[] }
   | { op: 'items'; channel: string; start: number; items: WireItem[] }
-  | { op: 'replay'; channel: string; start: number; items: WireItem[]; stopped: boolean; maxlen: number | null }
+  | { op: 'replay'; channel: string; start: number; items: WireItem[]; stopped: boolean; maxlen: number | null; epoch: number }
   | { op: 'chan-stop'; channel: string }
   | { op: 'chan-deleted'; channel: string }
   | { op: 'reply'; req: number; ok: true; value?: unknown }
@@ -124,4 +138,28 @@ export const futureRef = (key: string): FutureRef => ({ $sf: key });
 /** True when `value` is a FutureRef marker. */
 export function isFutureRef(value: unknown): value is FutureRef {
   return typeof value === 'object' && value !== null && typeof (value as FutureRef).$sf === 'string' && Object.keys(value).length === 1;
+}
+
+/** Key of the wrapper `{ $sfq: obj }` that carries a user object which would otherwise read as a marker. */
+const ESCAPE_KEY = '$sfq';
+
+/**
+ * True when a user object with these own keys must travel escaped: it has the one key of a marker
+ * (`$sf`) or of an escape (`$sfq`), whatever the value. Escaping both makes decoding the exact inverse.
+ */
+export function needsEscape(keys: readonly string[]): boolean {
+  return keys.length === 1 && (keys[0] === '$sf' || keys[0] === ESCAPE_KEY);
+}
+
+/** Wraps a user object (already encoded inside) so that no reader takes it for a marker. */
+export function escapeUserObject(obj: object): object {
+  return { [ESCAPE_KEY]: obj };
+}
+
+/** The user object inside an escape wrapper, or undefined when `value` is not one. Its own key is never a marker. */
+export function unescapeUserObject(value: object): object | undefined {
+  const keys = Object.keys(value);
+  if (keys.length !== 1 || keys[0] !== ESCAPE_KEY) return undefined;
+  const inner = (value as Record<string, unknown>)[ESCAPE_KEY];
+  return typeof inner === 'object' && inner !== null ? inner : undefined;
 }

@@ -5,26 +5,17 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from './core/state';
-import { toErrorInfo } from './errors';
-import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from './protocol';
+import { toErrorInfo, type ErrorInfo } from './errors';
+import { PROTOCOL_VERSION, type ClientMessage, type FnSpec, type SchedulerMessage } from './protocol';
 import { RemoteWorker } from './remote/remote-worker';
 import type { FromWorker, ToWorker } from './remote/worker-protocol';
-import type { ExecTask } from './core/state';
+import type { ExecTask } from './core/tasks';
 import { MessagePortTransport } from './transport/message-port';
 import type { Transport } from './transport/transport';
+import type { RunOutcome, RunRef, WorkerAdapter, WorkerHost } from './worker-host';
 
 export type SchedulerSide = Transport<ClientMessage, SchedulerMessage>;
-
-/** A source of execution (the local thread pool, a remote worker): pulls work when told. */
-export interface WorkerAdapter {
-  readonly id: string;
-  pump(): void;
-  close(): Promise<void>;
-  /** Results this worker holds (remote workers only). */
-  fetch?(keys: string[]): Promise<unknown[]>;
-  /** Results this worker may drop (remote workers only). */
-  free?(keys: string[]): void;
-}
+export type { WorkerAdapter } from './worker-host';
 
 /** What the scheduler reports as it runs (connections, workers); the CLI prints it. */
 export type SchedulerLog = (level: 'info' | 'warn', message: string) => void;
@@ -34,7 +25,7 @@ export interface AcceptOptions {
   graceMs?: number;
 }
 
-export class SchedulerServer {
+export class SchedulerServer implements WorkerHost {
   readonly state: SchedulerState;
   private readonly conns = new Map<string, SchedulerSide>();
   private readonly workers = new Map<string, WorkerAdapter>();
@@ -62,6 +53,52 @@ export class SchedulerServer {
     const worker = new RemoteWorker(this, transport, id, threads);
     this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
     this.addWorker(worker, threads);
+  }
+
+  // ------------------------------------------------------------ WorkerHost: stimuli from the adapters
+
+  get readyCount(): number {
+    return this.state.readyCount;
+  }
+
+  takeReady(workerId: string, max: number): ExecTask[] {
+    return this.state.takeReady(workerId, max);
+  }
+
+  functions(ids: Iterable<string>): FnSpec[] {
+    const out: FnSpec[] = [];
+    for (const id of ids) {
+      const f = this.state.fns.get(id);
+      if (f) out.push(f);
+    }
+    return out;
+  }
+
+  isCurrentRun(workerId: string, ref: RunRef): boolean {
+    const t = this.state.tasks.get(ref.key);
+    return t?.state === 'processing' && t.run === ref.run && t.worker === workerId;
+  }
+
+  outcomes(workerId: string, outcomes: readonly RunOutcome[], remote = false): void {
+    for (const o of outcomes) {
+      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote, o.run);
+      else this.state.taskErred(o.key, workerId, o.error, o.run);
+    }
+    this.afterEvent();
+  }
+
+  crashed(workerId: string, runs: RunRef[], reason: ErrorInfo): void {
+    for (const r of runs) this.state.taskCrashed(r.key, workerId, reason, r.run);
+    this.afterEvent();
+  }
+
+  needsDeps(workerId: string, runs: RunRef[]): void {
+    for (const r of runs) this.state.taskNeedsDeps(r.key, workerId, r.run);
+    this.afterEvent();
+  }
+
+  wake(): void {
+    this.afterEvent();
   }
 
   /** A worker's connection closed or its heartbeats stopped. */

@@ -12,6 +12,8 @@ export class ChannelLog {
 
   constructor(
     readonly name: string,
+    /** This incarnation of the name: a channel deleted and made again has another. */
+    readonly epoch: number,
     /** Fixed by the first subscriber; null when unbounded. */
     readonly maxlen: number | null,
   ) {}

@@ -27,6 +27,12 @@ export class Ring<T> {
     return item;
   }
 
+  /** Replaces item `i` counted from the oldest (which must exist). */
+  set(i: number, item: T): void {
+    if (i < 0 || i >= this.size) throw new RangeError(`no item ${i} in a ring of ${this.size}`);
+    this.buf[(this.head + i) % this.buf.length] = item;
+  }
+
   /** Item `i` counted from the oldest. */
   at(i: number): T | undefined {
     if (i < 0 || i >= this.size) return undefined;

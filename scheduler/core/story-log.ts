@@ -9,6 +9,8 @@ export class StoryLog {
   private readonly events: (string | undefined)[];
   private readonly from: (string | undefined)[];
   private readonly to: (string | undefined)[];
+  private readonly stimulusKinds: (string | undefined)[];
+  private readonly stimulusSeqs: Float64Array;
   private readonly times: Float64Array;
   private next = 0;
   private size = 0;
@@ -18,16 +20,21 @@ export class StoryLog {
     this.events = new Array<string | undefined>(capacity);
     this.from = new Array<string | undefined>(capacity);
     this.to = new Array<string | undefined>(capacity);
+    this.stimulusKinds = new Array<string | undefined>(capacity);
+    this.stimulusSeqs = new Float64Array(capacity);
     this.times = new Float64Array(capacity);
   }
 
-  add(key: string, event: string, from: string, to: string, time: number): void {
+  /** Logs one transition (or, with `from === to`, something dropped: a stale outcome) caused by `stimulus`. */
+  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0): void {
     const i = this.next;
     this.keys[i] = key;
     this.events[i] = event;
     this.from[i] = from;
     this.to[i] = to;
     this.times[i] = time;
+    this.stimulusKinds[i] = stimulusKind;
+    this.stimulusSeqs[i] = stimulusSeq;
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -38,7 +45,10 @@ export class StoryLog {
     const start = (this.next - this.size + this.capacity) % this.capacity;
     for (let n = 0; n < this.size; n++) {
       const i = (start + n) % this.capacity;
-      if (this.keys[i] === key) out.push({ time: this.times[i], event: this.events[i] as string, from: this.from[i] as string, to: this.to[i] as string });
+      if (this.keys[i] !== key) continue;
+      const entry: StoryEntry = { time: this.times[i], event: this.events[i] as string, from: this.from[i] as string, to: this.to[i] as string };
+      if (this.stimulusKinds[i]) entry.stimulus = `${this.stimulusKinds[i]}#${this.stimulusSeqs[i]}`;
+      out.push(entry);
     }
     return out;
   }

@@ -1,7 +1,7 @@
 /** What crosses between the thread pool adapter (main thread) and its worker threads. */
 import type { ErrorInfo } from '../errors';
 import type { FnSpec } from '../protocol';
-import type { ExecTask } from '../core/state';
+import type { ExecTask } from '../core/tasks';
 
 export interface Batch {
   fns: FnSpec[];
@@ -12,15 +12,21 @@ export interface Batch {
 
 /** A task's outcome. Object results travel as v8-serialized bytes (`ser`), so one bad result fails alone. */
 export type TaskOutcome =
-  | { key: string; ok: true; value?: unknown; ser?: Uint8Array }
-  | { key: string; ok: false; error: ErrorInfo };
+  | { key: string; run: number; ok: true; value?: unknown; ser?: Uint8Array }
+  | { key: string; run: number; ok: false; error: ErrorInfo };
+
+/** One run of a task: the key and the run id the scheduler gave the dispatch. */
+export interface RunId {
+  key: string;
+  run: number;
+}
 
 export interface BatchResult {
   threadId: number;
   /** Tasks that finished while the batch ran. */
   done: TaskOutcome[];
-  /** Tasks still awaiting something: their outcome comes later on the thread's result port. */
-  pending: string[];
+  /** Runs still awaiting something: their outcome comes later on the thread's result port. */
+  pending: RunId[];
   /** Milliseconds the batch held the thread. */
   ms: number;
 }

@@ -1,11 +1,12 @@
 /**
- * The scheduler's local worker: pulls ready tasks from the scheduler state in adaptive batches and runs
- * them on a ThreadRunner in this process. Results stay in the scheduler's memory.
+ * The scheduler's local worker: pulls ready tasks in adaptive batches and runs them on a ThreadRunner in this
+ * process. Results stay in the scheduler's memory. Everything it learns goes back as stimuli through the
+ * WorkerHost; it never touches the core's state.
  */
 import { deserialize } from 'node:v8';
 import { toErrorInfo } from '../errors';
-import type { ExecTask } from '../core/state';
-import type { SchedulerServer, WorkerAdapter } from '../server';
+import type { ExecTask } from '../core/tasks';
+import type { RunOutcome, WorkerAdapter, WorkerHost } from '../worker-host';
 import type { Batch, TaskOutcome } from './batch';
 import { BatchSizer } from './batch-sizer';
 import { ThreadRunner } from './thread-runner';
@@ -19,7 +20,7 @@ export class ThreadPool implements WorkerAdapter {
   private closing = false;
 
   constructor(
-    private readonly server: SchedulerServer,
+    private readonly host: WorkerHost,
     readonly threads: number,
     readonly id = 'local',
   ) {
@@ -27,22 +28,18 @@ export class ThreadPool implements WorkerAdapter {
     this.sizer = new BatchSizer(threads);
     this.runner = new ThreadRunner(threads, {
       outcomes: (done) => this.apply(done),
-      crashed: (keys, reason) => {
-        for (const key of keys) this.server.state.taskCrashed(key, this.id, reason);
-        this.server.afterEvent();
-      },
+      crashed: (runs, reason) => this.host.crashed(this.id, runs, reason),
       batchDone: (r, n) => {
         this.sizer.observe(r.ms, n);
-        if (r.done.length === 0) this.server.afterEvent();
+        if (r.done.length === 0) this.host.wake();
       },
-      clientPort: (port) => this.server.acceptPort(port),
+      clientPort: (port) => this.host.acceptPort(port),
     });
   }
 
   pump(): void {
-    const state = this.server.state;
-    while (!this.closing && this.runner.batchesInFlight < this.maxInFlight && state.readyCount > 0) {
-      const tasks = state.takeReady(this.id, this.sizer.next(state.readyCount));
+    while (!this.closing && this.runner.batchesInFlight < this.maxInFlight && this.host.readyCount > 0) {
+      const tasks = this.host.takeReady(this.id, this.sizer.next(this.host.readyCount));
       if (tasks.length === 0) break;
       this.dispatch(tasks);
     }
@@ -52,13 +49,10 @@ export class ThreadPool implements WorkerAdapter {
     const remote = tasks.filter((t) => t.at !== undefined);
     if (remote.length > 0) {
       // Dependencies held by remote workers come here first.
-      this.server.fillRemoteDeps(remote).then(
+      this.host.fillRemoteDeps(remote).then(
         () => this.runBatch(tasks),
-        () => {
-          // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
-          for (const t of tasks) this.server.state.taskNeedsDeps(t.key, this.id);
-          this.server.afterEvent();
-        },
+        // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
+        () => this.host.needsDeps(this.id, tasks),
       );
       return;
     }
@@ -66,35 +60,25 @@ export class ThreadPool implements WorkerAdapter {
   }
 
   private runBatch(tasks: ExecTask[]): void {
-    const fns = this.server.state.fns;
-    const ids = new Set(tasks.map((t) => t.fn));
-    const batch: Batch = { fns: [...ids].map((id) => fns.get(id)).filter((f) => f !== undefined), tasks };
+    const batch: Batch = { fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks };
     if (tasks.some((t) => t.alone)) batch.hold = true;
-    this.runner.run(batch, (key) => {
-      const t = this.server.state.tasks.get(key);
-      return t?.state === 'processing' && t.worker === this.id;
-    });
+    this.runner.run(batch, (r) => this.host.isCurrentRun(this.id, r));
   }
 
   private apply(done: TaskOutcome[]): void {
-    const state = this.server.state;
+    const outcomes: RunOutcome[] = [];
     for (const o of done) {
-      if (!o.ok) {
-        state.taskErred(o.key, this.id, o.error);
+      if (!o.ok || !o.ser) {
+        outcomes.push(o);
         continue;
       }
-      let value = o.value;
-      if (o.ser) {
-        try {
-          value = deserialize(o.ser);
-        } catch (err) {
-          state.taskErred(o.key, this.id, toErrorInfo(err));
-          continue;
-        }
+      try {
+        outcomes.push({ key: o.key, run: o.run, ok: true, value: deserialize(o.ser) });
+      } catch (err) {
+        outcomes.push({ key: o.key, run: o.run, ok: false, error: toErrorInfo(err) });
       }
-      state.taskFinished(o.key, this.id, value);
     }
-    this.server.afterEvent();
+    this.host.outcomes(this.id, outcomes);
   }
 
   async close(): Promise<void> {

@@ -8,13 +8,13 @@ import path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { toErrorInfo, type ErrorInfo } from '../errors';
-import type { Batch, BatchResult, TaskOutcome, ThreadHello, ThreadMessage } from './batch';
+import type { Batch, BatchResult, RunId, TaskOutcome, ThreadHello, ThreadMessage } from './batch';
 
 export interface RunnerEvents {
   /** Tasks finished or failed (a batch's synchronous part, or awaiting tasks as they settle). */
   outcomes(done: TaskOutcome[]): void;
-  /** The thread running these tasks died; `reason` is its uncaught error when it said. */
-  crashed(keys: string[], reason: ErrorInfo): void;
+  /** The thread running these runs died; `reason` is its uncaught error when it said. */
+  crashed(runs: RunId[], reason: ErrorInfo): void;
   /** A batch gave its thread back (its awaiting tasks go on); for flow control and timing. */
   batchDone(result: BatchResult, tasks: number): void;
   /** A task's `localClient()` asked for a connection (in-process pools only). */
@@ -24,8 +24,8 @@ export interface RunnerEvents {
 interface ThreadInfo {
   /** Known once the thread's hello arrived (it may come after the thread's first batch result). */
   port: MessagePort | undefined;
-  /** Keys of awaiting tasks still running on this thread. */
-  pending: Set<string>;
+  /** Awaiting runs still going on this thread, by run id. */
+  pending: Map<number, RunId>;
   crash: ErrorInfo | undefined;
 }
 
@@ -76,7 +76,7 @@ export class ThreadRunner {
 
   private thread(threadId: number): ThreadInfo {
     let info = this.threadsById.get(threadId);
-    if (!info) this.threadsById.set(threadId, (info = { port: undefined, pending: new Set(), crash: undefined }));
+    if (!info) this.threadsById.set(threadId, (info = { port: undefined, pending: new Map(), crash: undefined }));
     return info;
   }
 
@@ -97,17 +97,17 @@ export class ThreadRunner {
   }
 
   /** Runs a batch; what happens is reported through the events. */
-  run(batch: Batch, isStillRunning: (key: string) => boolean): void {
+  run(batch: Batch, isStillRunning: (r: RunId) => boolean): void {
     this.inFlight++;
     this.updateKeepAlive();
     this.piscina.run(batch).then(
       (r: BatchResult) => {
         this.inFlight--;
         const thread = this.thread(r.threadId);
-        for (const key of r.pending) {
+        for (const p of r.pending) {
           // The outcome may have arrived first on the result port.
-          if (isStillRunning(key) && !thread.pending.has(key)) {
-            thread.pending.add(key);
+          if (isStillRunning(p) && !thread.pending.has(p.run)) {
+            thread.pending.set(p.run, p);
             this.asyncPending++;
           }
         }
@@ -124,7 +124,7 @@ export class ThreadRunner {
           const why = this.recentCrash ?? toErrorInfo(err);
           this.recentCrash = undefined;
           this.events.crashed(
-            batch.tasks.map((t) => t.key),
+            batch.tasks.map((t) => ({ key: t.key, run: t.run })),
             why,
           );
           this.updateKeepAlive();
@@ -135,7 +135,7 @@ export class ThreadRunner {
 
   /** Forgets an awaiting task (its outcome was applied elsewhere or it no longer matters). */
   private onLateOutcomes(done: TaskOutcome[], thread: ThreadInfo): void {
-    for (const o of done) if (thread.pending.delete(o.key)) this.asyncPending--;
+    for (const o of done) if (thread.pending.delete(o.run)) this.asyncPending--;
     this.events.outcomes(done);
     this.updateKeepAlive();
   }
@@ -143,10 +143,10 @@ export class ThreadRunner {
   private onThreadGone(threadId: number, info: ThreadInfo): void {
     this.threadsById.delete(threadId);
     if (this.closing) return;
-    const keys = [...info.pending];
-    this.asyncPending -= keys.length;
+    const runs = [...info.pending.values()];
+    this.asyncPending -= runs.length;
     info.pending.clear();
-    if (keys.length > 0) this.events.crashed(keys, info.crash ?? { name: 'Error', message: 'the worker thread exited' });
+    if (runs.length > 0) this.events.crashed(runs, info.crash ?? { name: 'Error', message: 'the worker thread exited' });
     this.updateKeepAlive();
   }
 

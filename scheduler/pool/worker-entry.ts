@@ -5,18 +5,19 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { types } from 'node:util';
 import { serialize } from 'node:v8';
 import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { Client } from '../client';
 import { zip } from '../channel';
 import { toErrorInfo, type ErrorInfo } from '../errors';
-import { isFutureRef, type FnSpec } from '../protocol';
+import { isFutureRef, unescapeUserObject, type FnSpec } from '../protocol';
 import { MessagePortTransport } from '../transport/message-port';
 import { WsClientTransport } from '../wire/ws-client';
 import type { ClientMessage, SchedulerMessage } from '../protocol';
 import { sleep } from '../sleep';
-import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type TaskOutcome, type ThreadMessage } from './batch';
+import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type RunId, type TaskOutcome, type ThreadMessage } from './batch';
 
 const resultChannel = new MessageChannel();
 const resultPort = resultChannel.port1;
@@ -96,16 +97,64 @@ function fromSource(src: string): (...args: unknown[]) => unknown {
   }
 }
 
-function substitute(value: unknown, deps: Record<string, unknown>): unknown {
+/**
+ * Decodes task arguments in place (they are this thread's own copy): markers become the dependencies'
+ * values, escaped user objects become themselves again (client.ts `replaceFutures` is the inverse).
+ * Walks arrays, Maps, Sets and plain objects, as the client does; shared references and cycles are kept.
+ */
+function decodeArgs(value: unknown, deps: Record<string, unknown>, done: Map<object, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (isFutureRef(value)) return deps[value.$sf];
-  if (Array.isArray(value)) return value.map((v) => substitute(v, deps));
-  if (Object.getPrototypeOf(value) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, deps);
-    return out;
+  if (done.has(value)) return done.get(value);
+  if (Array.isArray(value)) {
+    done.set(value, value);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const d = decodeArgs(v, deps, done);
+      if (d !== v) value[i] = d;
+    }
+    return value;
   }
-  return value;
+  if (types.isMap(value) || types.isSet(value)) {
+    done.set(value, value);
+    const map = types.isMap(value) ? (value as Map<unknown, unknown>) : undefined;
+    const entries = map ? [...map] : [...(value as Set<unknown>)].map((v) => [v, v]);
+    let changed = false;
+    const decoded = entries.map(([k, v]) => {
+      const dk = decodeArgs(k, deps, done);
+      const dv = map ? decodeArgs(v, deps, done) : dk;
+      if (dk !== k || dv !== v) changed = true;
+      return [dk, dv];
+    });
+    if (changed && map) {
+      map.clear();
+      for (const [k, v] of decoded) map.set(k, v);
+    } else if (changed) {
+      const set = value as Set<unknown>;
+      set.clear();
+      for (const [k] of decoded) set.add(k);
+    }
+    return value;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  // An escaped user object: its own key is data, never a marker, so it is not looked at as one.
+  const target = (unescapeUserObject(value) ?? value) as Record<string, unknown>;
+  done.set(value, target);
+  for (const k of Object.keys(target)) {
+    const v = target[k];
+    const d = decodeArgs(v, deps, done);
+    if (d === v) continue;
+    if (k === '__proto__') Object.defineProperty(target, k, { value: d, enumerable: true, writable: true, configurable: true });
+    else target[k] = d;
+  }
+  return target;
+}
+
+/** True when some argument is an object: only then can it hold a marker or an escaped object. */
+function hasObjectArg(args: unknown[]): boolean {
+  for (const a of args) if (typeof a === 'object' && a !== null) return true;
+  return false;
 }
 
 function describe(err: unknown): ErrorInfo {
@@ -122,13 +171,13 @@ function describe(err: unknown): ErrorInfo {
   return toErrorInfo(err);
 }
 
-function outcome(key: string, value: unknown): TaskOutcome {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return { key, ok: true, value };
+function outcome(key: string, run: number, value: unknown): TaskOutcome {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return { key, run, ok: true, value };
   try {
     if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`${typeof value} values cannot be sent`);
-    return { key, ok: true, ser: serialize(value) };
+    return { key, run, ok: true, ser: serialize(value) };
   } catch (err) {
-    return { key, ok: false, error: { name: 'SerializationError', message: `the task's result cannot be sent: ${(err as Error).message}`, code: 'ERR_SERIALIZATION' } };
+    return { key, run, ok: false, error: { name: 'SerializationError', message: `the task's result cannot be sent: ${(err as Error).message}`, code: 'ERR_SERIALIZATION', key } };
   }
 }
 
@@ -152,30 +201,31 @@ function flushLater(): void {
 export default function runBatch(batch: Batch): BatchResult | Promise<BatchResult> {
   const t0 = performance.now();
   const done: TaskOutcome[] = [];
-  const pending: string[] = [];
+  const pending: RunId[] = [];
   const held: Promise<void>[] = [];
   for (const task of batch.tasks) {
     const key = task.key;
+    const run = task.run;
     try {
       const fn = compile(task.fn, batch.fns);
-      const args = task.deps ? (substitute(task.args, task.deps) as unknown[]) : task.args;
+      const args = task.deps || hasObjectArg(task.args) ? (decodeArgs(task.args, task.deps ?? {}, new Map()) as unknown[]) : task.args;
       const r = fn(...args);
       if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
         const settled = Promise.resolve(r as PromiseLike<unknown>).then(
-          (v) => outcome(key, v),
-          (e: unknown): TaskOutcome => ({ key, ok: false, error: describe(e) }),
+          (v) => outcome(key, run, v),
+          (e: unknown): TaskOutcome => ({ key, run, ok: false, error: describe(e) }),
         );
         if (batch.hold) {
           held.push(settled.then((o) => void done.push(o)));
         } else {
-          pending.push(key);
+          pending.push({ key, run });
           void settled.then(later);
         }
       } else {
-        done.push(outcome(key, r));
+        done.push(outcome(key, run, r));
       }
     } catch (err) {
-      done.push({ key, ok: false, error: describe(err) });
+      done.push({ key, run, ok: false, error: describe(err) });
     }
   }
   if (held.length > 0) return Promise.all(held).then(() => ({ threadId, done, pending, ms: performance.now() - t0 }));

@@ -6,8 +6,8 @@
 import { ConnectionError } from '../wire/errors';
 import { CloseCode } from '../wire/errors';
 import type { Transport } from '../transport/transport';
-import type { ExecTask } from '../core/state';
-import type { SchedulerServer, WorkerAdapter } from '../server';
+import type { ExecTask } from '../core/tasks';
+import type { WorkerAdapter, WorkerHost } from '../worker-host';
 import { BatchSizer } from '../pool/batch-sizer';
 import { HEARTBEAT_TIMEOUT_MS, type FromWorker, type ToWorker } from './worker-protocol';
 import { fromErrorInfo } from '../errors';
@@ -23,7 +23,7 @@ export class RemoteWorker implements WorkerAdapter {
   private gone = false;
 
   constructor(
-    private readonly server: SchedulerServer,
+    private readonly host: WorkerHost,
     private readonly transport: Transport<FromWorker, ToWorker> & { fail?(code: number, reason: string): void },
     readonly id: string,
     readonly threads: number,
@@ -41,9 +41,8 @@ export class RemoteWorker implements WorkerAdapter {
   }
 
   pump(): void {
-    const state = this.server.state;
-    while (!this.gone && this.inFlight < this.threads * 2 && state.readyCount > 0) {
-      const tasks = state.takeReady(this.id, this.sizer.next(state.readyCount));
+    while (!this.gone && this.inFlight < this.threads * 2 && this.host.readyCount > 0) {
+      const tasks = this.host.takeReady(this.id, this.sizer.next(this.host.readyCount));
       if (tasks.length === 0) break;
       this.dispatch(tasks);
     }
@@ -55,16 +54,13 @@ export class RemoteWorker implements WorkerAdapter {
     // Dependencies held by this worker stay where they are; others are brought along.
     const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((w) => w !== this.id));
     const send = () => {
-      const fns = this.server.state.fns;
-      const ids = new Set(tasks.map((t) => t.fn));
-      this.transport.send({ op: 'run', batch, fns: [...ids].map((id) => fns.get(id)).filter((f) => f !== undefined), tasks });
+      this.transport.send({ op: 'run', batch, fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks });
     };
     if (elsewhere.length === 0) return send();
-    this.server.fillRemoteDeps(elsewhere, this.id).then(send, () => {
+    this.host.fillRemoteDeps(elsewhere, this.id).then(send, () => {
       // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
       this.inFlight--;
-      for (const t of tasks) this.server.state.taskNeedsDeps(t.key, this.id);
-      this.server.afterEvent();
+      this.host.needsDeps(this.id, tasks);
     });
   }
 
@@ -84,21 +80,19 @@ export class RemoteWorker implements WorkerAdapter {
 
   private receive(batch: FromWorker[]): void {
     this.lastSeen = Date.now();
-    const state = this.server.state;
+    let ran = false;
     for (const m of batch) {
       switch (m?.op) {
         case 'ran':
           this.inFlight--;
           this.sizer.observe(m.ms, m.n);
+          ran = true;
           break;
         case 'done':
-          for (const o of m.outcomes) {
-            if (o.ok) state.taskFinished(o.key, this.id, undefined, true);
-            else state.taskErred(o.key, this.id, o.error);
-          }
+          this.host.outcomes(this.id, m.outcomes, true);
           break;
         case 'crashed':
-          for (const key of m.keys) state.taskCrashed(key, this.id, m.reason);
+          this.host.crashed(this.id, m.runs, m.reason);
           break;
         case 'data': {
           const f = this.fetches.get(m.req);
@@ -114,7 +108,7 @@ export class RemoteWorker implements WorkerAdapter {
           this.transport.send({ op: 'error', error: { name: 'ProtocolError', message: `unknown worker message ${JSON.stringify((m as { op?: unknown })?.op)}`, code: 'ERR_PROTOCOL' } });
       }
     }
-    this.server.afterEvent();
+    if (ran) this.host.wake();
   }
 
   private lost(why: string): void {
@@ -124,7 +118,7 @@ export class RemoteWorker implements WorkerAdapter {
     const err = new ConnectionError(`worker ${this.id} was lost: ${why}`);
     for (const f of this.fetches.values()) f.reject(err);
     this.fetches.clear();
-    this.server.workerLost(this.id, why);
+    this.host.workerLost(this.id, why);
   }
 
   async close(): Promise<void> {

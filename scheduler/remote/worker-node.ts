@@ -27,7 +27,10 @@ export class WorkerNode {
   private readonly runner: ThreadRunner;
   private readonly store = new Map<string, unknown>();
   /** Keys of tasks running here now. */
-  private readonly running = new Set<string>();
+  /** Runs going on here, by run id. */
+  private readonly running = new Set<number>();
+  /** The newest run of each key dispatched here and not yet settled: any other run's result is stale, never stored. */
+  private readonly latest = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly closedPromise: Promise<Error | undefined>;
   private closing = false;
@@ -42,9 +45,9 @@ export class WorkerNode {
       opts.threads,
       {
         outcomes: (done) => this.report(done),
-        crashed: (keys, reason) => {
-          for (const k of keys) this.running.delete(k);
-          this.send({ op: 'crashed', keys, reason });
+        crashed: (runs, reason) => {
+          for (const r of runs) this.running.delete(r.run);
+          this.send({ op: 'crashed', runs, reason });
         },
         batchDone: (r, n) => this.send({ op: 'ran', batch: this.batchOf(r.threadId), ms: r.ms, n }),
       },
@@ -87,7 +90,7 @@ export class WorkerNode {
         case 'get': {
           const missing = m.keys.filter((k) => !this.store.has(k));
           if (missing.length > 0) {
-            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not hold ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST' } });
+            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not hold ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST', key: missing[0] } });
           } else {
             this.send({ op: 'data', req: m.req, ok: true, values: m.keys.map((k) => this.store.get(k)) });
           }
@@ -105,29 +108,37 @@ export class WorkerNode {
 
   private run(batchId: number, batch: Batch): void {
     for (const t of batch.tasks) {
-      this.running.add(t.key);
+      this.running.add(t.run);
+      this.latest.set(t.key, t.run);
       if (!t.at) continue;
       // Dependencies the scheduler left here: they are in this worker's store.
       for (const key of Object.keys(t.at)) (t.deps ??= {})[key] = this.store.get(key);
       delete t.at;
     }
     this.batchIds.push(batchId);
-    this.runner.run(batch, (key) => this.running.has(key));
+    this.runner.run(batch, (r) => this.running.has(r.run));
   }
 
   private report(done: TaskOutcome[]): void {
     const outcomes: Extract<FromWorker, { op: 'done' }>['outcomes'] = [];
     for (const o of done) {
-      this.running.delete(o.key);
+      this.running.delete(o.run);
+      const current = this.latest.get(o.key) === o.run;
+      if (current) this.latest.delete(o.key);
       if (!o.ok) {
-        outcomes.push({ key: o.key, ok: false, error: o.error });
+        outcomes.push({ key: o.key, run: o.run, ok: false, error: o.error });
+        continue;
+      }
+      if (!current) {
+        // A newer run of this key was dispatched here: this result is stale and must not replace its value.
+        outcomes.push({ key: o.key, run: o.run, ok: false, error: { name: 'StaleRunError', message: `run ${o.run} of ${o.key} was superseded`, code: 'ERR_STALE_RUN', key: o.key } });
         continue;
       }
       try {
         this.store.set(o.key, o.ser ? deserialize(o.ser) : o.value);
-        outcomes.push({ key: o.key, ok: true });
+        outcomes.push({ key: o.key, run: o.run, ok: true });
       } catch (err) {
-        outcomes.push({ key: o.key, ok: false, error: toErrorInfo(err) });
+        outcomes.push({ key: o.key, run: o.run, ok: false, error: toErrorInfo(err) });
       }
     }
     this.send({ op: 'done', outcomes });

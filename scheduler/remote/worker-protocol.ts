@@ -1,7 +1,7 @@
 /** Messages between the scheduler and a standalone worker process. */
 import type { ErrorInfo } from '../errors';
 import type { FnSpec } from '../protocol';
-import type { ExecTask } from '../core/state';
+import type { ExecTask } from '../core/tasks';
 
 export type ToWorker =
   | { op: 'run'; batch: number; fns: FnSpec[]; tasks: ExecTask[] }
@@ -15,8 +15,8 @@ export type FromWorker =
   /** A batch gave its threads back; `ms` is how long its synchronous part took. */
   | { op: 'ran'; batch: number; ms: number; n: number }
   /** Outcomes; successful results stay in the worker's store. */
-  | { op: 'done'; outcomes: ({ key: string; ok: true } | { key: string; ok: false; error: ErrorInfo })[] }
-  | { op: 'crashed'; keys: string[]; reason: ErrorInfo }
+  | { op: 'done'; outcomes: ({ key: string; run: number; ok: true } | { key: string; run: number; ok: false; error: ErrorInfo })[] }
+  | { op: 'crashed'; runs: { key: string; run: number }[]; reason: ErrorInfo }
   | { op: 'data'; req: number; ok: true; values: unknown[] }
   | { op: 'data'; req: number; ok: false; error: ErrorInfo }
   | { op: 'hb' };

@@ -26,6 +26,7 @@ const isObj = (v: unknown): v is Msg => typeof v === 'object' && v !== null && !
 const optional = (v: unknown, check: (x: unknown) => boolean) => v === undefined || check(v);
 const isNum = (v: unknown) => typeof v === 'number';
 const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+const isCountArray = (v: unknown, length: number) => Array.isArray(v) && v.length === length && v.every(isCount);
 
 /** Field checks per op, each returning what is wrong (or undefined). Ops absent here are unknown. */
 const CHECKS: Record<string, (m: Msg) => string | undefined> = {
@@ -45,11 +46,12 @@ const CHECKS: Record<string, (m: Msg) => string | undefined> = {
     return undefined;
   },
   scatter: (m) => (Array.isArray(m.items) && m.items.every((i) => isObj(i) && isStr(i.key) && i.key.length > 0) ? undefined : 'scatter needs items [{key, value}] with string keys'),
-  want: (m) => (isStrArray(m.keys) && optional(m.sync, (s) => typeof s === 'boolean') ? undefined : 'want needs keys: string[]'),
-  release: (m) => (isStrArray(m.keys) ? undefined : 'release needs keys: string[]'),
-  cancel: (m) => (isStrArray(m.keys) ? undefined : 'cancel needs keys: string[]'),
+  want: (m) => (isStrArray(m.keys) ? undefined : 'want needs keys: string[]'),
+  release: (m) => (isStrArray(m.keys) && optional(m.n, (n) => isCountArray(n, (m.keys as string[]).length)) ? undefined : 'release needs keys: string[] and an optional n: counts, one per key'),
+  resync: (m) => (isStrArray(m.keys) && isCountArray(m.n, m.keys.length) ? undefined : 'resync needs keys: string[] and n: counts, one per key'),
+  cancel: (m) => (isStrArray(m.keys) && optional(m.force, (f) => typeof f === 'boolean') ? undefined : 'cancel needs keys: string[] and an optional force: boolean'),
   gather: (m) => (isStrArray(m.keys) ? undefined : 'gather needs keys: string[]'),
-  sub: (m) => (isStr(m.channel) && (m.maxlen === null || isNum(m.maxlen)) && optional(m.from, isCount) && optional(m.create, (x) => typeof x === 'boolean') ? undefined : 'sub needs channel: string, maxlen: number | null, an optional from: a count (integer >= 0) and an optional create: boolean'),
+  sub: (m) => (isStr(m.channel) && (m.maxlen === null || isNum(m.maxlen)) && optional(m.from, isCount) && optional(m.create, (x) => typeof x === 'boolean') && optional(m.epoch, isCount) && optional(m.resume, (x) => typeof x === 'boolean') ? undefined : 'sub needs channel: string, maxlen: number | null, and optionally from: a count (integer >= 0), create: boolean, epoch: a count, resume: boolean'),
   append: (m) => {
     if (!isStr(m.channel) || !Array.isArray(m.items)) return 'append needs channel: string and items: []';
     for (const i of m.items) if (!isObj(i) || !(isStr(i.k) || 'v' in i)) return 'append: an item is a future {k: key} or a value {v}';

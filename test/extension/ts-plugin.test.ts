@@ -99,6 +99,21 @@ describe('TypeScript server plugin', { timeout: 120_000 }, () => {
     assert.deepEqual(files, [path.join('dist', 'types', 'scheduler', 'client.d.ts')]);
   });
 
+  it('in a .sfnb cell: signature help of client.submit names its parameters and documents it', async () => {
+    const cell = cellOf('/tmp/sf-notebooks/c.sfnb', 0);
+    await server.open(cell, 'client.submit(', '/tmp/sf-notebooks');
+    const help = await server.request('signatureHelp', { file: cell, line: 1, offset: 15 });
+    assert.ok(help.success, help.message);
+    type Parts = { text: string }[];
+    const items = (help.body as { items: { prefixDisplayParts: Parts; documentation: Parts; parameters: { name: string; displayParts: Parts }[] }[] }).items;
+    const first = items[0];
+    assert.equal(first.prefixDisplayParts.map((p) => p.text).join(''), 'submit(');
+    assert.equal(first.parameters[0].name, 'fn');
+    assert.match(first.parameters[0].displayParts.map((p) => p.text).join(''), /^fn: \(.*\) => unknown$/);
+    assert.ok(items.length >= 4, `the overloads of submit: ${items.length}`);
+    assert.match(first.documentation.map((p) => p.text).join(''), /Submits `fn\(\.\.\.args\)`/);
+  });
+
   it('leaves projects without our cells alone, and an .ipynb until the extension says it runs it', async () => {
     const plain = '/tmp/sf-notebooks-plain/loose.ts';
     await server.open(plain, 'client;\n', '/tmp/sf-notebooks-plain');

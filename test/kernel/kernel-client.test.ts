@@ -4,6 +4,7 @@ import * as runtime from '../../scheduler';
 import { Kernel, type CellRun, type KernelOutput } from '../../kernel/kernel';
 import type { RuntimeModule } from '../../kernel/runtime-types';
 import { STATUS_MIME, type StatusView } from '../../kernel/status-view';
+import { eventually } from '../scheduler/helpers';
 
 // The kernel loads the runtime by path; this line fails to compile if the runtime stops fitting it.
 const fitsKernel: RuntimeModule = runtime;
@@ -73,6 +74,25 @@ describe('kernel with a LocalCluster client', () => {
     assert.equal(view.channel?.name, 'kernel-test');
     assert.equal(view.channel?.count, 2);
     assert.equal(view.futures, 1);
+  });
+
+  test('a live channel view does not keep alive the futures the channel evicted', async () => {
+    await ok(kernel, 'const rolling = client.channel("kernel-rolling", { maxlen: 2 });\nrolling');
+    const observer = await runtime.Client.connect(cluster);
+    try {
+      // Futures appended one by one while the view is live and refreshing; the appender lets go of each.
+      await ok(kernel, 'for (let i = 0; i < 8; i++) { const f = client.submit({ fn: (x: number) => x, args: [i], key: `rolling-${i}` }); rolling.append(f); await rolling.flush(); await f.result(); f.release(); await sleep(30); }');
+      await kernel.flushLiveOutputs();
+      const held = async () => {
+        const keys: string[] = [];
+        for (let i = 0; i < 8; i++) if ((await observer.story(`rolling-${i}`)).at(-1)?.to !== 'forgotten') keys.push(`rolling-${i}`);
+        return keys;
+      };
+      await eventually(async () => (await held()).length <= 2, 5000, 'evicted futures forgotten');
+      assert.deepEqual(await held(), ['rolling-6', 'rolling-7'], 'only what the channel retains is held');
+    } finally {
+      await observer.close();
+    }
   });
 
   test('interrupting a wait on a result keeps the client usable', async () => {

@@ -88,6 +88,20 @@ describe('kernel: type check before a cell runs', () => {
   });
 });
 
+test('without the declarations, cells run unchecked and the first one says why, once', async () => {
+  const kernel = await Kernel.start({ runtimeModule: null, typesDir: path.join(os.tmpdir(), 'sf-no-types-here') });
+  try {
+    const first = await kernel.execute("const s: number = 'x';\ns", { cellId: 'n1' });
+    assert.equal(first.status, 'ok');
+    assert.match(streamText(first, 'stderr'), /^Cells are not type-checked: the notebook prelude .*notebook-prelude\.d\.ts is missing: run `npm run build`/);
+    const second = await kernel.execute('s', { cellId: 'n2' });
+    assert.equal(second.status, 'ok');
+    assert.equal(streamText(second, 'stderr'), '');
+  } finally {
+    await kernel.dispose();
+  }
+});
+
 describe('shared-futures run --type-check', () => {
   let dir: string;
   let file: string;

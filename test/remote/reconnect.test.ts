@@ -3,36 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Future, LocalCluster } from '../../scheduler';
 import { eventually } from '../scheduler/helpers';
-
-/** A TCP proxy whose connections can be cut, to drop a client's connection without closing it. */
-async function proxyTo(port: number): Promise<{ port: number; cut(): void; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((inbound) => {
-    const outbound = net.connect(port, '127.0.0.1');
-    sockets.add(inbound).add(outbound);
-    inbound.pipe(outbound).pipe(inbound);
-    const drop = () => {
-      inbound.destroy();
-      outbound.destroy();
-    };
-    inbound.on('error', drop).on('close', drop);
-    outbound.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    cut: () => {
-      for (const s of sockets) s.destroy();
-      sockets.clear();
-    },
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { proxyTo } from './proxy';
 
 test('a client whose connection drops reconnects and resumes: wanted keys live on, channels continue without gap or duplicate', async () => {
   const token = 'reconnect-token-1234';

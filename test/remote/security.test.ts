@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { serialize } from 'node:v8';
 import { Client, InvalidArgumentError, LocalCluster } from '../../scheduler';
 import { tokensMatch } from '../../scheduler/wire/auth';
+import { PROTOCOL_VERSION } from '../../scheduler/protocol';
 import { AuthenticationError } from '../../scheduler/wire/errors';
 import { startCli, stopAll } from './processes';
 import { eventually } from '../scheduler/helpers';
@@ -69,7 +70,7 @@ test('wss:// works with --cert and --key', async () => {
 async function rawConnection(address: string, token: string, id: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(address, { perMessageDeflate: false });
   await new Promise((r, j) => ws.once('open', r).once('error', j));
-  ws.send(JSON.stringify({ op: 'hello', version: 1, role: 'client', id, token }));
+  ws.send(JSON.stringify({ op: 'hello', version: PROTOCOL_VERSION, role: 'client', id, token }));
   const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
   return { ws, closed };
 }

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import { Client, ClientClosedError, InvalidArgumentError, SerializationError } from '../../scheduler';
-import { withCluster } from './helpers';
+import { PROTOCOL_VERSION } from '../../scheduler/protocol';
+import { eventually, withCluster } from './helpers';
 
 test('channel names and maxlen are validated at the call', async () => {
   await withCluster(1, async (client) => {
@@ -63,7 +64,7 @@ test('malformed messages on a raw port get error replies; the scheduler keeps se
     const port = cluster.createPort();
     const replies: unknown[] = [];
     port.on('message', (batch: unknown[]) => replies.push(...batch));
-    port.postMessage([{ op: 'hello', client: 'raw-1', version: 1 }]);
+    port.postMessage([{ op: 'hello', client: 'raw-1', version: PROTOCOL_VERSION }]);
     const garbage: unknown[] = [
       [{ op: 'nope' }],
       [42],
@@ -77,7 +78,8 @@ test('malformed messages on a raw port get error replies; the scheduler keeps se
     ];
     for (const g of garbage) port.postMessage(g);
     port.postMessage('not even an array');
-    await new Promise((r) => setTimeout(r, 100));
+    // Messages are handled in order: once the last one (which closes the connection) is answered, every earlier one was.
+    await eventually(() => replies.some((m) => /batch must be an array/.test((m as { error?: { message?: string } }).error?.message ?? '')), 5000, 'the last message answered');
     const errors = replies.filter((m) => (m as { op: string }).op === 'error' || (m as { ok?: boolean }).ok === false);
     assert.ok(errors.length >= 6, `got ${errors.length} error replies`);
     assert.ok(replies.some((m) => (m as { op: string; req?: number }).op === 'reply' && (m as { req?: number }).req === 6));
@@ -90,7 +92,7 @@ test('malformed messages on a raw port get error replies; the scheduler keeps se
     const first: unknown[] = [];
     port2.on('message', (b: unknown[]) => first.push(...b));
     port2.postMessage([{ op: 'info', req: 1 }]);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => first.length > 0, 5000, 'an answer to the message that was not hello');
     assert.match(JSON.stringify(first), /first message must be hello/);
     port2.close();
   });

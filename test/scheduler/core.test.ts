@@ -42,7 +42,7 @@ test('a task goes queued -> processing -> memory and its story says so', () => {
   s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [1] }] });
   assert.equal(s.readyCount, 1);
   const [task] = s.takeReady('w', 10);
-  assert.deepEqual(task, { key: 'x', fn: 'f', args: [1] });
+  assert.deepEqual(task, { key: 'x', run: 1, fn: 'f', args: [1] });
   s.taskFinished('x', 'w', 1);
   const out = s.drainOutbox();
   const status = msgs(out, 'a').find((m) => m.op === 'status');
@@ -241,4 +241,58 @@ test('subscribing with create:false does not bring a missing channel (back) into
   assert.deepEqual(s.channelInfos(), []);
   s.handleClient('b', { op: 'sub', channel: 'gone', maxlen: null });
   assert.deepEqual(s.channelInfos(), [{ name: 'gone', count: 0, length: 0, maxlen: null, stopped: false }], 'a later real subscriber fixes maxlen');
+});
+
+test('a result recomputed after its worker was lost makes a dependent that waits on another key wait for it again', () => {
+  const { s, fn } = setup();
+  s.addWorker('remote', 1);
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  const [x] = s.takeReady('remote', 1);
+  s.taskFinished('x', 'remote', undefined, true, x.run);
+  s.handleClient('a', {
+    op: 'submit',
+    fns: [],
+    tasks: [
+      { key: 'slow', fn: 'f', args: [] },
+      { key: 'z', fn: 'f', args: [{ $sf: 'x' }, { $sf: 'slow' }], deps: ['x', 'slow'] },
+    ],
+  });
+  assert.equal(s.tasks.get('z')?.state, 'waiting');
+  assert.equal(s.tasks.get('z')?.waitingOn, 1, 'z waits for slow only');
+  s.removeWorker('remote');
+  assert.equal(s.tasks.get('x')?.state, 'queued', 'x is computed again');
+  assert.equal(s.tasks.get('z')?.waitingOn, 2, 'z now waits for x as well');
+  for (const t of s.takeReady('w', 10)) s.taskFinished(t.key, 'w', 1, false, t.run);
+  assert.equal(s.tasks.get('z')?.state, 'queued', 'z runs once both are back');
+});
+
+test('a subscription resumed after the grace period ran out does not join a newer incarnation of the channel', () => {
+  const { s } = setup();
+  s.handleClient('a', { op: 'sub', channel: 'c', maxlen: null });
+  const replay = msgs(s.drainOutbox(), 'a').find((m) => m.op === 'replay');
+  assert.ok(replay && replay.op === 'replay');
+  s.removeClient('a'); // gone for longer than its grace period: the scheduler forgot it
+  s.handleClient('b', { op: 'delete', req: 1, channel: 'c' });
+  s.handleClient('b', { op: 'sub', channel: 'c', maxlen: null }); // made again
+  s.addClient('a');
+  s.drainOutbox();
+  s.handleClient('a', { op: 'sub', channel: 'c', maxlen: null, resume: true, from: 0, epoch: replay.epoch });
+  assert.deepEqual(msgs(s.drainOutbox(), 'a'), [{ op: 'chan-deleted', channel: 'c' }]);
+});
+
+test('an outcome of a run that is no longer current is dropped and noted in the story', () => {
+  const { s, fn } = setup();
+  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  const [first] = s.takeReady('w', 1);
+  s.handleClient('a', { op: 'cancel', req: 1, keys: ['x'], force: true });
+  s.handleClient('a', { op: 'submit', fns: [], tasks: [{ key: 'x', fn: 'f', args: [] }] });
+  const [second] = s.takeReady('w', 1);
+  assert.notEqual(first.run, second.run);
+  s.taskFinished('x', 'w', 'stale', false, first.run);
+  assert.equal(s.tasks.get('x')?.state, 'processing', 'the stale result did not land');
+  s.taskFinished('x', 'w', 'fresh', false, second.run);
+  assert.equal(s.tasks.get('x')?.value, 'fresh');
+  const events = s.storyOf('x').map((e) => e.event);
+  assert.ok(events.includes(`stale-result:run-${first.run}@w`), events.join(' '));
+  assert.ok(s.storyOf('x').every((e) => typeof e.stimulus === 'string' && e.stimulus.length > 0), 'every entry names its stimulus');
 });

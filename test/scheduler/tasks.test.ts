@@ -154,8 +154,13 @@ test('released futures: gather raises FutureReleasedError; the scheduler forgets
     f.release();
     await assert.rejects(client.gather([f]), FutureReleasedError);
     await eventually(async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 0, 5000, 'key forgotten');
+    // A handle on a key the scheduler does not hold (any more) waits for it to be defined again (Dask).
     const ghost = client.future('to-release');
-    await assert.rejects(ghost.result(), FutureReleasedError);
+    await assert.rejects(ghost.result(50), TimeoutError);
+    assert.equal(ghost.status, 'pending');
+    const again = client.submit({ fn: () => 2, key: 'to-release' });
+    assert.equal(await ghost.result(), 2);
+    again.release();
   });
 });
 

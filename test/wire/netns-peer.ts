@@ -1,5 +1,5 @@
 /**
- * A client process of the several-hosts test (netns.test.ts), run inside its own network namespace:
+ * A client process of the several-hosts test (netns.system.test.ts), run inside its own network namespace:
  *
  *   node netns-peer.js produce ws://ADDR N   waits for two workers, submits N tasks and a sum of them,
  *                                            appends the futures to channel 'pipeline', stops it, exits

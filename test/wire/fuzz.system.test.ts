@@ -16,6 +16,7 @@ import { deserialize, serialize } from 'node:v8';
 import WebSocket from 'ws';
 import { Client, type Future } from '../../scheduler';
 import { DEFAULT_LIMITS } from '../../scheduler/wire/limits';
+import { PROTOCOL_VERSION } from '../../scheduler/protocol';
 import { startScheduler, stopAll } from './spawn';
 
 after(stopAll);
@@ -418,7 +419,7 @@ async function fuzzConnection(address: string, conn: number, frames: number, tal
       }
       for (const a of answered.splice(0)) settle(a.c, a.errors > 0);
     };
-    ws.send(JSON.stringify({ op: 'hello', version: 1, role: 'client', id: `fuzz-${conn}-${randomUUID()}`, token: TOKEN }));
+    ws.send(JSON.stringify({ op: 'hello', version: PROTOCOL_VERSION, role: 'client', id: `fuzz-${conn}-${randomUUID()}`, token: TOKEN }));
     let sent = 0;
     while (closeCode === undefined) {
       const c = (next ??= maker.next());

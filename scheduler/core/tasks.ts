@@ -1,0 +1,133 @@
+/** The scheduler's records of keys and workers, and the ready queue. Plain data: the TaskMachine moves them. */
+import type { ErrorInfo } from '../errors';
+import { Ring } from './ring';
+import type { TaskState } from './transitions';
+
+/** Everything the scheduler knows of one key. */
+export class TaskRecord {
+  state: TaskState = 'released';
+  /** Function id; '' for data, and for a placeholder that waits for its key to be submitted or scattered. */
+  fn = '';
+  args: unknown[] | undefined;
+  /** Keys this task needs, as records (set when it is defined). */
+  deps: TaskRecord[] | undefined;
+  /** Tasks that counted themselves in `holds` of this one. */
+  dependents: Set<TaskRecord> | undefined;
+  /** Whether this task counts in its dependencies' `holds` (and sits in their `dependents`). */
+  linked = false;
+  /** Dependencies not yet in memory, while waiting. */
+  waitingOn = 0;
+  /** Clients whose want-count of this key is above zero: one id, or a Set when several (most keys have one). */
+  wanters: string | Set<string> | undefined;
+  /** Channel slots that hold the key. */
+  channelRefs = 0;
+  /** Linked dependents: unfinished ones that will need the result, and remotely finished ones that may be recomputed. */
+  holds = 0;
+  priority = 0;
+  seq = 0;
+  retries = 0;
+  /** Times the task was on a thread that died. */
+  suspicious = 0;
+  /** Id of the current run (set at dispatch); outcomes of any other run are stale and dropped. */
+  run = 0;
+  worker: string | undefined;
+  /** The remote worker holding the result; undefined when the value is here (`value`). */
+  holder: string | undefined;
+  value: unknown;
+  error: ErrorInfo | undefined;
+  constructor(readonly key: string) {}
+
+  /** Known only by name: someone asked for the key (`client.future(key)`) before anyone defined it. */
+  get placeholder(): boolean {
+    return this.state === 'released' && this.fn === '' && this.deps === undefined;
+  }
+}
+
+/** A task handed to a worker. */
+export interface ExecTask {
+  key: string;
+  /** The run this dispatch starts: the worker echoes it with the outcome. */
+  run: number;
+  fn: string;
+  args: unknown[];
+  /** Values of dependencies by key, when the task has any. */
+  deps?: Record<string, unknown>;
+  /** Dependencies whose data is on a remote worker: key -> worker id (the adapter brings them). */
+  at?: Record<string, string>;
+  /** The task was on a thread that died: it must have its thread to itself until it settles. */
+  alone?: true;
+}
+
+export interface WorkerState {
+  id: string;
+  threads: number;
+  processing: Set<TaskRecord>;
+  /** Results this (remote) worker holds. */
+  has: Set<TaskRecord>;
+}
+
+/**
+ * Ready tasks, highest priority first. Priority-0 tasks (nearly all) wait in a FIFO in arrival order; only
+ * tasks with another priority pay for the heap. Entries are dropped lazily: a popped task that is no longer
+ * queued is skipped by the taker.
+ */
+export class ReadyQueue {
+  private readonly fifo = new Ring<TaskRecord>(1024);
+  private readonly heap: TaskRecord[] = [];
+
+  get length(): number {
+    return this.fifo.length + this.heap.length;
+  }
+
+  push(t: TaskRecord): void {
+    if (t.priority === 0) this.fifo.push(t);
+    else this.heapPush(t);
+  }
+
+  pop(): TaskRecord | undefined {
+    const top = this.heap[0];
+    if (top !== undefined && (top.priority > 0 || this.fifo.length === 0)) return this.heapPop();
+    return this.fifo.shift();
+  }
+
+  private heapPush(t: TaskRecord): void {
+    const h = this.heap;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i], h[p])) break;
+      const x = h[i];
+      h[i] = h[p];
+      h[p] = x;
+      i = p;
+    }
+  }
+
+  private heapPop(): TaskRecord | undefined {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop() as TaskRecord;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l], h[m])) m = l;
+        if (r < h.length && before(h[r], h[m])) m = r;
+        if (m === i) break;
+        const x = h[i];
+        h[i] = h[m];
+        h[m] = x;
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(a: TaskRecord, b: TaskRecord): boolean {
+  return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
+}
