@@ -79,7 +79,7 @@ function framesOf(message: JupyterMessage): Buffer[] {
 }
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-bad-input-'));
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sf-protocol-'));
   const ports = { shell_port: await freePort(), iopub_port: await freePort(), stdin_port: await freePort(), control_port: await freePort(), hb_port: await freePort() };
   const connection = path.join(dir, 'kernel.json');
   fs.writeFileSync(connection, JSON.stringify({ transport: 'tcp', ip: '127.0.0.1', ...ports, key: KEY, signature_scheme: 'hmac-sha256' }));

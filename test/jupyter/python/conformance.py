@@ -1,5 +1,5 @@
 """jupyter_kernel_test's conformance suite against the installed Shared Futures kernelspec, with TypeScript
-samples. Run by test/jupyter/conformance.test.ts with SF_KERNEL_NAME naming the kernelspec."""
+samples. Run by test/jupyter/conformance.system.test.ts with SF_KERNEL_NAME naming the kernelspec."""
 import os
 import unittest
 

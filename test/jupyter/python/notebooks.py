@@ -1,6 +1,6 @@
 """nbclient and jupyter_client against the installed Shared Futures kernelspec: the example notebooks saved
 as .ipynb and executed, two notebooks at once sharing a channel through the per-user scheduler, interrupt,
-restart and shutdown. Run by test/jupyter/notebooks.test.ts (SF_KERNEL_NAME, SF_EXAMPLES, SF_OUT)."""
+restart and shutdown. Run by test/jupyter/notebooks.system.test.ts (SF_KERNEL_NAME, SF_EXAMPLES, SF_OUT)."""
 import os
 import queue
 import re
