@@ -4,6 +4,7 @@
  *
  * No VS Code here: the extension's notebook controller and the headless runner both drive this class.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { Worker, type MessagePort } from 'node:worker_threads';
 import type { MimeData } from './display';
@@ -124,7 +125,6 @@ export class Kernel {
   private engineFailure: string | undefined;
   private engineFailureShown = false;
   private ranCells: (EngineCell & { names: string[] })[] = [];
-  private anonymousCells = 0;
   private runtimeWarning: string | undefined;
   private flushCounter = 0;
   private readonly flushes = new Map<number, () => void>();
@@ -390,7 +390,9 @@ export class Kernel {
    */
   private typeCheck(source: string, language: CellLanguage, options: ExecuteOptions): EngineDiagnostic[] {
     const mode = options.typeCheck ?? this.options.typeCheck;
-    const id = options.cellId ?? `anonymous-${++this.anonymousCells}`;
+    // A front-end that sends no cell id (classic Notebook, a script): the same text is taken as the same cell
+    // run again, so re-running it replaces its earlier run instead of growing the checked history.
+    const id = options.cellId ?? `anonymous-${createHash('sha1').update(source).digest('hex').slice(0, 16)}`;
     const cell: EngineCell = { id, source, language };
     const history = this.ranCells.filter((c) => c.id !== id);
     if (mode !== 'block') {
