@@ -34,6 +34,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { preferClientMembers, preferPreludeNames } from './completion-order';
+import { bindingNames } from './transpile';
 
 /** A code cell of the notebook. */
 export interface EngineCell {
@@ -625,19 +626,6 @@ export function topLevelDeclarations(source: string, language: EngineCell['langu
 
 function hasExportModifier(statement: ts.Statement): boolean {
   return ts.canHaveModifiers(statement) && (ts.getModifiers(statement) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-}
-
-function bindingNames(name: ts.BindingName): string[] {
-  if (ts.isIdentifier(name)) {
-    return [name.text];
-  }
-  const names: string[] = [];
-  for (const element of name.elements) {
-    if (ts.isBindingElement(element)) {
-      names.push(...bindingNames(element.name));
-    }
-  }
-  return names;
 }
 
 /** The @types folder that holds @types/node, as installed with this package. */
