@@ -24,7 +24,7 @@ import {
   type WireItem,
 } from '../protocol';
 import { ChannelLog } from './channel-log';
-import { TaskMachine } from './task-machine';
+import { TaskMachine, type TransitionObserver } from './task-machine';
 import { type ExecTask, TaskRecord, type WorkerState } from './tasks';
 import { type TaskState, publicStatus } from './transitions';
 
@@ -51,7 +51,7 @@ interface ClientState {
   observer: boolean;
 }
 
-export class SchedulerState {
+export class SchedulerState implements TransitionObserver {
   readonly channels = new Map<string, ChannelLog>();
   readonly clients = new Map<string, ClientState>();
   readonly fns = new Map<string, FnSpec>();
@@ -70,7 +70,7 @@ export class SchedulerState {
     /** How many of the newest transitions the story log keeps. */
     storyCapacity?: number,
   ) {
-    this.machine = new TaskMachine(now, (t, from, to, time, worker) => this.transitioned(t, from, to, time, worker), storyCapacity);
+    this.machine = new TaskMachine(now, this, storyCapacity);
   }
 
   /** Every key the scheduler holds. */
@@ -578,8 +578,8 @@ export class SchedulerState {
 
   // ---------------------------------------------------------------- messages out
 
-  /** After every transition: wanters hear of a new public status, observers of the change. */
-  private transitioned(t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined): void {
+  /** @internal after every transition: wanters hear of a new public status, observers of the change. */
+  transitioned(t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined): void {
     const before = publicStatus(from);
     const after = publicStatus(to);
     if (before !== after && t.wanters !== undefined) {

@@ -22,6 +22,7 @@ import {
 export const STORY_CAPACITY = 100_000;
 
 const SUBMITTED: TransitionArgs = Object.freeze({ event: 'submit' });
+const RELEASED: TransitionArgs = Object.freeze({ event: 'released' });
 
 interface Recommendation {
   t: TaskRecord;
@@ -31,8 +32,10 @@ interface Recommendation {
   args: TransitionArgs;
 }
 
-/** Called after every transition, for status messages and observer events. */
-export type TransitionObserver = (t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined) => void;
+/** Told of every transition, for status messages and observer events. */
+export interface TransitionObserver {
+  transitioned(t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined): void;
+}
 
 export class TaskMachine implements TransitionContext {
   readonly tasks = new Map<string, TaskRecord>();
@@ -51,7 +54,7 @@ export class TaskMachine implements TransitionContext {
 
   constructor(
     private readonly now: () => number,
-    private readonly observe: TransitionObserver,
+    private readonly observer: TransitionObserver,
     storyCapacity = STORY_CAPACITY,
   ) {
     this.story = new StoryLog(storyCapacity);
@@ -70,7 +73,7 @@ export class TaskMachine implements TransitionContext {
     if (to === 'forgotten') this.tasks.delete(t.key);
     const time = this.now();
     this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq);
-    this.observe(t, from, to, time, args.worker);
+    this.observer.transitioned(t, from, to, time, args.worker);
   }
 
   /** A new stimulus begins: what follows until `settle()` is its doing. */
@@ -89,19 +92,20 @@ export class TaskMachine implements TransitionContext {
 
   /** Applies recommendations, then forgets keys nobody holds, until nothing is left to do. */
   settle(): void {
-    for (;;) {
+    while (this.recs.length > 0 || this.candidates.length > 0) {
       while (this.recs.length > 0) {
         const recs = this.recs;
         this.recs = [];
         for (const r of recs) if (r.t.state === r.from && r.t.state !== r.to) this.transition(r.t, r.to, r.args);
       }
-      if (this.candidates.length === 0) return;
-      const batch = this.candidates;
-      this.candidates = [];
-      for (const t of batch) {
-        if (t.state !== 'forgotten' && this.tasks.get(t.key) === t && isUnheld(t)) this.recommend(t, 'forgotten', { event: 'released' });
+      // Collect: forgetting a key may let go of its dependencies (new candidates) or recommend more.
+      while (this.candidates.length > 0) {
+        const batch = this.candidates;
+        this.candidates = [];
+        for (const t of batch) {
+          if (t.state !== 'forgotten' && this.tasks.get(t.key) === t && isUnheld(t)) this.transition(t, 'forgotten', RELEASED);
+        }
       }
-      if (this.recs.length === 0) return;
     }
   }
 
@@ -131,14 +135,16 @@ export class TaskMachine implements TransitionContext {
 
   // ---------------------------------------------------------------- defining keys
 
-  /** The record of `key`, created as a placeholder (released, nothing defined) when unknown. */
+  /**
+   * The record of `key`, created as a placeholder (released, nothing defined) when unknown. The caller holds
+   * it at once (a want) or defines it; otherwise it must make it a `candidate` so that it is dropped again.
+   */
   record(key: string): TaskRecord {
     let t = this.tasks.get(key);
     if (!t) {
       t = new TaskRecord(key);
       this.tasks.set(key, t);
       this.counts.released++;
-      this.candidate(t); // a placeholder nobody ends up holding is dropped again
     }
     return t;
   }
@@ -191,6 +197,7 @@ export class TaskMachine implements TransitionContext {
     const t = this.tasks.get(key);
     if (t) return t;
     const missing = this.record(key);
+    this.candidate(missing); // nobody holds it unless a dependent links it (it errs instead)
     const error: ErrorInfo = { name: 'FutureReleasedError', message: `dependency ${key} is not held by the scheduler`, code: 'ERR_FUTURE_RELEASED', key };
     this.transition(missing, 'erred', { event: 'missing-dependency', error });
     return missing;
@@ -227,6 +234,7 @@ export class TaskMachine implements TransitionContext {
     const held = [...w.has];
     this.workers.delete(id);
     this.argsByWorker.delete(id);
+    if (this.lastArgs?.worker === id) this.lastArgs = undefined;
     const done = new Set<TaskRecord>();
     for (const t of held) this.recompute(t, w.has, done, id);
     return w;
@@ -252,6 +260,7 @@ export class TaskMachine implements TransitionContext {
     const w = this.workers.get(workerId);
     if (!w) return [];
     const out: ExecTask[] = [];
+    const dispatched = this.dispatchArgs(workerId);
     while (out.length < max && this.ready.length > 0) {
       const t = this.ready.pop() as TaskRecord;
       if (t.state !== 'queued') continue; // moved on while queued (cancelled, forgotten, waiting again)
@@ -263,7 +272,7 @@ export class TaskMachine implements TransitionContext {
       t.run = ++this.runs;
       t.worker = workerId;
       w.processing.add(t);
-      this.transition(t, 'processing', this.dispatchArgs(workerId));
+      this.transition(t, 'processing', dispatched);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
       if (t.deps) {
         const deps: Record<string, unknown> = {};
@@ -285,7 +294,11 @@ export class TaskMachine implements TransitionContext {
   // Dispatch and finish are the hot path: their (immutable) transition arguments are made once per worker.
   private readonly argsByWorker = new Map<string, { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs }>();
 
+  private lastArgs: { worker: string; args: { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs } } | undefined;
+
   private workerArgs(worker: string) {
+    // Outcomes come in runs from one worker: the last one asked for is nearly always the one asked for again.
+    if (this.lastArgs?.worker === worker) return this.lastArgs.args;
     let args = this.argsByWorker.get(worker);
     if (!args) {
       args = {
@@ -295,6 +308,7 @@ export class TaskMachine implements TransitionContext {
       };
       this.argsByWorker.set(worker, args);
     }
+    this.lastArgs = { worker, args };
     return args;
   }
 
