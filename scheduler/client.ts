@@ -298,17 +298,8 @@ export class Client implements FutureHost, ChannelHost {
     if (deps.length > 0) task.deps = deps;
     if (opts.priority) task.priority = opts.priority;
     if (opts.retries) task.retries = opts.retries;
-    const state = existing ?? new FutureState(key);
-    state.cancelledHere = false;
-    state.byKeyOnly = false;
-    if (state.status !== 'pending') {
-      state.error = undefined;
-      state.update('pending', undefined);
-    }
-    this.states.set(key, state);
     this.postSubmit(spec, task);
-    state.acquired++; // the scheduler counts one want per submitted task
-    return new Future(this, state);
+    return this.acquire(key, 'pending'); // the scheduler counts one want per submitted task
   }
 
   private postSubmit(spec: FnSpec, task: TaskSpec): void {
@@ -707,7 +698,6 @@ export class Client implements FutureHost, ChannelHost {
     }
     if (plain) return args;
     const replaced = replaceFutures(args, deps, new Map());
-    if (new Set(deps).size < deps.length) deps.splice(0, deps.length, ...new Set(deps)); // the core counts each dependency once
     return this.encodeValue(replaced, 'a task argument') as unknown[];
   }
 

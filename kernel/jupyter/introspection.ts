@@ -31,22 +31,22 @@ export interface CellIntrospection {
   dispose(): void;
 }
 
+/** UTF-16 units of the code point at `index` of `text`: 2 for a surrogate pair, else 1. */
+function codePointWidth(text: string, index: number): number {
+  const code = text.charCodeAt(index);
+  return code >= 0xd800 && code <= 0xdbff && index + 1 < text.length ? 2 : 1;
+}
+
 /** Converts a cursor in Unicode code points (Jupyter ≥ 5.2) to a UTF-16 index into `text`. */
 export function codePointToIndex(text: string, cursor: number): number {
   let index = 0;
-  for (let points = 0; points < cursor && index < text.length; points++) {
-    const code = text.charCodeAt(index);
-    index += code >= 0xd800 && code <= 0xdbff && index + 1 < text.length ? 2 : 1;
-  }
+  for (let points = 0; points < cursor && index < text.length; points++) index += codePointWidth(text, index);
   return index;
 }
 
 /** Converts a UTF-16 index into `text` to Unicode code points. */
 export function indexToCodePoint(text: string, index: number): number {
   let points = 0;
-  for (let i = 0; i < index && i < text.length; points++) {
-    const code = text.charCodeAt(i);
-    i += code >= 0xd800 && code <= 0xdbff && i + 1 < text.length ? 2 : 1;
-  }
+  for (let i = 0; i < index && i < text.length; points++) i += codePointWidth(text, i);
   return points;
 }

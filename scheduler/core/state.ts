@@ -307,7 +307,7 @@ export class SchedulerState implements TransitionObserver {
     }
     // Dependencies are resolved once every task of the batch exists, then each task is placed.
     for (const d of defined) d.t.deps = d.deps?.map((k) => this.machine.depRecord(k));
-    for (const d of defined) this.machine.place(d.t, 'submit');
+    for (const d of defined) this.machine.place(d.t);
   }
 
   private scatterOne(c: ClientState, key: string, value: unknown): void {

@@ -168,7 +168,7 @@ export class TaskMachine implements TransitionContext {
   }
 
   /** Moves a defined task where it belongs now: erred (a dependency failed), waiting, or queued. */
-  place(t: TaskRecord, event: string): void {
+  place(t: TaskRecord): void {
     let failed: TaskRecord | undefined;
     let waiting = false;
     for (const d of t.deps ?? []) {
@@ -179,7 +179,7 @@ export class TaskMachine implements TransitionContext {
       const error = failed.error ?? { name: 'CancelledError', message: `dependency ${failed.key} was ${failed.state}`, code: 'ERR_CANCELLED', key: failed.key };
       this.transition(t, 'erred', { event: `dependency-failed:${failed.key}`, error });
     } else {
-      this.transition(t, waiting ? 'waiting' : 'queued', event === 'submit' ? SUBMITTED : { event });
+      this.transition(t, waiting ? 'waiting' : 'queued', SUBMITTED);
     }
   }
 
