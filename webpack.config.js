@@ -54,8 +54,8 @@ const webBundle = (entry, output, extra = {}) => ({
 
 module.exports = [
   nodeBundle('./scheduler/index.ts', 'runtime.js'),
-  nodeBundle('./scheduler/pool/worker-entry.ts', 'pool-worker.js'),
-  nodeBundle('./scheduler/cli-main.ts', 'cli.js', {
+  nodeBundle('./scheduler/worker/pool/worker-entry.ts', 'pool-worker.js'),
+  nodeBundle('./cli/main.ts', 'cli.js', {
     plugins: [new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true })],
   }),
   nodeBundle('./extension/extension.ts', 'extension.js'),

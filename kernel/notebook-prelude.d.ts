@@ -1,7 +1,7 @@
 /**
  * What every Shared Futures notebook cell finds in scope (DESIGN §5), as the kernel worker provides it
  * (kernel/kernel-worker.ts): `client`, `Client`, `Future`, `Channel`, `zip`, `display`, `sleep`.
- * `localClient`, `sleep` and `zip` come from the runtime's task globals (scheduler/task-globals.ts), so a
+ * `localClient`, `sleep` and `zip` come from the runtime's task globals (scheduler/worker/task-globals.ts), so a
  * function submitted from a cell that uses them type-checks too.
  *
  * The build copies this file to dist/types/, beside the runtime's declarations it imports; the language

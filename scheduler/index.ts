@@ -1,20 +1,20 @@
 /** Public API of Shared Futures (built to dist/runtime.js). */
-import { Client } from './client';
-import { LOCAL_CLIENT_HOOK } from './pool/batch';
-import './task-globals';
+import { Client } from './client/client';
+import { LOCAL_CLIENT_HOOK } from './worker/pool/batch';
+import './worker/task-globals';
 
-export { Client } from './client';
-export type { ConnectOptions, FutureResult, SubmitOptions, TaskArg, TaskArgs, TaskFunction, TaskGraph } from './client';
-export { LocalCluster, defaultLocalCluster } from './local-cluster';
-export type { LocalClusterOptions } from './local-cluster';
-export { Future } from './future';
-export type { Disposable } from './future';
-export { Channel, zip } from './channel';
-export type { ChannelItem, ChannelSnapshotItem } from './channel';
-export { sleep } from './sleep';
-export * from './errors';
+export { Client } from './client/client';
+export type { ConnectOptions, FutureResult, SubmitOptions, TaskArg, TaskArgs, TaskFunction, TaskGraph } from './client/client';
+export { LocalCluster, defaultLocalCluster } from './server/local-cluster';
+export type { LocalClusterOptions } from './server/local-cluster';
+export { Future } from './client/future';
+export type { Disposable } from './client/future';
+export { Channel, zip } from './client/channel';
+export type { ChannelItem, ChannelSnapshotItem } from './client/channel';
+export { sleep } from './worker/sleep';
+export * from './protocol/errors';
 export { AuthenticationError, ConnectionError } from './wire/errors';
-export type { ChannelInfo, FutureStatus, SchedulerEvent, SchedulerInfo, StoryEntry, WorkerInfo } from './protocol';
+export type { ChannelInfo, FutureStatus, SchedulerEvent, SchedulerInfo, StoryEntry, WorkerInfo } from './protocol/messages';
 
 /** Inside a task: a Client connected to the scheduler that runs it. */
 export function localClient(): Client {

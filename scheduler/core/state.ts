@@ -9,7 +9,7 @@
  * client (a want-count: one per submit, want, scatter or channel delivery, less what the client released),
  * per channel slot and per dependent; a key is forgotten exactly when all of them reach zero.
  */
-import type { ErrorInfo } from '../errors';
+import type { ErrorInfo } from '../protocol/errors';
 import {
   PROTOCOL_VERSION,
   type ChannelInfo,
@@ -22,7 +22,7 @@ import {
   type StoryEntry,
   type TaskSpec,
   type WireItem,
-} from '../protocol';
+} from '../protocol/messages';
 import { ChannelLog } from './channel-log';
 import { TaskMachine, type TransitionObserver } from './task-machine';
 import { type ExecTask, TaskRecord, type WorkerState } from './tasks';

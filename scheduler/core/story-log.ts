@@ -2,7 +2,7 @@
  * The scheduler's transition log (Dask's `transition_log`): a fixed-size ring of the newest transitions,
  * kept in parallel arrays so that logging allocates nothing on the hot path. `story(key)` reads it.
  */
-import type { StoryEntry } from '../protocol';
+import type { StoryEntry } from '../protocol/messages';
 
 export class StoryLog {
   private readonly keys: (string | undefined)[];

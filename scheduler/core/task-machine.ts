@@ -5,9 +5,9 @@
  * recommend more; `settle()` applies recommendations until none are left, then collects keys that nobody holds
  * any more (which may recommend more), until the state is at rest.
  */
-import type { ErrorInfo } from '../errors';
-import type { TaskSpec } from '../protocol';
-import { futureRef } from '../protocol';
+import type { ErrorInfo } from '../protocol/errors';
+import type { TaskSpec } from '../protocol/messages';
+import { futureRef } from '../protocol/messages';
 import { StoryLog } from './story-log';
 import { type ExecTask, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
 import {

@@ -1,5 +1,5 @@
 /** The scheduler's records of keys and workers, and the ready queue. Plain data: the TaskMachine moves them. */
-import type { ErrorInfo } from '../errors';
+import type { ErrorInfo } from '../protocol/errors';
 import { Ring } from './ring';
 import type { TaskState } from './transitions';
 

@@ -4,8 +4,8 @@
  * dependents — and recommends further transitions, which the TaskMachine applies until none are left. Nothing
  * else changes a task's state, and a pair that is not in the table throws at once.
  */
-import type { ErrorInfo } from '../errors';
-import type { FutureStatus } from '../protocol';
+import type { ErrorInfo } from '../protocol/errors';
+import type { FutureStatus } from '../protocol/messages';
 import type { ReadyQueue, TaskRecord } from './tasks';
 
 export type TaskState =

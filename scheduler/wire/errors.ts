@@ -1,5 +1,5 @@
 /** Errors of the wire layer, each with a code; close codes sent to peers. */
-import { SharedFuturesError } from '../errors';
+import { SharedFuturesError } from '../protocol/errors';
 
 export class WireError extends SharedFuturesError {
   constructor(code: string, message: string) {

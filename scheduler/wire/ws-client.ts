@@ -4,8 +4,8 @@
  * the token, and queues everything else until the socket is open.
  */
 import WebSocket from 'ws';
-import { InvalidArgumentError } from '../errors';
-import { PROTOCOL_VERSION } from '../protocol';
+import { InvalidArgumentError } from '../protocol/errors';
+import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { Transport } from '../transport/transport';
 import { CloseSignal } from '../transport/transport-base';
 import { AuthenticationError, CloseCode, ConnectionError, WireError } from './errors';

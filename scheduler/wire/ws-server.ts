@@ -8,14 +8,14 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { InvalidArgumentError } from '../errors';
-import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../protocol';
-import type { SchedulerServer } from '../server';
-import type { FromWorker, ToWorker } from '../remote/worker-protocol';
+import { InvalidArgumentError } from '../protocol/errors';
+import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../protocol/messages';
+import type { SchedulerServer } from '../server/server';
+import type { FromWorker, ToWorker } from '../protocol/worker-messages';
 import { generateToken, isLoopback, tokensMatch } from './auth';
 import { CloseCode, type WireError } from './errors';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
-import { checkClientMessage, ProtocolViolation } from './validation';
+import { checkClientMessage, ProtocolViolation } from '../protocol/validation';
 import { WebSocketTransport } from './ws-transport';
 
 export interface ListenOptions {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import { Client, ClientClosedError, InvalidArgumentError, SerializationError } from '../../scheduler';
-import { PROTOCOL_VERSION } from '../../scheduler/protocol';
+import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
 import { eventually, withCluster } from './helpers';
 
 test('channel names and maxlen are validated at the call', async () => {

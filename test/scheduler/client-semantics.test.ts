@@ -15,7 +15,7 @@ import {
   zip,
   type Client,
 } from '../../scheduler';
-import { fromErrorInfo, toErrorInfo } from '../../scheduler/errors';
+import { fromErrorInfo, toErrorInfo } from '../../scheduler/protocol/errors';
 import { collect, withCluster } from './helpers';
 
 // ------------------------------------------------------------ 2. zip

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SchedulerState } from '../../scheduler/core/state';
 import type { ExecTask } from '../../scheduler/core/tasks';
-import type { SchedulerMessage, WireItem } from '../../scheduler/protocol';
+import type { SchedulerMessage, WireItem } from '../../scheduler/protocol/messages';
 
 type Cmd =
   | { t: 'submit'; c: number; k: number; deps: number[] }

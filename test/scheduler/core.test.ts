@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchedulerState } from '../../scheduler/core/state';
 import { IllegalTransitionError, assertTransition, isAllowed, publicStatus } from '../../scheduler/core/transitions';
-import type { SchedulerMessage } from '../../scheduler/protocol';
+import type { SchedulerMessage } from '../../scheduler/protocol/messages';
 
 function setup() {
   let clock = 1000;

@@ -16,7 +16,7 @@ import { deserialize, serialize } from 'node:v8';
 import WebSocket from 'ws';
 import { Client, type Future } from '../../scheduler';
 import { DEFAULT_LIMITS } from '../../scheduler/wire/limits';
-import { PROTOCOL_VERSION } from '../../scheduler/protocol';
+import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
 import { startScheduler, stopAll } from './spawn';
 
 after(stopAll);

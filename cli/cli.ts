@@ -8,9 +8,9 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { LocalCluster } from './local-cluster';
-import { WorkerNode } from './remote/worker-node';
-import { SharedFuturesError } from './errors';
+import { LocalCluster } from '../scheduler/server/local-cluster';
+import { WorkerNode } from '../scheduler/worker/remote/worker-node';
+import { SharedFuturesError } from '../scheduler/protocol/errors';
 
 const USAGE = `usage:
   shared-futures scheduler [--host 127.0.0.1] [--port 8786] [--threads N] [--token T] [--cert FILE --key FILE]

@@ -6,11 +6,11 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { deserialize } from 'node:v8';
-import { toErrorInfo } from '../errors';
+import { toErrorInfo } from '../../protocol/errors';
 import { ThreadRunner } from '../pool/thread-runner';
 import type { Batch, TaskOutcome } from '../pool/batch';
-import { WsClientTransport, type WsConnectOptions } from '../wire/ws-client';
-import { HEARTBEAT_MS, type FromWorker, type ToWorker } from './worker-protocol';
+import { WsClientTransport, type WsConnectOptions } from '../../wire/ws-client';
+import { HEARTBEAT_MS, type FromWorker, type ToWorker } from '../../protocol/worker-messages';
 
 export interface WorkerNodeOptions extends WsConnectOptions {
   threads: number;

@@ -1,6 +1,6 @@
 /** Messages between the scheduler and a standalone worker process. */
-import type { ErrorInfo } from '../errors';
-import type { FnSpec } from '../protocol';
+import type { ErrorInfo } from './errors';
+import type { FnSpec } from './messages';
 import type { ExecTask } from '../core/tasks';
 
 export type ToWorker =

@@ -2,8 +2,8 @@
  * Names a task function finds in scope on a worker. Declared globally so task code type-checks;
  * they exist only inside tasks (see pool/worker-entry.ts).
  */
-import type { Client } from './client';
-import type { zip as zipChannels } from './channel';
+import type { Client } from '../client/client';
+import type { zip as zipChannels } from '../client/channel';
 
 declare global {
   /** Inside a task: a Client connected to the scheduler running it. */

@@ -4,14 +4,14 @@
  * remote workers (relayed here) for gathers and dependencies.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { SchedulerState } from './core/state';
-import { toErrorInfo, type ErrorInfo } from './errors';
-import { PROTOCOL_VERSION, type ClientMessage, type FnSpec, type SchedulerMessage } from './protocol';
-import { RemoteWorker } from './remote/remote-worker';
-import type { FromWorker, ToWorker } from './remote/worker-protocol';
-import type { ExecTask } from './core/tasks';
-import { MessagePortTransport } from './transport/message-port';
-import type { Transport } from './transport/transport';
+import { SchedulerState } from '../core/state';
+import { toErrorInfo, type ErrorInfo } from '../protocol/errors';
+import { PROTOCOL_VERSION, type ClientMessage, type FnSpec, type SchedulerMessage } from '../protocol/messages';
+import { RemoteWorker } from '../worker/remote/remote-worker';
+import type { FromWorker, ToWorker } from '../protocol/worker-messages';
+import type { ExecTask } from '../core/tasks';
+import { MessagePortTransport } from '../transport/message-port';
+import type { Transport } from '../transport/transport';
 import type { RunOutcome, RunRef, WorkerAdapter, WorkerHost } from './worker-host';
 
 export type SchedulerSide = Transport<ClientMessage, SchedulerMessage>;

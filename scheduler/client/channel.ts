@@ -3,10 +3,10 @@
  * The scheduler orders appends; each client keeps a local window of the newest items.
  */
 import { inspect } from 'node:util';
-import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from './errors';
+import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from '../protocol/errors';
 import type { Future, FutureState, KeepAlive } from './future';
-import type { FutureStatus, WireItem } from './protocol';
-import { Ring } from './core/ring';
+import type { FutureStatus, WireItem } from '../protocol/messages';
+import { Ring } from '../core/ring';
 
 /** An item of a channel: a Future, or a plain value. */
 export type ChannelItem = Future | unknown;

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { toErrorInfo, type ErrorInfo } from '../errors';
+import { toErrorInfo, type ErrorInfo } from '../../protocol/errors';
 import type { Batch, BatchResult, RunId, TaskOutcome, ThreadHello, ThreadMessage } from './batch';
 
 export interface RunnerEvents {

@@ -3,14 +3,14 @@
  * relays dependencies it does not hold, fetches results it holds, and reports it lost when its socket
  * closes or its heartbeats stop.
  */
-import { ConnectionError } from '../wire/errors';
-import { CloseCode } from '../wire/errors';
-import type { Transport } from '../transport/transport';
-import type { ExecTask } from '../core/tasks';
-import type { WorkerAdapter, WorkerHost } from '../worker-host';
+import { ConnectionError } from '../../wire/errors';
+import { CloseCode } from '../../wire/errors';
+import type { Transport } from '../../transport/transport';
+import type { ExecTask } from '../../core/tasks';
+import type { WorkerAdapter, WorkerHost } from '../../server/worker-host';
 import { BatchSizer } from '../pool/batch-sizer';
-import { HEARTBEAT_TIMEOUT_MS, type FromWorker, type ToWorker } from './worker-protocol';
-import { fromErrorInfo } from '../errors';
+import { HEARTBEAT_TIMEOUT_MS, type FromWorker, type ToWorker } from '../../protocol/worker-messages';
+import { fromErrorInfo } from '../../protocol/errors';
 
 export class RemoteWorker implements WorkerAdapter {
   private readonly sizer: BatchSizer;

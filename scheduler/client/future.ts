@@ -9,8 +9,8 @@ import {
   TaskError,
   TimeoutError,
   type ErrorInfo,
-} from './errors';
-import type { FutureStatus } from './protocol';
+} from '../protocol/errors';
+import type { FutureStatus } from '../protocol/messages';
 
 /** Something to dispose of: what `onStatus` returns. */
 export interface Disposable {

@@ -2,13 +2,13 @@
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
-import { setDefaultClusterStarter, type ClientSide, type InProcessScheduler } from './client';
-import { InvalidArgumentError } from './errors';
-import { ThreadPool } from './pool/thread-pool';
-import type { ClientMessage, SchedulerMessage } from './protocol';
+import { setDefaultClusterStarter, type ClientSide, type InProcessScheduler } from '../client/client';
+import { InvalidArgumentError } from '../protocol/errors';
+import { ThreadPool } from '../worker/pool/thread-pool';
+import type { ClientMessage, SchedulerMessage } from '../protocol/messages';
 import { SchedulerServer } from './server';
-import { inThreadPair } from './transport/in-thread';
-import { listen, type ListenOptions, type Listener } from './wire/ws-server';
+import { inThreadPair } from '../transport/in-thread';
+import { listen, type ListenOptions, type Listener } from '../wire/ws-server';
 
 export interface LocalClusterOptions {
   /** Worker threads of the pool (default: the machine's parallelism). 0 runs no local worker. */

@@ -4,9 +4,9 @@
  * core's state themselves, so every change goes through the core's transitions.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { ExecTask } from './core/tasks';
-import type { ErrorInfo } from './errors';
-import type { FnSpec } from './protocol';
+import type { ExecTask } from '../core/tasks';
+import type { ErrorInfo } from '../protocol/errors';
+import type { FnSpec } from '../protocol/messages';
 
 /** A source of execution (the local thread pool, a remote worker): pulls work when told. */
 export interface WorkerAdapter {

@@ -13,7 +13,7 @@ import {
   TaskError,
   fromErrorInfo,
   type ErrorInfo,
-} from './errors';
+} from '../protocol/errors';
 import { Future, FutureState, checkTimeout, errorOf, waitDone, type FutureHost } from './future';
 import {
   PROTOCOL_VERSION,
@@ -30,13 +30,13 @@ import {
   type StoryEntry,
   type TaskSpec,
   type WireItem,
-} from './protocol';
+} from '../protocol/messages';
 import { digest, tokenize, uniqueToken } from './tokenize';
-import { MessagePortTransport } from './transport/message-port';
-import { ConnectionError } from './wire/errors';
-import { WsClientTransport, parseSchedulerAddress } from './wire/ws-client';
-import type { Transport } from './transport/transport';
-import { MAX_CHANNEL_NAME } from './core/state';
+import { MessagePortTransport } from '../transport/message-port';
+import { ConnectionError } from '../wire/errors';
+import { WsClientTransport, parseSchedulerAddress } from '../wire/ws-client';
+import type { Transport } from '../transport/transport';
+import { MAX_CHANNEL_NAME } from '../core/state';
 
 export type ClientSide = Transport<SchedulerMessage, ClientMessage>;
 

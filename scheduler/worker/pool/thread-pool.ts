@@ -4,9 +4,9 @@
  * WorkerHost; it never touches the core's state.
  */
 import { deserialize } from 'node:v8';
-import { toErrorInfo } from '../errors';
-import type { ExecTask } from '../core/tasks';
-import type { RunOutcome, WorkerAdapter, WorkerHost } from '../worker-host';
+import { toErrorInfo } from '../../protocol/errors';
+import type { ExecTask } from '../../core/tasks';
+import type { RunOutcome, WorkerAdapter, WorkerHost } from '../../server/worker-host';
 import type { Batch, TaskOutcome } from './batch';
 import { BatchSizer } from './batch-sizer';
 import { ThreadRunner } from './thread-runner';
