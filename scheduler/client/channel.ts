@@ -6,7 +6,7 @@ import { inspect } from 'node:util';
 import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from '../protocol/errors';
 import type { Future, FutureState, KeepAlive } from './future';
 import type { FutureStatus, WireItem } from '../protocol/messages';
-import { Ring } from '../core/ring';
+import { Ring } from '../util/ring';
 
 /** An item of a channel: a Future, or a plain value. */
 export type ChannelItem = Future | unknown;

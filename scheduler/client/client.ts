@@ -8,6 +8,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { Channel, type ChannelHost } from './channel';
 import {
   ClientClosedError,
+  ConnectionError,
   InvalidArgumentError,
   SerializationError,
   TaskError,
@@ -16,6 +17,7 @@ import {
 } from '../protocol/errors';
 import { Future, FutureState, checkTimeout, errorOf, waitDone, type FutureHost } from './future';
 import {
+  MAX_CHANNEL_NAME,
   PROTOCOL_VERSION,
   escapeUserObject,
   futureRef,
@@ -33,10 +35,8 @@ import {
 } from '../protocol/messages';
 import { digest, tokenize, uniqueToken } from './tokenize';
 import { MessagePortTransport } from '../transport/message-port';
-import { ConnectionError } from '../wire/errors';
 import { WsClientTransport, parseSchedulerAddress } from '../wire/ws-client';
 import type { Transport } from '../transport/transport';
-import { MAX_CHANNEL_NAME } from '../core/state';
 
 export type ClientSide = Transport<SchedulerMessage, ClientMessage>;
 

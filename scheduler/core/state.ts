@@ -11,6 +11,7 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import {
+  MAX_CHANNEL_NAME,
   PROTOCOL_VERSION,
   type ChannelInfo,
   type ClientMessage,
@@ -692,8 +693,6 @@ function toInfo(err: unknown): ErrorInfo {
   if (err instanceof Error) return { name: err.name, message: err.message, code: (err as { code?: string }).code ?? 'ERR_PROTOCOL' };
   return { name: 'Error', message: String(err), code: 'ERR_PROTOCOL' };
 }
-
-export const MAX_CHANNEL_NAME = 256;
 
 export function validateChannelName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new ProtocolError(`a channel name must be a string, got ${typeof name}`);

@@ -8,10 +8,11 @@ import { InvalidArgumentError } from '../protocol/errors';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { Transport } from '../transport/transport';
 import { CloseSignal } from '../transport/transport-base';
-import { AuthenticationError, CloseCode, ConnectionError, WireError } from './errors';
+import { AuthenticationError, ConnectionError, WireError } from '../protocol/errors';
+import { CloseCode } from './close-codes';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
 import { WebSocketTransport } from './ws-transport';
-import type { Handshake } from './ws-server';
+import type { Handshake } from './handshake';
 
 export interface WsConnectOptions {
   token?: string;
