@@ -4,9 +4,10 @@
  */
 import { inspect } from 'node:util';
 import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from '../protocol/errors';
-import type { Future, FutureState, KeepAlive } from './future';
+import { isFuture, type Future, type FutureState, type KeepAlive } from './future';
 import type { FutureStatus, WireItem } from '../protocol/messages';
 import { Ring } from '../util/ring';
+import { encodeValue } from './encode';
 
 /** An item of a channel: a Future, or a plain value. */
 export type ChannelItem = Future | unknown;
@@ -26,8 +27,6 @@ export interface ChannelHost extends KeepAlive {
   dropItem(state: FutureState): void;
   /** A new owning handle on `state`. */
   ownedFuture(state: FutureState): Future;
-  encodeValue(value: unknown, what: string): unknown;
-  isFuture(value: unknown): value is Future;
 }
 
 /**
@@ -133,11 +132,11 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.deleted) throw new ChannelDeletedError(this.name);
     if (this.stopped) throw new ChannelStoppedError(this.name);
     if (this.closedLocally || this.host.closed) throw new ClientClosedError(`channel '${this.name}' was closed by this client`);
-    if (this.host.isFuture(item)) {
+    if (isFuture(item)) {
       item.checkUsable();
       this.host.postAppend(this.name, { k: item.key });
     } else {
-      this.host.postAppend(this.name, { v: this.host.encodeValue(item, `an item of channel '${this.name}'`) });
+      this.host.postAppend(this.name, { v: encodeValue(item, `an item of channel '${this.name}'`) });
     }
   }
 
