@@ -101,6 +101,12 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
     else this.queue.push(message);
   }
 
+  sendBatch(messages: Out[]): void {
+    if (this.closed) return;
+    if (this.inner) this.inner.sendBatch(messages);
+    else for (const m of messages) this.queue.push(m);
+  }
+
   onMessages(handler: (messages: In[]) => void): void {
     this.handler = handler;
     this.inner?.onMessages(handler);
