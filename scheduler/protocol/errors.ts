@@ -108,7 +108,8 @@ export function toErrorInfo(err: unknown): ErrorInfo {
     return {
       name: err.name,
       message: err.message,
-      stack: err.stack,
+      // An error about what a peer sent carries no stack: where this side noticed it means nothing to the peer.
+      ...(err.stack !== undefined && !(err instanceof WireError || err instanceof ProtocolError) ? { stack: err.stack } : {}),
       ...(typeof code === 'string' ? { code } : {}),
       ...(err instanceof SharedFuturesError ? subjectOf(err) : {}),
     };
@@ -151,28 +152,58 @@ export function fromErrorInfo(info: ErrorInfo): Error {
       return new TimeoutError(info.message);
     case 'ERR_CLIENT_CLOSED':
       return new ClientClosedError(info.message);
+    case 'ERR_PROTOCOL':
+      return new ProtocolError(info.message);
     default:
       return new SharedFuturesError(info.message, info.code ?? 'ERR_SHARED_FUTURES');
   }
 }
 
-/** A frame or message a peer sent that the wire cannot take (bad frame, too big, malformed). */
+/** A frame a peer sent that the wire cannot take (not binary, cut short, undecodable, unencodable). */
 export class WireError extends SharedFuturesError {
   constructor(code: string, message: string) {
     super(message, code);
   }
 }
 
+/**
+ * A message that is not what the protocol says (a field of the wrong type, an unknown op, an unknown function
+ * id). The scheduler answers it and goes on. `req` is the request id it carried, when it carried a usable
+ * one: the answer is then that request's reply, so the sender's call settles.
+ */
+export class ProtocolError extends SharedFuturesError {
+  constructor(
+    message: string,
+    readonly req?: number,
+  ) {
+    super(message, 'ERR_PROTOCOL');
+  }
+}
+
+/** How a WebSocket connection was closed, when a close ended it: the close code and the reason sent with it. */
+export interface CloseInfo {
+  closeCode?: number;
+  closeReason?: string;
+}
+
 /** The scheduler refused the token (or none was given). */
 export class AuthenticationError extends SharedFuturesError {
-  constructor(message: string) {
+  readonly closeCode: number | undefined;
+  readonly closeReason: string | undefined;
+  constructor(message: string, close: CloseInfo = {}) {
     super(message, 'ERR_AUTHENTICATION');
+    this.closeCode = close.closeCode;
+    this.closeReason = close.closeReason;
   }
 }
 
 /** The connection to a remote scheduler failed or was lost. */
 export class ConnectionError extends SharedFuturesError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'ERR_CONNECTION', options);
+  readonly closeCode: number | undefined;
+  readonly closeReason: string | undefined;
+  constructor(message: string, options: { cause?: unknown } & CloseInfo = {}) {
+    super(message, 'ERR_CONNECTION', options.cause === undefined ? undefined : { cause: options.cause });
+    this.closeCode = options.closeCode;
+    this.closeReason = options.closeReason;
   }
 }

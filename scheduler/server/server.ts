@@ -5,7 +5,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from '../core/state';
-import { toErrorInfo, type ErrorInfo } from '../protocol/errors';
+import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
+import { checkClientMessage } from '../protocol/validation';
 import { PROTOCOL_VERSION, type ClientMessage, type FnSpec, type SchedulerMessage } from '../protocol/messages';
 import { RemoteWorker } from '../worker/remote/remote-worker';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages';
@@ -15,7 +16,6 @@ import type { Transport } from '../transport/transport';
 import type { RunOutcome, RunRef, WorkerAdapter, WorkerHost } from '../worker/worker-host';
 
 export type SchedulerSide = Transport<ClientMessage, SchedulerMessage>;
-export type { WorkerAdapter } from '../worker/worker-host';
 
 /** What the scheduler reports as it runs (connections, workers); the CLI prints it. */
 export type SchedulerLog = (level: 'info' | 'warn', message: string) => void;
@@ -23,6 +23,20 @@ export type SchedulerLog = (level: 'info' | 'warn', message: string) => void;
 export interface AcceptOptions {
   /** Keep a client that dropped for this long so it can reconnect and resume (ms); 0 = release at once. */
   graceMs?: number;
+}
+
+/** Malformed messages of one batch answered one by one; past this, one summary error for the rest. */
+const MAX_REFUSALS_ANSWERED = 16;
+
+/** Answers a malformed message: as the reply to its request when it carried a usable id, else as an error. */
+function refuse(transport: SchedulerSide, wrong: ProtocolError): void {
+  const error = toErrorInfo(wrong);
+  transport.send(wrong.req === undefined ? { op: 'error', error } : { op: 'reply', req: wrong.req, ok: false, error });
+}
+
+/** The error a refused handshake (wrong first message, version, duplicate id) is answered with. */
+function handshakeError(message: string): ErrorInfo {
+  return { ...toErrorInfo(new ProtocolError(message)), code: 'ERR_HANDSHAKE' };
 }
 
 export class SchedulerServer implements WorkerHost {
@@ -46,7 +60,7 @@ export class SchedulerServer implements WorkerHost {
   /** Takes a worker process's connection. */
   acceptWorker(transport: Transport<FromWorker, ToWorker>, id: string, threads: number, name?: string): void {
     if (this.closed || this.workers.has(id)) {
-      transport.send({ op: 'error', error: { name: 'ProtocolError', message: `worker id ${id} is already connected`, code: 'ERR_HANDSHAKE' } });
+      transport.send({ op: 'error', error: handshakeError(`worker id ${id} is already connected`) });
       transport.close();
       return;
     }
@@ -145,18 +159,23 @@ export class SchedulerServer implements WorkerHost {
         }
         i = 1;
       }
+      let refused = 0;
       for (; i < batch.length; i++) {
         const msg = batch[i];
-        if (msg && msg.op === 'close') {
+        const wrong = checkClientMessage(msg);
+        if (wrong) {
+          if (++refused <= MAX_REFUSALS_ANSWERED) refuse(transport, wrong);
+          continue;
+        }
+        if (msg.op === 'close') {
           explicitClose = true;
           transport.close();
           break;
         }
-        if (!msg || typeof msg !== 'object' || typeof msg.op !== 'string') {
-          transport.send({ op: 'error', error: { name: 'ProtocolError', message: 'a message must be an object with an op', code: 'ERR_PROTOCOL' } });
-          continue;
-        }
         this.state.handleClient(clientId, msg);
+      }
+      if (refused > MAX_REFUSALS_ANSWERED) {
+        refuse(transport, new ProtocolError(`${refused - MAX_REFUSALS_ANSWERED} more malformed messages of the same batch were dropped`));
       }
       this.afterEvent();
     });
@@ -186,8 +205,9 @@ export class SchedulerServer implements WorkerHost {
     this.accept(new MessagePortTransport<ClientMessage, SchedulerMessage>(port));
   }
 
+  /** Refuses a connection whose handshake is wrong: says why, then closes it. */
   private reject(transport: SchedulerSide, message: string): void {
-    transport.send({ op: 'error', error: { name: 'ProtocolError', message, code: 'ERR_HANDSHAKE' } });
+    transport.send({ op: 'error', error: handshakeError(message) });
     transport.close();
   }
 

@@ -1,23 +1,22 @@
 /**
  * Serves a SchedulerServer over WebSocket. The first frame of a connection is a JSON text handshake
  * (protocol version, role, name, token); nothing is decoded with the binary codec before the token is
- * checked. Clients are handed to SchedulerServer.accept, workers to SchedulerServer.acceptWorker.
+ * checked. Clients are handed to SchedulerServer.accept (which checks their messages, as it does those of
+ * every transport), workers to SchedulerServer.acceptWorker.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { InvalidArgumentError } from '../protocol/errors';
+import { InvalidArgumentError, toErrorInfo } from '../protocol/errors';
 import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../protocol/messages';
 import type { SchedulerServer } from './server';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages';
 import { generateToken, isLoopback, tokensMatch } from '../wire/auth';
 import type { Handshake } from '../wire/handshake';
 import { CloseCode } from '../wire/close-codes';
-import type { WireError } from '../protocol/errors';
 import { DEFAULT_LIMITS, type WireLimits } from '../wire/limits';
-import { checkClientMessage, ProtocolViolation } from '../protocol/validation';
 import { WebSocketTransport } from '../wire/ws-transport';
 
 export interface ListenOptions {
@@ -122,7 +121,7 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
       }
       const transport: WebSocketTransport<FromWorker, ToWorker> = new WebSocketTransport(ws, {
         limits: { ...limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER },
-        onBadFrame: (err) => transport.send({ op: 'error', error: { name: err.name, message: err.message, code: err.code } }),
+        onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
       });
       server.acceptWorker(transport, hello.id, threads, hello.name);
       return;
@@ -131,13 +130,8 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
     const transport: WebSocketTransport<ClientMessage, SchedulerMessage> = new WebSocketTransport(ws, {
       limits,
       initial: [first],
-      validate: checkClientMessage,
-      onBadFrame: (err: WireError) => {
-        const error = { name: err.name, message: err.message, code: err.code };
-        // A malformed request with a usable id is answered as that request, so the caller's promise settles.
-        const req = err instanceof ProtocolViolation ? err.req : undefined;
-        transport.send(req === undefined ? { op: 'error', error } : { op: 'reply', req, ok: false, error });
-      },
+      // Messages are checked by server.accept, as those of every other transport.
+      onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
     });
     server.accept(transport, { graceMs });
   });

@@ -8,8 +8,8 @@ import { InvalidArgumentError } from '../protocol/errors';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { Transport } from '../transport/transport';
 import { CloseSignal } from '../transport/transport-base';
-import { AuthenticationError, ConnectionError, WireError } from '../protocol/errors';
-import { CloseCode } from './close-codes';
+import { ConnectionError } from '../protocol/errors';
+import { CloseCode, closeError } from './close-codes';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
 import { WebSocketTransport } from './ws-transport';
 import type { Handshake } from './handshake';
@@ -47,7 +47,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
   private alive = false;
 
   constructor(
-    address: string,
+    private readonly address: string,
     private readonly role: 'client' | 'worker',
     private readonly opts: WsConnectOptions & { threads?: number } = {},
   ) {
@@ -62,7 +62,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
       if (!this.inner) this.ended(new ConnectionError(`cannot connect to ${address}: ${err.message}`, { cause: err }));
     });
     this.ws.once('close', (code: number, reason: Buffer) => {
-      if (!this.inner) this.ended(closeReason(address, code, reason.toString()));
+      if (!this.inner) this.ended(closeError(code, reason.toString(), address) ?? new ConnectionError(`${address} closed the connection before it was open (${code})`, { closeCode: code }));
     });
     this.ws.once('open', () => this.opened(limits));
   }
@@ -87,9 +87,9 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
       ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
     };
     this.ws.send(JSON.stringify(handshake));
-    const inner = new WebSocketTransport<In, Out>(this.ws, { limits });
+    const inner = new WebSocketTransport<In, Out>(this.ws, { limits, peer: this.address });
     this.inner = inner;
-    inner.onClose((reason) => this.ended(reason instanceof WireError ? refine(reason) : reason));
+    inner.onClose((reason) => this.ended(reason));
     if (this.handler) inner.onMessages(this.handler);
     for (const m of queue) inner.send(m);
     this.applyKeepAlive();
@@ -143,16 +143,4 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
   private ended(reason?: Error): void {
     this.closeSignal.fire(reason);
   }
-}
-
-function closeReason(address: string, code: number, reason: string): Error {
-  if (code === CloseCode.authFailed) return new AuthenticationError(`${address} refused the connection: ${reason || 'authentication failed'} (close code ${code})`);
-  return new ConnectionError(`${address} closed the connection (${code}${reason ? `: ${reason}` : ''})`);
-}
-
-function refine(err: WireError): Error {
-  const m = /ERR_CLOSED_(\d+)/.exec(err.code);
-  const reason = /\(\d+: (.*)\)$/.exec(err.message)?.[1] ?? '';
-  if (m && Number(m[1]) === CloseCode.authFailed) return new AuthenticationError(`the scheduler refused the connection: ${reason || 'authentication failed'} (close code ${m[1]})`);
-  return new ConnectionError(err.message);
 }

@@ -9,7 +9,7 @@
 import type WebSocket from 'ws';
 import { decodeBatch, encodeBatch } from './codec';
 import { WireError } from '../protocol/errors';
-import { CloseCode } from './close-codes';
+import { CloseCode, closeError } from './close-codes';
 import { CHUNK_BYTES, RateLimiter, type WireLimits } from './limits';
 import { BatchingTransport } from '../transport/transport-base';
 
@@ -21,14 +21,11 @@ export interface WsTransportOptions {
   limits: WireLimits;
   /** Batches that arrived in the handshake, delivered first. */
   initial?: unknown[];
+  /** Who is at the other end, as the error of a close it made names it (a scheduler's address, a client's id). */
+  peer?: string;
   /** Called with a bad frame's error; the connection stays open (the server answers with an error message). */
   onBadFrame?: (err: WireError) => void;
-  /** Checks each incoming message; a message it refuses is dropped and reported through onBadFrame. */
-  validate?: (message: unknown) => WireError | undefined;
 }
-
-/** Refused messages of one batch reported one by one; past this, one summary error for the rest. */
-const MAX_REPORTED_PER_BATCH = 16;
 
 export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   private sending: Buffer[] = [];
@@ -45,7 +42,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     this.rate = new RateLimiter(opts.limits.maxMessagesPerSecond);
     if (opts.initial) this.receive(opts.initial as In[]);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onFrame(toBuffer(data), isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.closeSignal.fire(closeError(code, reason.toString())));
+    ws.on('close', (code: number, reason: Buffer) => this.closeSignal.fire(closeError(code, reason.toString(), opts.peer ?? 'the peer')));
     ws.on('error', (err: Error) => this.closeSignal.fire(err));
   }
 
@@ -154,30 +151,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (!this.rate.take(batch.length)) {
       return this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`);
     }
-    if (this.opts.validate) {
-      batch = this.validated(batch, this.opts.validate);
-      if (batch.length === 0) return;
-    }
     this.receive(batch as In[]);
-  }
-
-  /** The well-formed messages of a batch; each refused one is reported (a bounded number of replies). */
-  private validated(batch: unknown[], validate: (message: unknown) => WireError | undefined): unknown[] {
-    let kept: unknown[] | undefined;
-    let refused = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const err = validate(batch[i]);
-      if (err === undefined) {
-        kept?.push(batch[i]);
-        continue;
-      }
-      kept ??= batch.slice(0, i);
-      if (++refused <= MAX_REPORTED_PER_BATCH) this.bad(err);
-    }
-    if (refused > MAX_REPORTED_PER_BATCH) {
-      this.bad(new WireError('ERR_PROTOCOL', `${refused - MAX_REPORTED_PER_BATCH} more malformed messages of the same batch were dropped`));
-    }
-    return kept ?? batch;
   }
 
   private bad(err: WireError): void {
@@ -212,10 +186,4 @@ function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-/** The error a close code stands for (undefined for a normal close). */
-export function closeError(code: number, reason: string): Error | undefined {
-  if (code === CloseCode.normal || code === CloseCode.goingAway) return undefined;
-  return new WireError(`ERR_CLOSED_${code}`, `connection closed (${code}${reason ? `: ${reason}` : ''})`);
 }

@@ -1,0 +1,74 @@
+/** Every transport's messages go through the one check: a malformed message gets the same answer however it came. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deserialize, serialize } from 'node:v8';
+import WebSocket from 'ws';
+import { LocalCluster } from '../../scheduler';
+import { PROTOCOL_VERSION, type SchedulerMessage } from '../../scheduler/protocol/messages';
+import { eventually } from '../scheduler/helpers';
+
+/** Malformed messages, then a well-formed request (req 99) whose reply says every earlier one was handled. */
+const MALFORMED: unknown[] = [
+  { op: 'want', keys: 'abc' },
+  { op: 'want', keys: [''] },
+  { op: 'gather', req: 7, keys: 5 },
+  { op: 'sub', channel: 'c', maxlen: 0 },
+  { op: 'sub', channel: '', maxlen: null },
+  { op: 'submit', fns: [], tasks: [{ key: 'k', fn: '', args: [] }] },
+  { op: 'nope', req: 8 },
+  42,
+  { op: 'info', req: 99 },
+];
+
+/** The answers that are about errors: op 'error', or a failed reply (with its request id). */
+function errorsOf(messages: SchedulerMessage[]): unknown[] {
+  return messages
+    .filter((m) => m.op === 'error' || (m.op === 'reply' && !m.ok))
+    .map((m) => (m.op === 'reply' && !m.ok ? { req: m.req, error: m.error } : m.op === 'error' ? { error: m.error } : m));
+}
+
+const answered = (messages: SchedulerMessage[]) => messages.some((m) => m.op === 'reply' && m.req === 99);
+
+test('a malformed message gets the same error answer over a MessagePort and over WebSocket', async () => {
+  const cluster = await LocalCluster.start({ threads: 0, listen: { port: 0, token: 'validation-token-1' } });
+  try {
+    // A client on another thread of this process (as the notebook kernel's thread and localClient() in a task).
+    const port = cluster.createPort();
+    const overPort: SchedulerMessage[] = [];
+    port.on('message', (batch: SchedulerMessage[]) => overPort.push(...batch));
+    port.postMessage([{ op: 'hello', client: 'raw-port', version: PROTOCOL_VERSION }, ...MALFORMED]);
+    await eventually(() => answered(overPort), 5000, 'the MessagePort client answered');
+    port.close();
+
+    // The same messages from a remote client.
+    const ws = new WebSocket(cluster.address, { perMessageDeflate: false });
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const overWs: SchedulerMessage[] = [];
+    ws.on('message', (data: Buffer) => overWs.push(...(deserializeBatch(data) as SchedulerMessage[])));
+    ws.send(JSON.stringify({ op: 'hello', version: PROTOCOL_VERSION, role: 'client', id: 'raw-ws', token: 'validation-token-1' }));
+    ws.send(Buffer.concat([Buffer.from([0]), serialize(MALFORMED)]));
+    await eventually(() => answered(overWs), 5000, 'the WebSocket client answered');
+    ws.close();
+
+    const expected = errorsOf(overPort);
+    assert.equal(expected.length, MALFORMED.length - 1, `one error answer per malformed message: ${JSON.stringify(expected)}`);
+    assert.deepEqual(errorsOf(overWs), expected);
+    // Each is a protocol error, answered as the reply to its request when it carried an id.
+    for (const e of expected as { req?: number; error: { code: string; name: string } }[]) {
+      assert.equal(e.error.code, 'ERR_PROTOCOL');
+      assert.equal(e.error.name, 'ProtocolError');
+    }
+    assert.deepEqual(
+      (expected as { req?: number }[]).map((e) => e.req).filter((r) => r !== undefined),
+      [7, 8],
+    );
+  } finally {
+    await cluster.close();
+  }
+});
+
+/** A whole-batch frame (kind byte 0) decoded as the scheduler encodes it. */
+function deserializeBatch(data: Buffer): unknown[] {
+  assert.equal(data[0], 0, 'a small batch arrives whole');
+  return deserialize(data.subarray(1)) as unknown[];
+}
