@@ -18,7 +18,7 @@ export interface ExecTask {
 }
 
 export type ToWorker =
-  | { op: 'run'; batch: number; fns: FnSpec[]; tasks: ExecTask[] }
+  | { op: 'run'; fns: FnSpec[]; tasks: ExecTask[] }
   /** Send these results (for a client's gather or another worker's task). */
   | { op: 'get'; req: number; keys: string[] }
   /** Drop these results: nobody needs them any more. */
@@ -26,8 +26,8 @@ export type ToWorker =
   | { op: 'error'; error: ErrorInfo };
 
 export type FromWorker =
-  /** A batch gave its threads back; `ms` is how long its synchronous part took. */
-  | { op: 'ran'; batch: number; ms: number; n: number }
+  /** A batch of `n` tasks gave its thread back (the scheduler counts batches in flight); `ms`: how long its synchronous part took. */
+  | { op: 'ran'; ms: number; n: number }
   /** Outcomes; successful results stay in the worker's store. */
   | { op: 'done'; outcomes: ({ key: string; run: number; ok: true } | { key: string; run: number; ok: false; error: ErrorInfo })[] }
   | { op: 'crashed'; runs: { key: string; run: number }[]; reason: ErrorInfo }

@@ -39,23 +39,6 @@ export class Ring<T> {
     return this.buf[(this.head + i) % this.buf.length];
   }
 
-  /** Items from index `from` (oldest = 0) to the newest. */
-  slice(from = 0): T[] {
-    const out: T[] = [];
-    for (let i = Math.max(0, from); i < this.size; i++) out.push(this.buf[(this.head + i) % this.buf.length] as T);
-    return out;
-  }
-
-  clear(): void {
-    this.buf = new Array<T | undefined>(16);
-    this.head = 0;
-    this.size = 0;
-  }
-
-  *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = 0; i < this.size; i++) yield this.buf[(this.head + i) % this.buf.length] as T;
-  }
-
   private grow(): void {
     const next = new Array<T | undefined>(this.buf.length * 2);
     for (let i = 0; i < this.size; i++) next[i] = this.buf[(this.head + i) % this.buf.length];

@@ -11,7 +11,6 @@ import type { Batch, TaskOutcome } from './batch';
 import { BatchSizer } from './batch-sizer';
 import { ThreadRunner } from './thread-runner';
 
-export { workerEntryFile } from './thread-runner';
 
 export class ThreadPool implements WorkerAdapter {
   private readonly runner: ThreadRunner;

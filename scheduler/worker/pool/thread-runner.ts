@@ -30,7 +30,7 @@ interface ThreadInfo {
 }
 
 /** Finds the worker entry: beside the bundle (dist/pool-worker.js) or beside this file (tsc build). */
-export function workerEntryFile(): string {
+function workerEntryFile(): string {
   const candidates = [path.join(__dirname, 'pool-worker.js'), path.join(__dirname, 'worker-entry.js')];
   for (const c of candidates) if (fs.existsSync(c)) return c;
   throw new Error(`the pool worker entry was not found (looked for ${candidates.join(', ')})`);

@@ -15,7 +15,6 @@ import { fromErrorInfo } from '../../protocol/errors';
 export class RemoteWorker implements WorkerAdapter {
   private readonly sizer: BatchSizer;
   private inFlight = 0;
-  private nextBatch = 1;
   private nextReq = 1;
   private readonly fetches = new Map<number, { resolve: (v: unknown[]) => void; reject: (e: Error) => void }>();
   private lastSeen = Date.now();
@@ -50,11 +49,10 @@ export class RemoteWorker implements WorkerAdapter {
 
   private dispatch(tasks: ExecTask[]): void {
     this.inFlight++;
-    const batch = this.nextBatch++;
     // Dependencies held by this worker stay where they are; others are brought along.
     const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((w) => w !== this.id));
     const send = () => {
-      this.transport.send({ op: 'run', batch, fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks });
+      this.transport.send({ op: 'run', fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks });
     };
     if (elsewhere.length === 0) return send();
     this.host.fillRemoteDeps(elsewhere, this.id).then(send, () => {

@@ -26,7 +26,6 @@ export class WorkerNode {
   private readonly transport: WsClientTransport<ToWorker, HelloOut>;
   private readonly runner: ThreadRunner;
   private readonly store = new Map<string, unknown>();
-  /** Keys of tasks running here now. */
   /** Runs going on here, by run id. */
   private readonly running = new Set<number>();
   /** The newest run of each key dispatched here and not yet settled: any other run's result is stale, never stored. */
@@ -49,7 +48,7 @@ export class WorkerNode {
           for (const r of runs) this.running.delete(r.run);
           this.send({ op: 'crashed', runs, reason });
         },
-        batchDone: (r, n) => this.send({ op: 'ran', batch: this.batchOf(r.threadId), ms: r.ms, n }),
+        batchDone: (r, n) => this.send({ op: 'ran', ms: r.ms, n }),
       },
       { scheduler, ...(opts.token !== undefined ? { token: opts.token } : {}) },
     );
@@ -70,13 +69,6 @@ export class WorkerNode {
     return this.closedPromise;
   }
 
-  private batchIds: number[] = [];
-  private batchOf(_threadId: number): number {
-    // Batches return in the order their threads finish their synchronous part; the scheduler only
-    // counts them, so any id of an outstanding batch will do.
-    return this.batchIds.shift() ?? 0;
-  }
-
   private send(m: FromWorker): void {
     if (!this.closing) this.transport.send(m);
   }
@@ -85,7 +77,7 @@ export class WorkerNode {
     for (const m of batch) {
       switch (m.op) {
         case 'run':
-          this.run(m.batch, { fns: m.fns, tasks: m.tasks, hold: m.tasks.some((t) => t.alone) });
+          this.run({ fns: m.fns, tasks: m.tasks, hold: m.tasks.some((t) => t.alone) });
           break;
         case 'get': {
           const missing = m.keys.filter((k) => !this.store.has(k));
@@ -106,7 +98,7 @@ export class WorkerNode {
     }
   }
 
-  private run(batchId: number, batch: Batch): void {
+  private run(batch: Batch): void {
     for (const t of batch.tasks) {
       this.running.add(t.run);
       this.latest.set(t.key, t.run);
@@ -115,7 +107,6 @@ export class WorkerNode {
       for (const key of Object.keys(t.at)) (t.deps ??= {})[key] = this.store.get(key);
       delete t.at;
     }
-    this.batchIds.push(batchId);
     this.runner.run(batch, (r) => this.running.has(r.run));
   }
 
@@ -142,11 +133,6 @@ export class WorkerNode {
       }
     }
     this.send({ op: 'done', outcomes });
-  }
-
-  /** Results held here now. */
-  get holding(): number {
-    return this.store.size;
   }
 
   async close(): Promise<void> {
