@@ -8,7 +8,6 @@
 import type { ChannelInfo, WireItem } from '../protocol/messages';
 import { ChannelLog } from './channel-log';
 import { addWant, type ClientState } from './clients';
-import { ProtocolError, validateChannelName } from './errors';
 import type { Outbox } from './outbox';
 import type { TaskMachine } from './task-machine';
 import { TaskRecord } from './tasks';
@@ -38,8 +37,6 @@ export class Channels {
 
   subscribe(c: ClientState, req: SubscribeRequest): void {
     const { name, maxlen, from, resume, epoch } = req;
-    validateChannelName(name);
-    if (maxlen !== null && (!Number.isInteger(maxlen) || maxlen < 1)) throw new ProtocolError(`invalid maxlen ${String(maxlen)}`);
     let ch = this.logs.get(name);
     const deletedMeanwhile = resume && (c.deleted.has(name) || (epoch !== undefined && ch?.epoch !== epoch));
     if (!resume) c.deleted.delete(name);
@@ -77,12 +74,12 @@ export class Channels {
         : { name: 'ChannelDeletedError', message: `channel '${name}' was deleted`, code: 'ERR_CHANNEL_DELETED', channel: name });
       return;
     }
-    if (!Array.isArray(items)) throw new ProtocolError('append needs an items array');
     const start = ch.count;
     const accepted: unknown[] = [];
     for (const item of items) {
-      if (item && typeof (item as { k?: unknown }).k === 'string') {
-        const key = (item as { k: string }).k;
+      // protocol/validation.ts let through only futures {k: key} and values {v}.
+      if ('k' in item && typeof item.k === 'string') {
+        const key = item.k;
         const t = this.machine.tasks.get(key);
         if (!t) {
           c.refused.set(name, { name: 'FutureReleasedError', message: `future ${key} was released before it was appended to '${name}'`, code: 'ERR_FUTURE_RELEASED', key, channel: name });
@@ -90,10 +87,8 @@ export class Channels {
         }
         t.channelRefs++;
         accepted.push(t);
-      } else if (item && 'v' in item) {
-        accepted.push(item.v);
       } else {
-        throw new ProtocolError('append: an item is a future {k} or a value {v}');
+        accepted.push((item as { v: unknown }).v);
       }
     }
     if (accepted.length === 0) return;

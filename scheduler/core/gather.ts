@@ -1,5 +1,5 @@
 /** What a client's `gather` needs: values held here, and by remote worker the keys to fetch from it. */
-import { InfoError } from './errors';
+import { InfoError } from '../protocol/errors';
 import type { TaskRecord } from './tasks';
 import { publicStatus } from './transitions';
 

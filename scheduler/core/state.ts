@@ -27,7 +27,7 @@ import {
 import type { ChannelLog } from './channel-log';
 import { Channels } from './channels';
 import { addWant, dropWant, heldByOthers, newClientState, setWant, type ClientState } from './clients';
-import { ProtocolError, toInfo } from './errors';
+import { ProtocolError, toErrorInfo } from '../protocol/errors';
 import { gatherPlan, type GatherPlan } from './gather';
 import { Outbox } from './outbox';
 import { TaskMachine, type TransitionObserver } from './task-machine';
@@ -119,17 +119,20 @@ export class SchedulerState implements TransitionObserver {
     });
   }
 
-  /** Handles one message of client `id`. Errors in a message are answered, never thrown. */
+  /**
+   * Handles one message of client `id`, well formed (SchedulerServer.accept checked it with
+   * protocol/validation.ts). What the state cannot apply is answered, never thrown.
+   */
   handleClient(id: string, msg: ClientMessage): void {
     const c = this.clients.get(id);
     if (!c) return;
-    this.stimulus(`${id}:${typeof msg?.op === 'string' ? msg.op.slice(0, 20) : 'message'}`, () => {
+    this.stimulus(`${id}:${msg.op}`, () => {
       try {
         this.dispatchClient(c, msg);
       } catch (err) {
-        const error = toInfo(err);
-        const req = (msg as { req?: unknown }).req;
-        if (typeof req === 'number') this.send(id, { op: 'reply', req, ok: false, error });
+        const error = toErrorInfo(err);
+        const req = 'req' in msg ? msg.req : undefined;
+        if (req !== undefined) this.send(id, { op: 'reply', req, ok: false, error });
         else this.send(id, { op: 'error', error });
       }
     });
@@ -188,8 +191,6 @@ export class SchedulerState implements TransitionObserver {
       case 'hello':
       case 'close':
         return;
-      default:
-        throw new ProtocolError(`unknown op ${JSON.stringify((msg as { op?: unknown }).op)}`);
     }
   }
 
@@ -203,7 +204,6 @@ export class SchedulerState implements TransitionObserver {
 
   /** `client.future(key)`: the key, or a placeholder that waits for it to be defined. */
   private want(c: ClientState, key: string): void {
-    if (typeof key !== 'string' || key.length === 0) throw new ProtocolError('want: a key must be a non-empty string');
     const t = this.machine.record(key);
     const first = !c.wants.has(key);
     addWant(c, t);
@@ -244,16 +244,10 @@ export class SchedulerState implements TransitionObserver {
   // ---------------------------------------------------------------- tasks
 
   private submit(c: ClientState, fns: FnSpec[], specs: TaskSpec[]): void {
-    if (!Array.isArray(fns) || !Array.isArray(specs)) throw new ProtocolError('submit needs fns and tasks arrays');
-    for (const f of fns) {
-      if (typeof f?.id !== 'string' || (typeof f.src !== 'string' && typeof f.ref !== 'string')) {
-        throw new ProtocolError('submit: a function needs an id and a src or ref');
-      }
-      if (!this.fns.has(f.id)) this.fns.set(f.id, f);
-    }
+    for (const f of fns) if (!this.fns.has(f.id)) this.fns.set(f.id, f);
     for (const spec of specs) {
-      if (typeof spec?.key !== 'string' || spec.key.length === 0) throw new ProtocolError('submit: a task needs a key');
-      if (spec.fn === '' ? !('value' in spec) : !this.fns.has(spec.fn)) throw new ProtocolError(spec.fn === '' ? `submit: task ${spec.key} needs a function id or a value` : `submit: unknown function id ${String(spec.fn)}`);
+      // A function id is known once some submit of any client shipped it: only the state can tell.
+      if (spec.fn !== '' && !this.fns.has(spec.fn)) throw new ProtocolError(`submit: unknown function id ${spec.fn}`);
     }
     const graphKeys = specs.some((s) => s.graph) ? new Set(specs.map((s) => s.key)) : undefined;
     const defined: { t: TaskRecord; spec: TaskSpec; deps: string[] | undefined }[] = [];
@@ -269,9 +263,9 @@ export class SchedulerState implements TransitionObserver {
         this.machine.defineData(t, spec.value, 'graph-data');
         continue;
       }
-      let args = Array.isArray(spec.args) ? spec.args : [];
+      let args = spec.args ?? [];
       // A key named twice is one dependency (counting it twice would leave the task waiting forever).
-      let deps = Array.isArray(spec.deps) && spec.deps.length > 0 ? [...new Set(spec.deps)] : undefined;
+      let deps = spec.deps !== undefined && spec.deps.length > 0 ? [...new Set(spec.deps)] : undefined;
       if (spec.graph && graphKeys) {
         const found = new Set<string>();
         args = args.map((a) => this.machine.graphArg(a, graphKeys, found));
@@ -286,7 +280,6 @@ export class SchedulerState implements TransitionObserver {
   }
 
   private scatterOne(c: ClientState, key: string, value: unknown): void {
-    if (typeof key !== 'string' || key.length === 0) throw new ProtocolError('scatter: an item needs a key');
     const t = this.machine.record(key);
     addWant(c, t);
     this.machine.defineData(t, value, 'scatter');

@@ -60,7 +60,7 @@ export class FutureReleasedError extends SharedFuturesError {
   }
 }
 
-/** The data of a finished task was lost with the worker that held it and cannot be recomputed. */
+/** The data of a finished task was lost with the worker that stored it and cannot be recomputed. */
 export class FutureLostError extends SharedFuturesError {
   constructor(readonly key: string, message = `future ${key} was lost: its data existed only on a worker that is gone`) {
     super(message, 'ERR_FUTURE_LOST');
@@ -101,8 +101,20 @@ export interface ErrorInfo {
   channel?: string;
 }
 
+/**
+ * An error whose plain-data form is known already: an answer about a key that carries the task's own error,
+ * or one of ours named by its ErrorInfo. toErrorInfo gives that info back unchanged.
+ */
+export class InfoError extends Error {
+  constructor(readonly info: ErrorInfo) {
+    super(info.message);
+    this.name = info.name;
+  }
+}
+
 /** Turns anything thrown into an ErrorInfo that can be sent. */
 export function toErrorInfo(err: unknown): ErrorInfo {
+  if (err instanceof InfoError) return err.info;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return {
