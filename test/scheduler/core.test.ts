@@ -179,14 +179,18 @@ test('appends after stop are refused at the next flush, and stop is replayed to 
   assert.ok(replay && replay.op === 'replay' && replay.stopped === true && replay.items.length === 0);
 });
 
-test('a malformed message is answered with an error and the state keeps serving', () => {
-  const { s, fn } = setup();
-  s.handleClient('a', { op: 'bogus' } as never);
-  s.handleClient('a', { op: 'submit', fns: [fn], tasks: [{ key: '', fn: 'f', args: [] }] });
-  s.handleClient('a', { op: 'sub', channel: '', maxlen: null });
+test('a message the state cannot apply is answered with an error and the state keeps serving', () => {
+  // Shapes are checked before the core (protocol/validation.ts, test/remote/protocol-validation.test.ts);
+  // what needs the state to tell is answered here.
+  const { s } = setup();
+  s.handleClient('a', { op: 'submit', fns: [], tasks: [{ key: 'x', fn: 'never-shipped', args: [] }] });
+  s.handleClient('a', { op: 'gather', req: 8, keys: ['unknown-key'] });
   s.handleClient('a', { op: 'channels', req: 9 });
   const out = msgs(s.drainOutbox(), 'a');
-  assert.equal(out.filter((m) => m.op === 'error').length, 3);
+  const error = out.find((m) => m.op === 'error');
+  assert.ok(error && error.op === 'error' && error.error.code === 'ERR_PROTOCOL' && /unknown function id never-shipped/.test(error.error.message));
+  const gather = out.find((m) => m.op === 'reply' && m.req === 8);
+  assert.ok(gather && gather.op === 'reply' && !gather.ok && gather.error.code === 'ERR_FUTURE_RELEASED' && gather.error.key === 'unknown-key');
   assert.ok(out.some((m) => m.op === 'reply' && m.req === 9 && m.ok));
 });
 
