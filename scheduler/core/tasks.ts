@@ -1,7 +1,7 @@
 /** The scheduler's records of keys and workers, and the ready queue. Plain data: the TaskMachine moves them. */
 import type { ErrorInfo } from '../protocol/errors';
 import { Ring } from '../util/ring';
-import type { ExecTask } from '../protocol/worker-messages';
+import type { ExecTask } from '../protocol/messages';
 
 export type { ExecTask };
 

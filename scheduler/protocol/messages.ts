@@ -45,6 +45,21 @@ export interface TaskSpec {
   value?: unknown;
 }
 
+/** A task as the scheduler hands it to a worker (the local thread pool or a worker process) to run. */
+export interface ExecTask {
+  key: string;
+  /** The run this dispatch starts: the worker echoes it with the outcome. */
+  run: number;
+  fn: string;
+  args: unknown[];
+  /** Values of dependencies by key, when the task has any. */
+  deps?: Record<string, unknown>;
+  /** Dependencies whose data is on a worker process: key -> worker id (the worker's adapter brings them). */
+  at?: Record<string, string>;
+  /** The task was on a pool thread that died: it must have its thread to itself until it settles. */
+  alone?: true;
+}
+
 /** An item of a channel on the wire: a future (key and its status) or a plain value. */
 export type WireItem = { k: string; s?: FutureStatus; e?: ErrorInfo } | { v: unknown };
 
@@ -58,7 +73,7 @@ export type ClientMessage =
   | { op: 'release'; keys: string[]; n?: number[] }
   /** After a reconnect: this client's want-counts are exactly these (every other key: zero). */
   | { op: 'resync'; keys: string[]; n: number[] }
-  /** Drops this client's interest (cancelling the task when nobody else holds it); `force`: cancels it for everyone. */
+  /** Drops this client's interest (cancelling the task when nobody else wants it); `force`: cancels it for everyone. */
   | { op: 'cancel'; req: number; keys: string[]; force?: boolean }
   | { op: 'gather'; req: number; keys: string[] }
   /**
@@ -99,7 +114,7 @@ export interface WorkerInfo {
 export interface SchedulerInfo {
   address: string;
   workers: WorkerInfo[];
-  /** Tasks the scheduler holds, by status; a status with none is absent. */
+  /** Keys the scheduler tracks, by status; a status with none is absent. */
   tasks: Partial<Record<FutureStatus, number>>;
 }
 
@@ -115,7 +130,7 @@ export interface StoryEntry {
 
 /** Batched change notifications for observers (tree view, dashboard). */
 export type SchedulerEvent =
-  /** `forgotten`: the scheduler dropped the key (nobody holds it); its status then reads 'cancelled'. */
+  /** `forgotten`: the scheduler dropped the key (nobody wants it); its status then reads 'cancelled'. */
   | { type: 'task'; key: string; status: FutureStatus; worker?: string; time: number; forgotten?: true }
   | { type: 'channel'; name: string; count: number; length: number; maxlen: number | null; stopped: boolean; deleted?: boolean }
   | { type: 'worker'; id: string; threads: number; state: 'joined' | 'left' };

@@ -3,7 +3,7 @@
  * SchedulerServer.accept applies it to every message before the core sees it, so the core may trust the
  * types of ClientMessage. A field of the wrong type is answered with an error instead of being half-applied
  * (a string where keys belong would otherwise be read character by character). What needs the scheduler's
- * state (a function id never shipped, a key it does not hold) is the core's to answer.
+ * state (a function id never shipped, a key it does not know) is the core's to answer.
  */
 import { ProtocolError } from './errors';
 import { MAX_CHANNEL_NAME } from './messages';

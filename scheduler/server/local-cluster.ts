@@ -1,4 +1,4 @@
-/** An in-process cluster: the scheduler on this thread plus a Piscina pool of worker threads. */
+/** An in-process cluster: the scheduler on this thread plus a Piscina pool of pool threads (ThreadPool). */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +11,7 @@ import { inThreadPair } from '../transport/in-thread';
 import { listen, type ListenOptions, type Listener } from './ws-server';
 
 export interface LocalClusterOptions {
-  /** Worker threads of the pool (default: the machine's parallelism). 0 runs no local worker. */
+  /** Pool threads (default: the machine's parallelism). 0 runs no local pool: tasks wait for worker processes. */
   threads?: number;
   /** Serve the scheduler over WebSocket too (ws://host:port; a token is generated on loopback when absent). */
   listen?: ListenOptions;

@@ -1,16 +1,15 @@
 /**
  * The I/O shell around the sans-I/O core: accepts client transports, feeds their messages to the
  * SchedulerState, delivers what it produces, lets workers pull ready tasks, and moves data between
- * remote workers (relayed here) for gathers and dependencies.
+ * worker processes (relayed here) for gathers and dependencies.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from '../core/state';
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { checkClientMessage } from '../protocol/validation';
-import { PROTOCOL_VERSION, type ClientMessage, type FnSpec, type SchedulerMessage } from '../protocol/messages';
-import { RemoteWorker } from '../worker/remote/remote-worker';
-import type { FromWorker, ToWorker } from '../protocol/worker-messages';
-import type { ExecTask } from '../protocol/worker-messages';
+import { PROTOCOL_VERSION, type ClientMessage, type ExecTask, type FnSpec, type SchedulerMessage } from '../protocol/messages';
+import { RemoteWorkerAdapter } from '../worker/remote/remote-worker-adapter';
+import type { FromWorkerProcess, ToWorkerProcess } from '../protocol/worker-process-messages';
 import { MessagePortTransport } from '../transport/message-port';
 import type { Transport } from '../transport/transport';
 import type { RunOutcome, RunRef, WorkerAdapter, WorkerHost } from '../worker/worker-host';
@@ -58,13 +57,13 @@ export class SchedulerServer implements WorkerHost {
   }
 
   /** Takes a worker process's connection. */
-  acceptWorker(transport: Transport<FromWorker, ToWorker>, id: string, threads: number, name?: string): void {
+  acceptWorker(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string): void {
     if (this.closed || this.workers.has(id)) {
       transport.send({ op: 'error', error: handshakeError(`worker id ${id} is already connected`) });
       transport.close();
       return;
     }
-    const worker = new RemoteWorker(this, transport, id, threads);
+    const worker = new RemoteWorkerAdapter(this, transport, id, threads);
     this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
     this.addWorker(worker, threads);
   }
@@ -240,7 +239,7 @@ export class SchedulerServer implements WorkerHost {
     return w.fetch(keys);
   }
 
-  /** Brings dependencies held by remote workers into the tasks' `deps` (all but those held by `except`). */
+  /** Brings dependencies stored on worker processes into the tasks' `deps` (all but those stored on `except`). */
   async fillRemoteDeps(tasks: ExecTask[], except?: string): Promise<void> {
     const byWorker = new Map<string, Set<string>>();
     for (const t of tasks) {

@@ -12,7 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidArgumentError, toErrorInfo } from '../protocol/errors';
 import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../protocol/messages';
 import type { SchedulerServer } from './server';
-import type { FromWorker, ToWorker } from '../protocol/worker-messages';
+import type { FromWorkerProcess, ToWorkerProcess } from '../protocol/worker-process-messages';
 import { generateToken, isLoopback, tokensMatch } from '../wire/auth';
 import type { Handshake } from '../wire/handshake';
 import { CloseCode } from '../wire/close-codes';
@@ -119,7 +119,7 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
         ws.close(CloseCode.badHandshake, 'bad handshake: a worker says how many threads it has (1 to 1024)');
         return;
       }
-      const transport: WebSocketTransport<FromWorker, ToWorker> = new WebSocketTransport(ws, {
+      const transport: WebSocketTransport<FromWorkerProcess, ToWorkerProcess> = new WebSocketTransport(ws, {
         limits: { ...limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER },
         onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
       });

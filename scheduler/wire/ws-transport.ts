@@ -1,7 +1,7 @@
 /**
  * A Transport over one WebSocket (either side). Binary frames carry V8-serialized batches; a batch larger
  * than CHUNK_BYTES leaves in chunks with a turn of the event loop between them, so one large result does
- * not hold up every other connection. Text frames are only used by the handshake (ws-server/ws-client).
+ * not delay every other connection. Text frames are only used by the handshake (ws-server/ws-client).
  *
  * Frame layout: byte 0 is the kind — 0 a whole batch, 1 the first chunk (then a 4-byte big-endian total
  * length), 2 a further chunk — followed by the payload.

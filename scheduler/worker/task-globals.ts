@@ -8,7 +8,7 @@ import type { zip as zipChannels } from '../client/channel';
 declare global {
   /** Inside a task: a Client connected to the scheduler running it. */
   function localClient(): Client;
-  /** Inside a task: resolves after `ms` milliseconds without holding the thread. */
+  /** Inside a task: resolves after `ms` milliseconds without occupying the thread. */
   function sleep(ms: number): Promise<void>;
   /** Inside a task: iterates channels in lockstep. */
   const zip: typeof zipChannels;

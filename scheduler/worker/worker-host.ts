@@ -1,21 +1,21 @@
 /**
- * The seam between the scheduler and what runs its tasks (the local thread pool, remote worker processes).
+ * The seam between the scheduler and its workers, what runs its tasks: the local thread pool (ThreadPool) and
+ * worker processes (each seen through a RemoteWorkerAdapter).
  * Adapters pull work and report outcomes as stimuli through a WorkerHost; they never read or change the
  * core's state themselves, so every change goes through the core's transitions.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { ExecTask } from '../protocol/worker-messages';
 import type { ErrorInfo } from '../protocol/errors';
-import type { FnSpec } from '../protocol/messages';
+import type { ExecTask, FnSpec } from '../protocol/messages';
 
-/** A source of execution (the local thread pool, a remote worker): pulls work when told. */
+/** A worker as the scheduler sees it (the local thread pool, or the adapter of a worker process): pulls work when told. */
 export interface WorkerAdapter {
   readonly id: string;
   pump(): void;
   close(): Promise<void>;
-  /** Results this worker holds (remote workers only). */
+  /** Results this worker stores (worker processes only). */
   fetch?(keys: string[]): Promise<unknown[]>;
-  /** Results this worker may drop (remote workers only). */
+  /** Results this worker may drop (worker processes only). */
   free?(keys: string[]): void;
 }
 
@@ -40,13 +40,13 @@ export interface WorkerHost {
   isCurrentRun(workerId: string, ref: RunRef): boolean;
   /** How runs ended; `remote`: their results stay on the worker that computed them (`value` is not sent). */
   outcomes(workerId: string, outcomes: readonly RunOutcome[], remote?: boolean): void;
-  /** The thread these runs were on died. */
+  /** The pool thread these runs were on died. */
   crashed(workerId: string, runs: RunRef[], reason: ErrorInfo): void;
   /** The dependencies of these runs could not be brought to the worker. */
   needsDeps(workerId: string, runs: RunRef[]): void;
-  /** Brings dependencies held by remote workers into the tasks' `deps` (all but those held by `except`). */
+  /** Brings dependencies stored on worker processes into the tasks' `deps` (all but those stored on `except`). */
   fillRemoteDeps(tasks: ExecTask[], except?: string): Promise<void>;
-  /** A worker's connection closed or its heartbeats stopped. */
+  /** A worker process's connection closed or its heartbeats stopped. */
   workerLost(id: string, why: string): void;
   /** A task's `localClient()` connects over this port. */
   acceptPort(port: MessagePort): void;

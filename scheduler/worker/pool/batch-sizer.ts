@@ -1,4 +1,4 @@
-/** Sizes batches so one holds a thread for about TARGET_BATCH_MS of measured work. */
+/** Sizes batches so one occupies a thread for about TARGET_BATCH_MS of measured work. */
 const TARGET_BATCH_MS = 10;
 const MAX_BATCH = 4096;
 
@@ -15,7 +15,7 @@ export class BatchSizer {
     return Math.max(1, Math.min(MAX_BATCH, byTime, fair));
   }
 
-  /** A batch of `tasks` held its thread `ms` milliseconds. */
+  /** A batch of `tasks` occupied its thread `ms` milliseconds. */
   observe(ms: number, tasks: number): void {
     if (tasks <= 0) return;
     const per = ms / tasks;

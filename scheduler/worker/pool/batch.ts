@@ -1,13 +1,12 @@
-/** What crosses between the thread pool adapter (main thread) and its worker threads. */
+/** What crosses between the thread pool's adapter (main thread) and its pool threads. */
 import type { ErrorInfo } from '../../protocol/errors';
-import type { FnSpec } from '../../protocol/messages';
-import type { ExecTask } from '../../protocol/worker-messages';
+import type { ExecTask, FnSpec } from '../../protocol/messages';
 
 export interface Batch {
   fns: FnSpec[];
   tasks: ExecTask[];
-  /** Keep the thread until every task settles (a task suspected of killing threads runs truly alone). */
-  hold?: boolean;
+  /** Pin the pool thread: the batch returns only once every task settled (a task suspected of killing threads runs truly alone). */
+  pinThread?: boolean;
 }
 
 /** A task's outcome. Object results travel as v8-serialized bytes (`ser`), so one bad result fails alone. */
@@ -27,14 +26,14 @@ export interface BatchResult {
   done: TaskOutcome[];
   /** Runs still awaiting something: their outcome comes later on the thread's result port. */
   pending: RunId[];
-  /** Milliseconds the batch held the thread. */
+  /** Milliseconds the batch occupied its pool thread. */
   ms: number;
 }
 
 /** Messages on a thread's result port. */
 export type ThreadMessage = { done: TaskOutcome[] } | { crash: ErrorInfo };
 
-/** Messages a worker thread posts on its parentPort (Piscina forwards them as 'message' events). */
+/** Messages a pool thread posts on its parentPort (Piscina forwards them as 'message' events). */
 export type ThreadHello = { sfThread: number; port: import('node:worker_threads').MessagePort } | { sfClient: import('node:worker_threads').MessagePort };
 
 /** Global through which `localClient()` reaches the pool thread's connection. */

@@ -5,7 +5,7 @@
  */
 import { deserialize } from 'node:v8';
 import { toErrorInfo } from '../../protocol/errors';
-import type { ExecTask } from '../../protocol/worker-messages';
+import type { ExecTask } from '../../protocol/messages';
 import type { RunOutcome, WorkerAdapter, WorkerHost } from '../worker-host';
 import type { Batch, TaskOutcome } from './batch';
 import { BatchSizer } from './batch-sizer';
@@ -47,10 +47,10 @@ export class ThreadPool implements WorkerAdapter {
   private dispatch(tasks: ExecTask[]): void {
     const remote = tasks.filter((t) => t.at !== undefined);
     if (remote.length > 0) {
-      // Dependencies held by remote workers come here first.
+      // Dependencies stored on worker processes come here first.
       this.host.fillRemoteDeps(remote).then(
         () => this.runBatch(tasks),
-        // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
+        // A worker process storing a dependency went away: the scheduler recomputes it; these tasks wait for it.
         () => this.host.needsDeps(this.id, tasks),
       );
       return;
@@ -60,7 +60,7 @@ export class ThreadPool implements WorkerAdapter {
 
   private runBatch(tasks: ExecTask[]): void {
     const batch: Batch = { fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks };
-    if (tasks.some((t) => t.alone)) batch.hold = true;
+    if (tasks.some((t) => t.alone)) batch.pinThread = true;
     this.runner.run(batch, (r) => this.host.isCurrentRun(this.id, r));
   }
 

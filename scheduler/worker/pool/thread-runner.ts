@@ -29,7 +29,7 @@ interface ThreadInfo {
   crash: ErrorInfo | undefined;
 }
 
-/** Finds the worker entry: beside the bundle (dist/pool-worker.js) or beside this file (tsc build). */
+/** Finds the pool thread's entry file: beside the bundle (dist/pool-worker.js) or beside this file (tsc build). */
 function workerEntryFile(): string {
   const candidates = [path.join(__dirname, 'pool-worker.js'), path.join(__dirname, 'worker-entry.js')];
   for (const c of candidates) if (fs.existsSync(c)) return c;
@@ -146,7 +146,7 @@ export class ThreadRunner {
     const runs = [...info.pending.values()];
     this.asyncPending -= runs.length;
     info.pending.clear();
-    if (runs.length > 0) this.events.crashed(runs, info.crash ?? { name: 'Error', message: 'the worker thread exited' });
+    if (runs.length > 0) this.events.crashed(runs, info.crash ?? { name: 'Error', message: 'the pool thread exited' });
     this.updateKeepAlive();
   }
 

@@ -1,7 +1,7 @@
 /**
- * The Piscina worker: runs batches of tasks. A task that returns a promise does not hold the thread: the
- * batch returns at once and the outcome follows on this thread's result port. Functions are compiled once
- * per thread and cached by id.
+ * What each pool thread runs (Piscina's worker file): batches of tasks. A task that returns a promise does not
+ * occupy the thread (unless the batch pins it): the batch returns at once and the outcome follows on this
+ * thread's result port. Functions are compiled once per thread and cached by id.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -202,7 +202,7 @@ export default function runBatch(batch: Batch): BatchResult | Promise<BatchResul
   const t0 = performance.now();
   const done: TaskOutcome[] = [];
   const pending: RunId[] = [];
-  const held: Promise<void>[] = [];
+  const pinned: Promise<void>[] = [];
   for (const task of batch.tasks) {
     const key = task.key;
     const run = task.run;
@@ -215,8 +215,8 @@ export default function runBatch(batch: Batch): BatchResult | Promise<BatchResul
           (v) => outcome(key, run, v),
           (e: unknown): TaskOutcome => ({ key, run, ok: false, error: describe(e) }),
         );
-        if (batch.hold) {
-          held.push(settled.then((o) => void done.push(o)));
+        if (batch.pinThread) {
+          pinned.push(settled.then((o) => void done.push(o)));
         } else {
           pending.push({ key, run });
           void settled.then(later);
@@ -228,6 +228,6 @@ export default function runBatch(batch: Batch): BatchResult | Promise<BatchResul
       done.push({ key, run, ok: false, error: describe(err) });
     }
   }
-  if (held.length > 0) return Promise.all(held).then(() => ({ threadId, done, pending, ms: performance.now() - t0 }));
+  if (pinned.length > 0) return Promise.all(pinned).then(() => ({ threadId, done, pending, ms: performance.now() - t0 }));
   return { threadId, done, pending, ms: performance.now() - t0 };
 }

@@ -1,6 +1,7 @@
 /**
- * A standalone worker process (`shared-futures worker ws://…`): runs the batches the scheduler sends on
- * its own Piscina pool and keeps the results in memory until the scheduler says they can go. Tasks that
+ * A worker process (`shared-futures worker ws://…`): runs the batches the scheduler sends on its own pool
+ * threads and stores the results in memory until the scheduler says they can go. The scheduler sees it
+ * through a RemoteWorkerAdapter. Tasks that
  * call `localClient()` connect to the scheduler over WebSocket themselves.
  */
 import { hostname } from 'node:os';
@@ -10,20 +11,20 @@ import { toErrorInfo } from '../../protocol/errors';
 import { ThreadRunner } from '../pool/thread-runner';
 import type { Batch, TaskOutcome } from '../pool/batch';
 import { WsClientTransport, type WsConnectOptions } from '../../wire/ws-client';
-import { HEARTBEAT_MS, type FromWorker, type ToWorker } from '../../protocol/worker-messages';
+import { HEARTBEAT_MS, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
 
-export interface WorkerNodeOptions extends WsConnectOptions {
+export interface WorkerProcessOptions extends WsConnectOptions {
   threads: number;
   name?: string;
   /** Called with what happens (joined, lost the scheduler). */
   log?: (level: 'info' | 'warn', message: string) => void;
 }
 
-type HelloOut = FromWorker | { op: 'hello'; id: string; name?: string };
+type HelloOut = FromWorkerProcess | { op: 'hello'; id: string; name?: string };
 
-export class WorkerNode {
+export class WorkerProcess {
   readonly id: string;
-  private readonly transport: WsClientTransport<ToWorker, HelloOut>;
+  private readonly transport: WsClientTransport<ToWorkerProcess, HelloOut>;
   private readonly runner: ThreadRunner;
   private readonly store = new Map<string, unknown>();
   /** Runs going on here, by run id. */
@@ -36,10 +37,10 @@ export class WorkerNode {
 
   private constructor(
     readonly scheduler: string,
-    private readonly opts: WorkerNodeOptions,
+    private readonly opts: WorkerProcessOptions,
   ) {
     this.id = `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
-    this.transport = new WsClientTransport<ToWorker, HelloOut>(scheduler, 'worker', { ...opts, threads: opts.threads });
+    this.transport = new WsClientTransport<ToWorkerProcess, HelloOut>(scheduler, 'worker', { ...opts, threads: opts.threads });
     this.runner = new ThreadRunner(
       opts.threads,
       {
@@ -60,8 +61,8 @@ export class WorkerNode {
   }
 
   /** Connects to the scheduler and starts serving. */
-  static start(scheduler: string, opts: WorkerNodeOptions): WorkerNode {
-    return new WorkerNode(scheduler, opts);
+  static start(scheduler: string, opts: WorkerProcessOptions): WorkerProcess {
+    return new WorkerProcess(scheduler, opts);
   }
 
   /** Resolves when the connection to the scheduler ends, with the reason when it was not asked for. */
@@ -69,20 +70,20 @@ export class WorkerNode {
     return this.closedPromise;
   }
 
-  private send(m: FromWorker): void {
+  private send(m: FromWorkerProcess): void {
     if (!this.closing) this.transport.send(m);
   }
 
-  private receive(batch: ToWorker[]): void {
+  private receive(batch: ToWorkerProcess[]): void {
     for (const m of batch) {
       switch (m.op) {
         case 'run':
-          this.run({ fns: m.fns, tasks: m.tasks, hold: m.tasks.some((t) => t.alone) });
+          this.run({ fns: m.fns, tasks: m.tasks, pinThread: m.tasks.some((t) => t.alone) });
           break;
         case 'get': {
           const missing = m.keys.filter((k) => !this.store.has(k));
           if (missing.length > 0) {
-            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not hold ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST', key: missing[0] } });
+            this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not store ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST', key: missing[0] } });
           } else {
             this.send({ op: 'data', req: m.req, ok: true, values: m.keys.map((k) => this.store.get(k)) });
           }
@@ -111,7 +112,7 @@ export class WorkerNode {
   }
 
   private report(done: TaskOutcome[]): void {
-    const outcomes: Extract<FromWorker, { op: 'done' }>['outcomes'] = [];
+    const outcomes: Extract<FromWorkerProcess, { op: 'done' }>['outcomes'] = [];
     for (const o of done) {
       this.running.delete(o.run);
       const current = this.latest.get(o.key) === o.run;

@@ -1,18 +1,17 @@
 /**
- * The scheduler's side of a standalone worker process: pulls ready tasks for it in adaptive batches,
- * relays dependencies it does not hold, fetches results it holds, and reports it lost when its socket
- * closes or its heartbeats stop.
+ * The scheduler's side of a worker process (WorkerProcess, worker-process.ts, at the other end of a
+ * WebSocket): pulls ready tasks for it in adaptive batches, relays dependencies it does not store, fetches
+ * results it stores, and reports it lost when its socket closes or its heartbeats stop.
  */
-import { ConnectionError } from '../../protocol/errors';
+import { ConnectionError, fromErrorInfo, ProtocolError, toErrorInfo } from '../../protocol/errors';
 import { CloseCode } from '../../wire/close-codes';
 import type { Transport } from '../../transport/transport';
-import type { ExecTask } from '../../protocol/worker-messages';
+import type { ExecTask } from '../../protocol/messages';
 import type { WorkerAdapter, WorkerHost } from '../worker-host';
 import { BatchSizer } from '../pool/batch-sizer';
-import { HEARTBEAT_TIMEOUT_MS, type FromWorker, type ToWorker } from '../../protocol/worker-messages';
-import { fromErrorInfo } from '../../protocol/errors';
+import { HEARTBEAT_TIMEOUT_MS, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
 
-export class RemoteWorker implements WorkerAdapter {
+export class RemoteWorkerAdapter implements WorkerAdapter {
   private readonly sizer: BatchSizer;
   private inFlight = 0;
   private nextReq = 1;
@@ -23,7 +22,7 @@ export class RemoteWorker implements WorkerAdapter {
 
   constructor(
     private readonly host: WorkerHost,
-    private readonly transport: Transport<FromWorker, ToWorker> & { fail?(code: number, reason: string): void },
+    private readonly transport: Transport<FromWorkerProcess, ToWorkerProcess> & { fail?(code: number, reason: string): void },
     readonly id: string,
     readonly threads: number,
   ) {
@@ -49,20 +48,20 @@ export class RemoteWorker implements WorkerAdapter {
 
   private dispatch(tasks: ExecTask[]): void {
     this.inFlight++;
-    // Dependencies held by this worker stay where they are; others are brought along.
+    // Dependencies stored on this worker process stay where they are; others are brought along.
     const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((w) => w !== this.id));
     const send = () => {
       this.transport.send({ op: 'run', fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks });
     };
     if (elsewhere.length === 0) return send();
     this.host.fillRemoteDeps(elsewhere, this.id).then(send, () => {
-      // A worker holding a dependency went away: the scheduler recomputes it; these tasks wait for it.
+      // A worker process storing a dependency went away: the scheduler recomputes it; these tasks wait for it.
       this.inFlight--;
       this.host.needsDeps(this.id, tasks);
     });
   }
 
-  /** Results this worker holds, in the order of `keys`. */
+  /** Results this worker process stores, in the order of `keys`. */
   fetch(keys: string[]): Promise<unknown[]> {
     if (this.gone) return Promise.reject(new ConnectionError(`worker ${this.id} is gone`));
     const req = this.nextReq++;
@@ -76,7 +75,7 @@ export class RemoteWorker implements WorkerAdapter {
     if (!this.gone) this.transport.send({ op: 'free', keys });
   }
 
-  private receive(batch: FromWorker[]): void {
+  private receive(batch: FromWorkerProcess[]): void {
     this.lastSeen = Date.now();
     let ran = false;
     for (const m of batch) {
@@ -103,7 +102,7 @@ export class RemoteWorker implements WorkerAdapter {
         case 'hb':
           break;
         default:
-          this.transport.send({ op: 'error', error: { name: 'ProtocolError', message: `unknown worker message ${JSON.stringify((m as { op?: unknown })?.op)}`, code: 'ERR_PROTOCOL' } });
+          this.transport.send({ op: 'error', error: toErrorInfo(new ProtocolError(`unknown worker message ${JSON.stringify((m as { op?: unknown })?.op)}`)) });
       }
     }
     if (ran) this.host.wake();
