@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../scheduler/server/local-cluster';
-import { WorkerNode } from '../scheduler/worker/remote/worker-node';
+import { WorkerProcess } from '../scheduler/worker/remote/worker-process';
 import { SharedFuturesError } from '../scheduler/protocol/errors';
 
 const USAGE = `usage:
@@ -69,7 +69,7 @@ export async function schedulerCommand(argv: string[], io: CliIo = processIo): P
 }
 
 /** Starts a worker; resolves with the node (its `closed` says when the scheduler went away). */
-export function workerCommand(argv: string[], io: CliIo = processIo): WorkerNode {
+export function workerCommand(argv: string[], io: CliIo = processIo): WorkerProcess {
   const { values, positionals } = parseArgs({
     args: argv,
     options: { threads: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' } },
@@ -81,7 +81,7 @@ export function workerCommand(argv: string[], io: CliIo = processIo): WorkerNode
   const token = values.token ?? url.searchParams.get('token') ?? process.env.SHARED_FUTURES_TOKEN;
   url.search = '';
   const threads = intOption(values.threads, 'threads', 1, 1024) ?? Math.max(1, availableParallelism());
-  const node = WorkerNode.start(url.toString().replace(/\/$/, ''), { threads, token, name: values.name, log: (level, m) => (level === 'warn' ? io.err : io.out)(`[worker] ${m}`) });
+  const node = WorkerProcess.start(url.toString().replace(/\/$/, ''), { threads, token, name: values.name, log: (level, m) => (level === 'warn' ? io.err : io.out)(`[worker] ${m}`) });
   io.out(`Shared Futures worker ${node.id} with ${threads} threads, serving ${url.host}`);
   return node;
 }
