@@ -12,7 +12,6 @@
  * This file is the stimulus surface and the client messages; the task lifecycle is task-machine.ts and
  * transitions.ts, channels channels.ts, interest counting clients.ts, messages out outbox.ts.
  */
-import type { ErrorInfo } from '../protocol/errors';
 import {
   PROTOCOL_VERSION,
   type ChannelInfo,
@@ -27,7 +26,7 @@ import {
 import type { ChannelLog } from './channel-log';
 import { Channels } from './channels';
 import { addWant, dropWant, heldByOthers, newClientState, setWant, type ClientState } from './clients';
-import { ProtocolError, toErrorInfo } from '../protocol/errors';
+import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { gatherPlan, type GatherPlan } from './gather';
 import { Outbox } from './outbox';
 import { TaskMachine, type TransitionObserver } from './task-machine';
@@ -130,7 +129,8 @@ export class SchedulerState implements TransitionObserver {
       try {
         this.dispatchClient(c, msg);
       } catch (err) {
-        const error = toErrorInfo(err);
+        // An error without a code of ours is a fault of the scheduler: it must not read as a task's own error.
+        const error: ErrorInfo = { code: 'ERR_INTERNAL', ...toErrorInfo(err) };
         const req = 'req' in msg ? msg.req : undefined;
         if (req !== undefined) this.send(id, { op: 'reply', req, ok: false, error });
         else this.send(id, { op: 'error', error });
