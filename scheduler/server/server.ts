@@ -56,16 +56,16 @@ export class SchedulerServer implements WorkerHost {
     this.afterEvent();
   }
 
-  /** Takes a worker process's connection. */
-  acceptWorker(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string): void {
+  /** Takes a worker process's connection (its handshake passed in ws-server.ts); a RemoteWorkerAdapter serves it. */
+  acceptWorkerProcess(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string): void {
     if (this.closed || this.workers.has(id)) {
       transport.send({ op: 'error', error: handshakeError(`worker id ${id} is already connected`) });
       transport.close();
       return;
     }
-    const worker = new RemoteWorkerAdapter(this, transport, id, threads);
+    const adapter = new RemoteWorkerAdapter(this, transport, id, threads);
     this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
-    this.addWorker(worker, threads);
+    this.addWorker(adapter, threads);
   }
 
   // ------------------------------------------------------------ WorkerHost: stimuli from the adapters
@@ -114,7 +114,7 @@ export class SchedulerServer implements WorkerHost {
     this.afterEvent();
   }
 
-  /** A worker's connection closed or its heartbeats stopped. */
+  /** A worker process's connection closed or its heartbeats stopped. */
   workerLost(id: string, why: string): void {
     if (!this.workers.delete(id)) return;
     this.log('warn', `worker ${id} lost: ${why}; its tasks are rescheduled`);

@@ -2,7 +2,7 @@
  * Serves a SchedulerServer over WebSocket. The first frame of a connection is a JSON text handshake
  * (protocol version, role, name, token); nothing is decoded with the binary codec before the token is
  * checked. Clients are handed to SchedulerServer.accept (which checks their messages, as it does those of
- * every transport), workers to SchedulerServer.acceptWorker.
+ * every transport), worker processes to SchedulerServer.acceptWorkerProcess.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -123,7 +123,7 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
         limits: { ...limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER },
         onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
       });
-      server.acceptWorker(transport, hello.id, threads, hello.name);
+      server.acceptWorkerProcess(transport, hello.id, threads, hello.name);
       return;
     }
     const first: ClientMessage = { op: 'hello', client: hello.id, version: hello.version, ...(hello.name ? { name: hello.name } : {}), ...(hello.resume ? { resume: true } : {}) };
