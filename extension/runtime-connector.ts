@@ -48,10 +48,7 @@ export const runtimeConnector: SchedulerConnector<RuntimeConnection> = {
   async startLocal({ threads, listen, log }) {
     const { Client, LocalCluster } = await import('../scheduler');
     // On loopback the runtime generates the token when none is given.
-    const cluster = await LocalCluster.start({ threads, listen: listen === undefined ? undefined : { host: '127.0.0.1', port: listen.port } });
-    if (log !== undefined) {
-      cluster.server.log = log;
-    }
+    const cluster = await LocalCluster.start({ threads, log, listen: listen === undefined ? undefined : { host: '127.0.0.1', port: listen.port } });
     let client: Client;
     try {
       client = await Client.connect(cluster, { name: CLIENT_NAME });

@@ -7,6 +7,7 @@ export { Client } from './client/client';
 export type { ConnectOptions, FutureResult, SubmitOptions, TaskArg, TaskArgs, TaskFunction, TaskGraph } from './client/client';
 export { LocalCluster, defaultLocalCluster } from './server/local-cluster';
 export type { LocalClusterOptions } from './server/local-cluster';
+export type { SchedulerLog } from './server/server';
 export { Future } from './client/future';
 export type { Disposable } from './client/future';
 export { Channel, zip } from './client/channel';

@@ -6,7 +6,7 @@ import { setDefaultClusterStarter, type ClientSide, type InProcessScheduler } fr
 import { InvalidArgumentError } from '../protocol/errors';
 import { ThreadPool } from '../worker/pool/thread-pool';
 import type { ClientMessage, SchedulerMessage } from '../protocol/messages';
-import { SchedulerServer } from './server';
+import { SchedulerServer, type SchedulerLog } from './server';
 import { inThreadPair } from '../transport/in-thread';
 import { listen, type ListenOptions, type Listener } from './ws-server';
 
@@ -15,6 +15,8 @@ export interface LocalClusterOptions {
   threads?: number;
   /** Serve the scheduler over WebSocket too (ws://host:port; a token is generated on loopback when absent). */
   listen?: ListenOptions;
+  /** Where the scheduler's log lines go (workers joining and lost, clients reconnecting); none by default. */
+  log?: SchedulerLog;
 }
 
 export class LocalCluster implements InProcessScheduler {
@@ -32,8 +34,9 @@ export class LocalCluster implements InProcessScheduler {
   private pool: ThreadPool | undefined;
   private closed = false;
 
-  private constructor(readonly threads: number) {
+  private constructor(readonly threads: number, log: SchedulerLog | undefined) {
     this.server = new SchedulerServer(`local://${randomUUID().slice(0, 8)}`);
+    if (log) this.server.log = log;
     if (threads > 0) {
       this.pool = new ThreadPool(this.server, threads);
       this.server.addWorker(this.pool, threads);
@@ -46,7 +49,7 @@ export class LocalCluster implements InProcessScheduler {
     if (!Number.isInteger(threads) || threads < 0 || threads > 1024) {
       throw new InvalidArgumentError(`threads must be an integer from 0 to 1024, got ${String(opts.threads)}`);
     }
-    const cluster = new LocalCluster(threads);
+    const cluster = new LocalCluster(threads, opts.log);
     if (opts.listen !== undefined) {
       try {
         cluster.listener = await listen(cluster.server, opts.listen);
