@@ -42,8 +42,8 @@ export function registerControllers(
     controller.executeHandler = async (cells, notebook) => {
       // Like VS Code's Jupyter: every cell of the run is queued at once (shown pending), and the run stops at
       // the first cell that fails or is interrupted. The cells after it did not run, so they must not look as
-      // if they had: their outputs are cleared and they end with no success mark (as in JupyterLab, whose
-      // Run All also leaves the cells after a failure empty).
+      // if they had: they end with no success mark and, our choice (Jupyter leaves them), their outputs are
+      // cleared, since old outputs under a failed cell read as results of this run.
       const queued: [vscode.NotebookCell, vscode.NotebookCellExecution][] = [];
       for (const cell of cells) {
         try {
