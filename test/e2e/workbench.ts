@@ -43,7 +43,8 @@ export class Workbench {
     try {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       const page = await context.newPage();
-      await page.goto(url);
+      // A busy 2-core machine may take longer than Playwright's 30 s default to serve the first page.
+      await page.goto(url, { timeout: 90_000 });
       await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
       // The status bar appears once the workbench has restored its parts.
       await page.locator('.part.statusbar').waitFor({ timeout: 90_000 });
@@ -90,13 +91,14 @@ export class Workbench {
    */
   private async paletteRows(filter: string, label: { hasText: string | RegExp }): Promise<Locator> {
     const rows = this.quickInput.locator('.quick-input-list .monaco-list-row');
-    const deadline = Date.now() + UI_TIMEOUT_MS;
+    // On a busy machine typing the filter and listing the rows alone may take several seconds.
+    const deadline = Date.now() + 2 * UI_TIMEOUT_MS;
     for (;;) {
       await this.openPalette();
       await this.page.keyboard.type(filter);
       const match = rows.filter({ has: this.page.locator('.label-name', label) }).first();
       try {
-        await match.waitFor({ timeout: Math.min(5_000, Math.max(1, deadline - Date.now())) });
+        await match.waitFor({ timeout: Math.min(15_000, Math.max(1, deadline - Date.now())) });
         return rows;
       } catch (err) {
         if (Date.now() >= deadline) {
