@@ -40,8 +40,19 @@ export function registerControllers(
     controller.supportsExecutionOrder = true;
     controller.description = 'Cells run with a client of the current Shared Futures scheduler';
     controller.executeHandler = async (cells, notebook) => {
+      // Like VS Code's Jupyter: every cell of the run is queued at once (shown pending), and the run stops at
+      // the first cell that fails or is interrupted. The cells after it did not run, so they must not look as
+      // if they had: they end with no success mark and, our choice (Jupyter leaves them), their outputs are
+      // cleared, since old outputs under a failed cell read as results of this run.
+      const queued: [vscode.NotebookCell, vscode.NotebookCellExecution][] = [];
       for (const cell of cells) {
-        const execution = controller.createNotebookCellExecution(cell);
+        try {
+          queued.push([cell, controller.createNotebookCellExecution(cell)]);
+        } catch (err) {
+          log.warn(`cell ${cell.index + 1} of ${notebook.uri.toString()} is already queued or running`, err);
+        }
+      }
+      for (const [position, [cell, execution]] of queued.entries()) {
         const startTime = Date.now();
         execution.start(startTime);
         let ok = false;
@@ -59,7 +70,15 @@ export function registerControllers(
           runner.ended?.(cell, { success: ok, startTime, endTime });
         }
         if (!ok) {
-          break; // like Jupyter's Run All: stop at the first failing cell
+          for (const [, notRun] of queued.slice(position + 1)) {
+            notRun.start();
+            try {
+              await notRun.clearOutput();
+            } finally {
+              notRun.end(undefined);
+            }
+          }
+          break;
         }
       }
     };

@@ -49,6 +49,10 @@ export function activate(context: vscode.ExtensionContext): SharedFuturesApi {
 
   // The Channels tree, dashboard, status bar and channel commands (also registers COMMANDS.openDashboard).
   registerLiveUi(context, manager, log, COMMANDS.openDashboard);
+  // `npm start`'s profile turns this on: its first screen shows the Channels view beside the example notebook.
+  if (vscode.workspace.getConfiguration('sharedFutures').get<boolean>('showViewOnStartup', false)) {
+    void vscode.commands.executeCommand('workbench.view.extension.sharedFutures');
+  }
 
   const recent = new RecentAddresses(context.globalState);
   const tokens = new SchedulerTokens(context.secrets);

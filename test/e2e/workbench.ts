@@ -21,6 +21,11 @@ export const CHROMIUM_ARGS = [
 
 /** Default wait for something to show up in the UI, in ms. */
 export const UI_TIMEOUT_MS = 30_000;
+/**
+ * The first notebook of a session shows once the extension host has activated the extension; on a busy
+ * 2-core machine that was seen to take 100 s.
+ */
+const NOTEBOOK_OPEN_TIMEOUT_MS = 180_000;
 
 /** A cell as shown by the notebook editor. */
 export interface ShownCell {
@@ -43,7 +48,8 @@ export class Workbench {
     try {
       const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
       const page = await context.newPage();
-      await page.goto(url);
+      // A busy 2-core machine may take longer than Playwright's 30 s default to serve the first page.
+      await page.goto(url, { timeout: 90_000 });
       await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
       // The status bar appears once the workbench has restored its parts.
       await page.locator('.part.statusbar').waitFor({ timeout: 90_000 });
@@ -90,13 +96,14 @@ export class Workbench {
    */
   private async paletteRows(filter: string, label: { hasText: string | RegExp }): Promise<Locator> {
     const rows = this.quickInput.locator('.quick-input-list .monaco-list-row');
-    const deadline = Date.now() + UI_TIMEOUT_MS;
+    // On a busy machine typing the filter and listing the rows alone may take several seconds.
+    const deadline = Date.now() + 2 * UI_TIMEOUT_MS;
     for (;;) {
       await this.openPalette();
       await this.page.keyboard.type(filter);
       const match = rows.filter({ has: this.page.locator('.label-name', label) }).first();
       try {
-        await match.waitFor({ timeout: Math.min(5_000, Math.max(1, deadline - Date.now())) });
+        await match.waitFor({ timeout: Math.min(15_000, Math.max(1, deadline - Date.now())) });
         return rows;
       } catch (err) {
         if (Date.now() >= deadline) {
@@ -131,7 +138,7 @@ export class Workbench {
       .locator('.notebook-editor')
       .filter({ has: this.page.locator('.cell-list-container'), visible: true })
       .first();
-    await editor.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
+    await editor.waitFor({ state: 'visible', timeout: NOTEBOOK_OPEN_TIMEOUT_MS });
     return editor;
   }
 
@@ -139,7 +146,7 @@ export class Workbench {
   async notebookCells(atLeast = 1): Promise<ShownCell[]> {
     const editor = await this.notebookEditor();
     const rows = editor.locator('.monaco-list-row:is(.code-cell-row, .markdown-cell-row)');
-    await rows.nth(atLeast - 1).waitFor({ timeout: UI_TIMEOUT_MS });
+    await rows.nth(atLeast - 1).waitFor({ timeout: NOTEBOOK_OPEN_TIMEOUT_MS });
     // A code cell's editor fills in its text a moment after the row appears.
     await editor.locator('.code-cell-row .view-lines').first().waitFor({ timeout: UI_TIMEOUT_MS });
     return rows.evaluateAll((elements) =>
