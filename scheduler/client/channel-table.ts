@@ -93,8 +93,8 @@ export class ChannelTable implements ChannelHost {
     return this.conn.hold();
   }
 
-  postAppend(channel: string, item: WireItem): void {
-    this.conn.outbox.append(channel, item);
+  postAppend(channel: string, item: WireItem, epoch: number | undefined): void {
+    this.conn.outbox.append(channel, item, epoch);
   }
 
   request(msg: Extract<RequestMessage, { op: 'flush' | 'stop' | 'delete' }>): Promise<unknown> {

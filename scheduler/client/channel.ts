@@ -21,8 +21,9 @@ export type ChannelSnapshotItem = { key: string; status: FutureStatus } | { valu
 /** The part of Client a Channel needs. */
 export interface ChannelHost extends KeepAlive {
   readonly closed: boolean;
-  postAppend(channel: string, item: WireItem): void;
-  request(msg: { op: 'flush' | 'stop' | 'delete'; channel: string }): Promise<unknown>;
+  /** `epoch`: the incarnation this handle subscribed to, once known. */
+  postAppend(channel: string, item: WireItem, epoch: number | undefined): void;
+  request(msg: { op: 'flush'; channel: string } | { op: 'stop' | 'delete'; channel: string; epoch?: number }): Promise<unknown>;
   unsubscribe(channel: Channel): void;
   /** A future item arrived: the client's state of its key, now also held by this channel's window. */
   adoptItem(item: WireItem): FutureState | undefined;
@@ -137,9 +138,9 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.closedLocally || this.host.closed) throw new ClientClosedError(`channel '${this.name}' was closed by this client`);
     if (isFuture(item)) {
       item.checkUsable();
-      this.host.postAppend(this.name, { k: item.key });
+      this.host.postAppend(this.name, { k: item.key }, this.epoch);
     } else {
-      this.host.postAppend(this.name, { v: encodeValue(item, `an item of channel '${this.name}'`) });
+      this.host.postAppend(this.name, { v: encodeValue(item, `an item of channel '${this.name}'`) }, this.epoch);
     }
   }
 
@@ -151,7 +152,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
   /** Stops the channel for everyone: iterations end, later appends are refused. */
   async stop(): Promise<void> {
     this.appendsClosed = true;
-    await this.host.request({ op: 'stop', channel: this.name });
+    await this.host.request(this.epoch === undefined ? { op: 'stop', channel: this.name } : { op: 'stop', channel: this.name, epoch: this.epoch });
   }
 
   /** Unsubscribes this client: its iterations end and its window is dropped. */
@@ -166,7 +167,7 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
 
   /** Removes the channel for everyone, releasing its futures. */
   async delete(): Promise<void> {
-    await this.host.request({ op: 'delete', channel: this.name });
+    await this.host.request(this.epoch === undefined ? { op: 'delete', channel: this.name } : { op: 'delete', channel: this.name, epoch: this.epoch });
   }
 
   /**

@@ -42,10 +42,11 @@ export class Outbox {
     } else this.post({ op: 'submit', fns, tasks: [task] });
   }
 
-  append(channel: string, item: WireItem): void {
+  /** `epoch`: the incarnation of the channel the appending handle knows, when it knows one. */
+  append(channel: string, item: WireItem, epoch: number | undefined): void {
     const last = this.last();
-    if (last?.op === 'append' && last.channel === channel) last.items.push(item);
-    else this.post({ op: 'append', channel, items: [item] });
+    if (last?.op === 'append' && last.channel === channel && last.epoch === epoch) last.items.push(item);
+    else this.post(epoch === undefined ? { op: 'append', channel, items: [item] } : { op: 'append', channel, items: [item], epoch });
   }
 
   want(key: string): void {

@@ -66,8 +66,9 @@ export class Channels {
     this.logs.get(name)?.subscribers.delete(c.id);
   }
 
-  append(c: ClientState, name: string, items: WireItem[]): void {
-    const ch = this.logs.get(name);
+  /** `epoch`: the incarnation the appending handle knows (a handle of a deleted incarnation never reaches a newer one). */
+  append(c: ClientState, name: string, items: WireItem[], epoch?: number): void {
+    const ch = this.current(name, epoch);
     if (!ch || ch.stopped) {
       c.refused.set(name, ch
         ? { name: 'ChannelStoppedError', message: `channel '${name}' is stopped: no more appends are accepted`, code: 'ERR_CHANNEL_STOPPED', channel: name }
@@ -106,16 +107,18 @@ export class Channels {
     this.changed(ch);
   }
 
-  stop(name: string): void {
-    const ch = this.logs.get(name);
+  /** Stops incarnation `epoch` of the channel (the current one when undefined); another incarnation is left alone. */
+  stop(name: string, epoch?: number): void {
+    const ch = this.current(name, epoch);
     if (!ch || ch.stopped) return;
     ch.stopped = true;
     for (const sid of ch.subscribers) this.outbox.send(sid, { op: 'chan-stop', channel: name });
     this.changed(ch);
   }
 
-  delete(name: string): void {
-    const ch = this.logs.get(name);
+  /** Deletes incarnation `epoch` of the channel (the current one when undefined); another incarnation is left alone. */
+  delete(name: string, epoch?: number): void {
+    const ch = this.current(name, epoch);
     if (!ch) return;
     this.logs.delete(name);
     while (ch.items.length > 0) this.evict(ch);
@@ -127,6 +130,12 @@ export class Channels {
       this.outbox.send(sid, { op: 'chan-deleted', channel: name });
     }
     this.outbox.channelEvent(name, { type: 'channel', name, count: ch.count, length: 0, maxlen: ch.maxlen, stopped: true, deleted: true });
+  }
+
+  /** The channel's log if it is incarnation `epoch` (any when undefined: the sender had not learnt it yet). */
+  private current(name: string, epoch: number | undefined): ChannelLog | undefined {
+    const ch = this.logs.get(name);
+    return ch !== undefined && (epoch === undefined || ch.epoch === epoch) ? ch : undefined;
   }
 
   infos(): ChannelInfo[] {

@@ -161,7 +161,7 @@ export class SchedulerState implements TransitionObserver {
       case 'sub':
         return this.chans.subscribe(c, { name: msg.channel, maxlen: msg.maxlen, from: msg.from, create: msg.create !== false, resume: msg.resume === true, epoch: msg.epoch });
       case 'append':
-        return this.chans.append(c, msg.channel, msg.items);
+        return this.chans.append(c, msg.channel, msg.items, msg.epoch);
       case 'flush': {
         const refused = c.refused.get(msg.channel);
         c.refused.delete(msg.channel);
@@ -169,12 +169,12 @@ export class SchedulerState implements TransitionObserver {
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       }
       case 'stop':
-        this.chans.stop(msg.channel);
+        this.chans.stop(msg.channel, msg.epoch);
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'unsub':
         return this.chans.unsubscribe(c, msg.channel);
       case 'delete':
-        this.chans.delete(msg.channel);
+        this.chans.delete(msg.channel, msg.epoch);
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'channels':
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.channelInfos() });

@@ -81,11 +81,12 @@ export type ClientMessage =
    * resume only that incarnation of the channel; `from`: after that many items.
    */
   | { op: 'sub'; channel: string; maxlen: number | null; from?: number; create?: boolean; epoch?: number; resume?: boolean }
-  | { op: 'append'; channel: string; items: WireItem[] }
+  /** `epoch` (on append, stop, delete): the incarnation the sender's handle knows; another incarnation is not touched. */
+  | { op: 'append'; channel: string; items: WireItem[]; epoch?: number }
   | { op: 'flush'; req: number; channel: string }
-  | { op: 'stop'; req: number; channel: string }
+  | { op: 'stop'; req: number; channel: string; epoch?: number }
   | { op: 'unsub'; channel: string }
-  | { op: 'delete'; req: number; channel: string }
+  | { op: 'delete'; req: number; channel: string; epoch?: number }
   | { op: 'channels'; req: number }
   | { op: 'info'; req: number }
   | { op: 'story'; req: number; key: string }

@@ -54,13 +54,13 @@ const CHECKS: Record<string, (m: Msg) => string | undefined> = {
     return undefined;
   },
   append: (m) => {
-    if (!isStr(m.channel) || !Array.isArray(m.items)) return 'append needs channel: string and items: []';
+    if (!isStr(m.channel) || !Array.isArray(m.items) || !optional(m.epoch, isCount)) return 'append needs channel: string, items: [] and optionally epoch: a count';
     for (const i of m.items) if (!isObj(i) || !(isStr(i.k) || 'v' in i)) return 'append: an item is a future {k: key} or a value {v}';
     return undefined;
   },
   flush: (m) => (isStr(m.channel) ? undefined : 'flush needs channel: string'),
-  stop: (m) => (isStr(m.channel) ? undefined : 'stop needs channel: string'),
-  delete: (m) => (isStr(m.channel) ? undefined : 'delete needs channel: string'),
+  stop: (m) => (isStr(m.channel) && optional(m.epoch, isCount) ? undefined : 'stop needs channel: string and optionally epoch: a count'),
+  delete: (m) => (isStr(m.channel) && optional(m.epoch, isCount) ? undefined : 'delete needs channel: string and optionally epoch: a count'),
   unsub: (m) => (isStr(m.channel) ? undefined : 'unsub needs channel: string'),
   channels: () => undefined,
   info: () => undefined,

@@ -224,15 +224,23 @@ class World {
       }
       case 'stop': {
         const c = this.clients[m.c];
-        if (c.online) this.send(c, { op: 'stop', req: c.nextReq++, channel: `ch${m.ch}` });
+        // Like the real client, a handle names the incarnation it knows: it never touches a newer one.
+        const epoch = c.chans.get(`ch${m.ch}`)?.epoch;
+        const ch = this.s.channels.get(`ch${m.ch}`);
+        const wasStopped = ch?.stopped;
+        if (c.online) this.send(c, epoch === undefined ? { op: 'stop', req: c.nextReq++, channel: `ch${m.ch}` } : { op: 'stop', req: c.nextReq++, channel: `ch${m.ch}`, epoch });
+        if (ch && epoch !== undefined && ch.epoch !== epoch && ch.stopped !== wasStopped) this.violations.push(`${c.id} ch${m.ch}: a deleted incarnation's handle stopped incarnation ${ch.epoch}`);
         return;
       }
       case 'delete': {
         const c = this.clients[m.c];
         if (!c.online) return;
         const name = `ch${m.ch}`;
-        if (this.s.channels.has(name)) this.incarnations.set(name, (this.incarnations.get(name) ?? 0) + 1);
-        this.send(c, { op: 'delete', req: c.nextReq++, channel: name });
+        const epoch = c.chans.get(name)?.epoch;
+        const ch = this.s.channels.get(name);
+        if (ch && (epoch === undefined || ch.epoch === epoch)) this.incarnations.set(name, (this.incarnations.get(name) ?? 0) + 1);
+        this.send(c, epoch === undefined ? { op: 'delete', req: c.nextReq++, channel: name } : { op: 'delete', req: c.nextReq++, channel: name, epoch });
+        if (ch && epoch !== undefined && ch.epoch !== epoch && this.s.channels.get(name) !== ch) this.violations.push(`${c.id} ${name}: a deleted incarnation's handle deleted incarnation ${ch.epoch}`);
         return;
       }
       case 'dispatch': {
@@ -285,8 +293,11 @@ class World {
 
   private appendItem(c: ModelClient, name: string, item: WireItem, what: string): void {
     const ch = this.s.channels.get(name);
-    this.send(c, { op: 'append', channel: name, items: [item] });
-    if (ch && !ch.stopped) {
+    const epoch = c.chans.get(name)?.epoch;
+    const count = ch?.count;
+    this.send(c, epoch === undefined ? { op: 'append', channel: name, items: [item] } : { op: 'append', channel: name, items: [item], epoch });
+    if (ch && epoch !== undefined && ch.epoch !== epoch && ch.count !== count) this.violations.push(`${c.id} ${name}: an append of a deleted incarnation's handle reached incarnation ${ch.epoch}`);
+    if (ch && !ch.stopped && (epoch === undefined || ch.epoch === epoch)) {
       const id = `${name}#${this.incarnations.get(name) ?? 0}`;
       let log = this.logs.get(id);
       if (!log) this.logs.set(id, (log = []));
