@@ -18,7 +18,8 @@ import * as vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { liveBundle, renderValue, type LiveSource } from './display';
 import type { ErrorOutput, FromWorker, KernelWorkerData, ToWorker } from './messages';
-import { loadRuntime, type ClientLike, type Disposable, type RuntimeModule } from './runtime-types';
+import type { Disposable } from '../scheduler';
+import { loadRuntime, type ClientLike, type RuntimeModule } from './runtime-types';
 import { CellSourceMaps } from './stack';
 import { KERNEL_HELPERS } from './transpile';
 

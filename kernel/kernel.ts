@@ -10,7 +10,8 @@ import { Worker, type MessagePort } from 'node:worker_threads';
 import type { MimeData } from './display';
 import { LanguageEngine, topLevelDeclarations, type EngineCell, type EngineDiagnostic } from './language-engine';
 import type { ErrorOutput, FromWorker, KernelWorkerData, ToWorker, WorkerConnect } from './messages';
-import { defaultRuntimeModule, loadRuntime, type Disposable } from './runtime-types';
+import type { Disposable } from '../scheduler';
+import { defaultRuntimeModule, loadRuntime } from './runtime-types';
 import { transpileCell, type CellLanguage } from './transpile';
 
 export type { ErrorOutput } from './messages';

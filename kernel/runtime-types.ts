@@ -1,21 +1,15 @@
 /**
- * The parts of the runtime (`scheduler/index.ts`, DESIGN §2) that the kernel relies on, as structural
- * types. The kernel loads the runtime with `require` at run time (see `loadRuntime`), so it builds and
- * its non-client parts run before and without a scheduler.
+ * The parts of the runtime's public API (`scheduler/index.ts`: `Client`, `LocalCluster`, `Future`, `Channel`,
+ * `zip`) that the kernel relies on, as structural types. The kernel loads the runtime with `require` at run
+ * time (see `loadRuntime`), so it builds and its non-client parts run before and without a scheduler; from
+ * the runtime it imports types and the Future brand check (future-brand.ts, a module without imports).
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
+import type { Disposable, FutureStatus } from '../scheduler';
 import { isFuture } from '../scheduler/client/future-brand';
-
-/** What a user sees of a task (DESIGN §2). */
-export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
-
-/** A disposable registration. */
-export interface Disposable {
-  dispose(): void;
-}
 
 /** The duck type of a runtime Future that rich outputs rely on. */
 export interface FutureLike {
