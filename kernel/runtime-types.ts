@@ -91,3 +91,15 @@ export function isChannelLike(value: unknown): value is ChannelLike {
   const candidate = value as Partial<ChannelLike>;
   return typeof candidate.name === 'string' && typeof candidate.count === 'number' && Array.isArray(candidate.futures);
 }
+
+/**
+ * Starts an in-process LocalCluster from the runtime and returns a `connect` for `Kernel.start`, plus
+ * `close` to stop the cluster. The runtime is loaded here, in the main thread, only when called.
+ */
+export async function startLocalCluster(
+  options: { threads?: number; runtimeModule?: string } = {},
+): Promise<{ connect: () => MessagePort; close: () => Promise<void> }> {
+  const runtime = loadRuntime(options.runtimeModule ?? defaultRuntimeModule(__dirname));
+  const cluster = await runtime.LocalCluster.start({ threads: options.threads });
+  return { connect: () => cluster.createPort(), close: () => cluster.close() };
+}
