@@ -3,7 +3,7 @@
  * rule (kernel/outputs.ts: stream text extends the last output of the same stream, a live update replaces the
  * output it updates): stream text goes to stdout or stderr, displays and results become mime bundles, errors
  * VS Code's error item with the stack mapped to cell lines. No `vscode` import, so the mapping is
- * unit-tested in Node; `kernel-session.ts` applies the changes to a cell execution.
+ * unit-tested in Node; `notebook-kernel.ts` applies the changes to a cell execution.
  */
 import type { KernelOutput } from '../kernel/kernel';
 import { OutputMerge } from '../kernel/outputs';
