@@ -244,26 +244,10 @@ export class LanguageEngine {
     return out;
   }
 
-  /** Names declared at top level by a cell, as later cells see them. */
-  declaredNames(cellId: string): string[] {
-    return [...this.file(cellId).declared.keys()];
-  }
-
   /** Size of the current program: source files (libraries included), cells, and the project version. */
   stats(): { files: number; cells: number; projectVersion: number } {
     const program = this.service.getProgram();
     return { files: program?.getSourceFiles().length ?? 0, cells: this.cells.order.length, projectVersion: this.cells.projectVersion };
-  }
-
-  /** The underlying service, for hosts that need more than this class offers (signature help, definitions). */
-  get languageService(): ts.LanguageService {
-    this.checkOpen();
-    return this.service;
-  }
-
-  /** The virtual file name of a cell (for results of `languageService`). */
-  fileNameOf(cellId: string): string {
-    return this.file(cellId).fileName;
   }
 
   /** Frees the language service. */

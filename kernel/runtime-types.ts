@@ -29,7 +29,7 @@ export interface ChannelLike {
   snapshot?(): readonly ({ key: string; status: FutureStatus } | { value: unknown })[];
 }
 
-/** A connected client: the kernel only closes it; cells use the full runtime API. */
+/** A connected client: the kernel only puts it into the prelude as `client`; cells use the full runtime API. */
 export interface ClientLike {
   close(): Promise<void>;
 }

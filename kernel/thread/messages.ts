@@ -39,7 +39,8 @@ export interface ErrorOutput {
 
 /** From the kernel thread to the kernel. */
 export type FromKernelThread =
-  | { t: 'ready'; client: boolean; runtime: boolean; warning?: string }
+  /** The thread is ready; `warning` says why the runtime is missing, when it is. */
+  | { t: 'ready'; warning?: string }
   | { t: 'failed'; message: string }
   | { t: 'stream'; exec: number; name: 'stdout' | 'stderr'; text: string }
   | { t: 'display'; exec: number; outputId: string; data: MimeData; update: boolean; result: boolean }

@@ -52,5 +52,5 @@ export async function connectRuntime(data: KernelThreadData): Promise<Extract<Fr
     client = await runtime.Client.connect(data.connect.address, { token: data.connect.token });
   }
   globals.client = client;
-  return { t: 'ready', client: client !== undefined, runtime: runtime !== undefined, warning };
+  return { t: 'ready', warning };
 }
