@@ -1,7 +1,8 @@
 /**
  * The Jupyter protocol shell over the notebook kernel: reads requests from the shell and control sockets,
- * checks their signatures, dispatches them by `msg_type` to small handlers, and turns the kernel's outputs
- * into iopub messages. The kernel (kernel/kernel.ts) knows nothing of this; it only runs cells.
+ * checks their signatures, dispatches them by `msg_type` to small handlers (requests.ts for those that need
+ * no running cell), runs execute requests one at a time, and publishes the kernel's outputs on iopub (as
+ * iopub.ts maps them). The kernel (kernel/kernel.ts) knows nothing of this; it only runs cells.
  */
 import type { CellRun, Kernel, KernelOutput } from '../kernel';
 import type { ConnectionInfo } from './connection';
