@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
 // The kernel thread's entry (kernel-worker.ts) wires these modules up; importing one must change nothing by itself.
@@ -20,7 +21,7 @@ test('the kernel thread modules do nothing on import: console, process streams, 
   const modules = fs.readdirSync(dir).filter((file) => file.endsWith('.js'));
   assert.ok(modules.length >= 6, `expected the kernel thread's modules in ${dir}, found ${modules.join(', ')}`);
   for (const file of modules) {
-    require(path.join(dir, file));
+    createRequire(__filename)(path.join(dir, file));
   }
   assert.deepEqual(snapshot(), before);
 });
