@@ -4,6 +4,7 @@
  * rules (a failed connect keeps the previous connection, the old one is closed only after the new one works)
  * are unit-tested without VS Code or the runtime.
  */
+import type { Disposable } from '../scheduler';
 
 /** A live connection to a scheduler. */
 export interface SchedulerConnection {
@@ -28,11 +29,6 @@ export interface LocalSchedulerOptions {
 export interface SchedulerConnector<C extends SchedulerConnection = SchedulerConnection> {
   connectRemote(address: string, token: string | undefined): Promise<C>;
   startLocal(options: LocalSchedulerOptions): Promise<C>;
-}
-
-/** Something that can be undone; VS Code's Disposable has this shape. */
-export interface Disposable {
-  dispose(): void;
 }
 
 /** The read side of the connection manager, for views that show the connection. */

@@ -1,11 +1,12 @@
 /**
- * Maps the kernel's outputs of one cell run onto changes of VS Code cell outputs: stream text goes to stdout
- * or stderr (appended to the last output of the same stream, as a terminal shows it), displays and results
- * become mime bundles, errors VS Code's error item with the stack mapped to cell lines, and a live output's
- * update replaces the items of the output with the same `outputId`. No `vscode` import, so the mapping is
- * unit-tested in Node; `kernel-session.ts` applies the changes to a cell execution.
+ * Maps the kernel's outputs of one cell run onto changes of VS Code cell outputs, placed by the kernel's merge
+ * rule (kernel/outputs.ts: stream text extends the last output of the same stream, a live update replaces the
+ * output it updates): stream text goes to stdout or stderr, displays and results become mime bundles, errors
+ * VS Code's error item with the stack mapped to cell lines. No `vscode` import, so the mapping is
+ * unit-tested in Node; `notebook-kernel.ts` applies the changes to a cell execution.
  */
 import type { KernelOutput } from '../kernel/kernel';
+import { OutputMerge } from '../kernel/outputs';
 import type { MimeBundle } from '../kernel/serializer';
 import { ERROR_MIME, mimeBundleItems, STDERR_MIME, STDOUT_MIME, type OutputItemShape } from './notebook-data';
 
@@ -25,11 +26,11 @@ export type OutputChange =
 
 const encoder = new TextEncoder();
 
-/** The outputs of one cell run, as far as changes need to know them. */
+/** The outputs of one cell run, as far as changes need to know them; where each goes is the kernel's rule. */
 export class CellOutputTracker {
-  /** Ids of the outputs this run made, kernel outputId → cell output id. */
-  private readonly ids = new Map<string, string>();
-  private last: { id: string; stream?: 'stdout' | 'stderr' } | undefined;
+  private readonly merge = new OutputMerge();
+  /** Cell output ids in the order shown (the merge rule's indices). */
+  private readonly ids: string[] = [];
   private counter = 0;
 
   /** `idPrefix` keeps output ids unique across kernels and runs. */
@@ -37,42 +38,40 @@ export class CellOutputTracker {
 
   /** The change that shows `output`, or undefined when there is nothing to show (an update of an unknown output). */
   apply(output: KernelOutput): OutputChange | undefined {
-    switch (output.type) {
-      case 'stream': {
-        const items = [{ mime: output.name === 'stderr' ? STDERR_MIME : STDOUT_MIME, data: encoder.encode(output.text) }];
-        if (this.last?.stream === output.name) {
-          return { op: 'appendItems', id: this.last.id, items };
-        }
-        return this.append({ id: this.nextId(), items, metadata: { outputType: 'stream' } }, output.name);
-      }
-      case 'display': {
-        const items = mimeBundleItems(output.data as MimeBundle);
-        const known = this.ids.get(output.outputId);
-        if (known !== undefined) {
-          return { op: 'replaceItems', id: known, items };
-        }
-        if (output.update) {
-          return undefined; // an update of an output this run never showed (a cleared or earlier run)
-        }
-        const id = `${this.idPrefix}/${output.outputId}`;
-        this.ids.set(output.outputId, id);
-        return this.append({ id, items, metadata: { outputType: output.result ? 'execute_result' : 'display_data' } });
-      }
-      case 'error': {
-        // VS Code's error renderer shows `stack` when there is one; the traceback's first line is `Name: message`.
-        const error = { name: output.ename, message: output.evalue, stack: output.traceback.join('\n') };
-        return this.append({ id: this.nextId(), items: [{ mime: ERROR_MIME, data: encoder.encode(JSON.stringify(error)) }], metadata: { outputType: 'error' } });
-      }
+    const place = this.merge.place(output);
+    if (place.kind === 'drop') {
+      return undefined;
     }
-  }
-
-  private append(output: NewOutput, stream?: 'stdout' | 'stderr'): OutputChange {
-    this.last = { id: output.id, stream };
-    return { op: 'append', output };
+    const items = itemsOf(output);
+    if (place.kind === 'extend') {
+      return { op: 'appendItems', id: this.ids[place.index], items };
+    }
+    if (place.kind === 'replace') {
+      return { op: 'replaceItems', id: this.ids[place.index], items };
+    }
+    const id = output.type === 'display' ? `${this.idPrefix}/${output.outputId}` : this.nextId();
+    this.ids.push(id);
+    const outputType = output.type === 'display' ? (output.result ? 'execute_result' : 'display_data') : output.type;
+    return { op: 'append', output: { id, items, metadata: { outputType } } };
   }
 
   private nextId(): string {
     return `${this.idPrefix}/o${++this.counter}`;
+  }
+}
+
+/** The output items of a kernel output: stream text, a mime bundle, or VS Code's error item. */
+function itemsOf(output: KernelOutput): OutputItemShape[] {
+  switch (output.type) {
+    case 'stream':
+      return [{ mime: output.name === 'stderr' ? STDERR_MIME : STDOUT_MIME, data: encoder.encode(output.text) }];
+    case 'display':
+      return mimeBundleItems(output.data as MimeBundle);
+    case 'error': {
+      // VS Code's error renderer shows `stack` when there is one; the traceback's first line is `Name: message`.
+      const error = { name: output.ename, message: output.evalue, stack: output.traceback.join('\n') };
+      return [{ mime: ERROR_MIME, data: encoder.encode(JSON.stringify(error)) }];
+    }
   }
 }
 

@@ -17,7 +17,7 @@ export interface ListeningAddress {
 /** A connection with the runtime objects behind it: the kernel and the views use the client. */
 export interface RuntimeConnection extends SchedulerConnection {
   readonly client: Client;
-  /** The in-process cluster, for a local connection (the kernel's worker gets a port to it). */
+  /** The in-process cluster, for a local connection (the kernel thread gets a port to it). */
   readonly cluster: LocalCluster | undefined;
   /** For a local scheduler started with `sharedFutures.listen` on: its WebSocket address and token. */
   readonly listening: ListeningAddress | undefined;

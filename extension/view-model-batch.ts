@@ -4,10 +4,7 @@
  * views a handful of refreshes. No `vscode` import; the clock and timer are injectable for tests.
  */
 
-/** Something that can be undone; VS Code's Disposable has this shape. */
-export interface Disposable {
-  dispose(): void;
-}
+import type { Disposable } from '../scheduler';
 
 /** The clock and one-shot timer a batcher uses. */
 export interface Timers {

@@ -4,8 +4,8 @@
  * which key, from when to when), built from scheduler events and corrected by `schedulerInfo()` polls.
  * `snapshot()` is plain JSON: it crosses to the webview as is. Listeners hear of changes at a bounded rate.
  */
-import type { FutureStatus, SchedulerEvent, SchedulerInfo } from '../scheduler';
-import { Batcher, realTimers, type Disposable, type Timers } from './view-model-batch';
+import type { Disposable, FutureStatus, SchedulerEvent, SchedulerInfo } from '../scheduler';
+import { Batcher, realTimers, type Timers } from './view-model-batch';
 import type { ConnectionState, TreeViewModel } from './view-model';
 import type { ChannelProgress, DashboardSnapshot, StreamEntry } from './dashboard-rpc';
 

@@ -4,8 +4,8 @@
  * info poll every few seconds while events come (the scheduler's counts correct what the events imply).
  * Works the same for the local scheduler and a remote one: it only uses the client's observing API.
  */
-import type { ChannelInfo, SchedulerEvent, SchedulerInfo } from '../scheduler';
-import { Batcher, realTimers, type Disposable, type Timers } from './view-model-batch';
+import type { ChannelInfo, Disposable, SchedulerEvent, SchedulerInfo } from '../scheduler';
+import { Batcher, realTimers, type Timers } from './view-model-batch';
 import type { ConnectionState, ItemSnapshot, TreeViewModel } from './view-model';
 import type { DashboardModel } from './view-model-dashboard';
 

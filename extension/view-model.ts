@@ -5,8 +5,8 @@
  * ones that changed; changes reach listeners through a `Batcher` (at most ~10 per second). A channel shows
  * its newest `window` items, newest first, and one "… N more" node for the rest.
  */
-import type { ChannelInfo, FutureStatus, SchedulerEvent, SchedulerInfo } from '../scheduler';
-import { Batcher, DEFAULT_MIN_INTERVAL_MS, previewOf, realTimers, type Disposable, type Timers } from './view-model-batch';
+import type { ChannelInfo, Disposable, FutureStatus, SchedulerEvent, SchedulerInfo } from '../scheduler';
+import { Batcher, DEFAULT_MIN_INTERVAL_MS, previewOf, realTimers, type Timers } from './view-model-batch';
 
 /** How the extension is connected. */
 export type ConnectionState = { kind: 'local' | 'remote'; address: string } | undefined;

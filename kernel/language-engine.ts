@@ -25,23 +25,22 @@
  * open) are moved to the end of the cell's text.
  *
  * The prelude (`client`, `Client`, `display`, … see kernel/notebook-prelude.d.ts) and the runtime's own
- * declarations are real files under dist/types; libraries are ES2023 and @types/node, like the kernel's
- * Node worker (no DOM: no `clientInformation`). One service lives as long as the engine; `setCells` bumps the
+ * declarations are real files under dist/types; libraries are ES2023 and @types/node, like the
+ * kernel thread (no DOM: no `clientInformation`). One service lives as long as the engine; `setCells` bumps the
  * version of a file only when its text changed, so the service re-parses and re-checks only what it must.
+ *
+ * Its parts: engine-cells.ts (the cells' files and footers), engine-host.ts (the service's view of files and
+ * disk), cell-declarations.ts (what a cell declares); this file holds the queries and the diagnostics' fixes.
  */
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { preferClientMembers, preferPreludeNames } from './completion-order';
-import { bindingNames } from './transpile';
+import { CellFiles, type CellFile, type EngineCell } from './engine-cells';
+import { defaultTypesDir, engineHost, nodeTypeRoot, PRELUDE_FILE } from './engine-host';
 
-/** A code cell of the notebook. */
-export interface EngineCell {
-  id: string;
-  source: string;
-  language: 'typescript' | 'javascript';
-}
+export type { EngineCell } from './engine-cells';
+export { topLevelDeclarations } from './cell-declarations';
 
 /** One completion entry. */
 export interface EngineCompletion {
@@ -100,47 +99,9 @@ export interface LanguageEngineOptions {
 }
 
 let sharedRegistry: ts.DocumentRegistry | undefined;
-/**
- * Numbers of cell files, unique in the process: engines share one document registry, which keys files by
- * name and version, so two engines over the same folder must never both have a `__sfnb_cell_1.ts`.
- */
-let cellFileCounter = 0;
 
 /** Diagnostic codes of TypeScript the engine treats specially. */
 const CANNOT_ASSIGN_TO_IMPORT = 2632;
-const FOOTER_MARK = '\n;\n';
-/** How long a file or folder found (or not) on disk is taken as such: a package installed meanwhile shows up after it. */
-const DISK_CACHE_MS = 5000;
-const PRELUDE_FILE = 'notebook-prelude.d.ts';
-
-interface CellFile {
-  /** The cell as last given. */
-  cell: EngineCell;
-  fileName: string;
-  /** Module specifier of the file for other cells' footers. */
-  specifier: string;
-  /** Top-level names the cell declares, and whether each may be assigned again (let/var). */
-  declared: Map<string, boolean>;
-  /** Every identifier-like word of the source: the names of earlier cells the footer must import. */
-  used: Set<string>;
-  /** The source these names were computed from. */
-  parsedSource: string;
-  parsedLanguage: EngineCell['language'];
-  /** The file's text: the source, then the footer. */
-  text: string;
-  version: number;
-  snapshot: ts.IScriptSnapshot;
-}
-
-/** Where the runtime's declarations are, from this module's place in build/ or dist/. */
-export function defaultTypesDir(fromDir: string = __dirname): string {
-  const candidates = [
-    path.join(fromDir, 'types'), // dist/extension.js, dist/cli.js: dist/types
-    path.join(fromDir, '..', '..', 'dist', 'types'), // build/kernel/language-engine.js
-    path.join(fromDir, '..', 'dist', 'types'), // kernel/ run from sources
-  ];
-  return candidates.find((dir) => fs.existsSync(path.join(dir, PRELUDE_FILE))) ?? candidates[0];
-}
 
 /** A TypeScript language service over a notebook's cells, under the kernel's rules. */
 export class LanguageEngine {
@@ -148,18 +109,9 @@ export class LanguageEngine {
   private readonly notebookDir: string;
   private readonly preludeFile: string;
   private readonly compilerOptions: ts.CompilerOptions;
-  private readonly files = new Map<string, CellFile>();
-  private readonly byFileName = new Map<string, CellFile>();
-  private order: CellFile[] = [];
-  private projectVersion = 0;
+  private readonly cells: CellFiles;
   private readonly service: ts.LanguageService;
   private readonly registry: ts.DocumentRegistry;
-  /** The cell completions were last asked for: its footer imports every visible name, not only the used ones. */
-  private completing: CellFile | undefined;
-  private readonly diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
-  /** What module resolution found on disk, for a few seconds: every new program asks again. */
-  private readonly existingFiles = new Map<string, { exists: boolean; until: number }>();
-  private readonly existingDirectories = new Map<string, { exists: boolean; until: number }>();
   /** Keeps each cell's diagnostics until an edit can change them (see `diagnostics`). */
   private builder: ts.SemanticDiagnosticsBuilderProgram | undefined;
   private builderProgram: ts.Program | undefined;
@@ -191,62 +143,26 @@ export class LanguageEngine {
       allowUnreachableCode: true,
     };
     this.registry = options.documentRegistry ?? (sharedRegistry ??= ts.createDocumentRegistry());
-    this.service = ts.createLanguageService(this.host(), this.registry);
+    this.cells = new CellFiles(this.notebookDir);
+    this.service = ts.createLanguageService(
+      engineHost(this.cells, { preludeFile: this.preludeFile, notebookDir: this.notebookDir, compilerOptions: this.compilerOptions }),
+      this.registry,
+    );
   }
 
   /** The whole notebook's code cells, in the order the kernel runs them. Cheap when little changed. */
   setCells(cells: EngineCell[]): void {
     this.checkOpen();
-    const seen = new Set<string>();
-    const order: CellFile[] = [];
-    for (const cell of cells) {
-      if (seen.has(cell.id)) {
-        throw new Error(`setCells: cell id '${cell.id}' appears twice`);
-      }
-      seen.add(cell.id);
-      order.push(this.cellFile(cell));
-    }
-    for (const [id, file] of this.files) {
-      if (!seen.has(id)) {
-        this.files.delete(id);
-        this.byFileName.delete(file.fileName);
-        this.projectVersion++;
-      }
-    }
-    if (order.length !== this.order.length || order.some((file, i) => file !== this.order[i])) {
-      this.projectVersion++;
-    }
-    this.order = order;
-    if (this.completing && !this.files.has(this.completing.cell.id)) {
-      this.completing = undefined;
-    }
-    this.refreshFooters();
-  }
-
-  /** Sets each cell's footer from the latest earlier cell declaring each name, as the kernel's globals hold it. */
-  private refreshFooters(): void {
-    const latest = new Map<string, CellFile>();
-    for (const file of this.order) {
-      const text = file.cell.source + this.footer(file, latest);
-      if (text !== file.text) {
-        file.text = text;
-        file.version++;
-        file.snapshot = ts.ScriptSnapshot.fromString(text);
-        this.projectVersion++;
-      }
-      for (const name of file.declared.keys()) {
-        latest.set(name, file);
-      }
-    }
+    this.cells.set(cells);
   }
 
   /** Completions at `offset` of the cell's source. */
   completions(cellId: string, offset: number): EngineCompletions {
     const file = this.file(cellId);
-    if (this.completing !== file) {
+    if (this.cells.completing !== file) {
       // Completion offers every name of earlier cells, not only those the cell mentions already.
-      this.completing = file;
-      this.refreshFooters();
+      this.cells.completing = file;
+      this.cells.refreshFooters();
     }
     const at = clamp(offset, file.cell.source.length);
     const info = this.service.getCompletionsAtPosition(file.fileName, at, {
@@ -287,7 +203,7 @@ export class LanguageEngine {
     const tags = (info.tags ?? []).map((tag) => `@${tag.name}${tag.text ? ` ${ts.displayPartsToString(tag.text)}` : ''}`);
     let text = ts.displayPartsToString(info.displayParts);
     const name = file.cell.source.slice(info.textSpan.start, info.textSpan.start + info.textSpan.length);
-    if (info.kind === ts.ScriptElementKind.alias && !file.declared.has(name) && this.declarerBefore(file, name)) {
+    if (info.kind === ts.ScriptElementKind.alias && !file.declared.has(name) && this.cells.declarerBefore(file, name)) {
       // A name of an earlier cell reaches this one through the footer's import: show it as declared.
       text = text.replace(/^\(alias\) /, '').replace(new RegExp(`\\nimport ${name}$`), '');
     }
@@ -302,7 +218,7 @@ export class LanguageEngine {
   /** Problems of the given cells (default: every cell), in notebook order, syntax and types. */
   diagnostics(cellIds?: string[]): EngineDiagnostic[] {
     this.checkOpen();
-    const wanted = cellIds ? cellIds.map((id) => this.file(id)) : this.order;
+    const wanted = cellIds ? cellIds.map((id) => this.file(id)) : this.cells.order;
     const builder = this.diagnosticsBuilder();
     const out: EngineDiagnostic[] = [];
     for (const file of wanted) {
@@ -328,26 +244,10 @@ export class LanguageEngine {
     return out;
   }
 
-  /** Names declared at top level by a cell, as later cells see them. */
-  declaredNames(cellId: string): string[] {
-    return [...this.file(cellId).declared.keys()];
-  }
-
   /** Size of the current program: source files (libraries included), cells, and the project version. */
   stats(): { files: number; cells: number; projectVersion: number } {
     const program = this.service.getProgram();
-    return { files: program?.getSourceFiles().length ?? 0, cells: this.order.length, projectVersion: this.projectVersion };
-  }
-
-  /** The underlying service, for hosts that need more than this class offers (signature help, definitions). */
-  get languageService(): ts.LanguageService {
-    this.checkOpen();
-    return this.service;
-  }
-
-  /** The virtual file name of a cell (for results of `languageService`). */
-  fileNameOf(cellId: string): string {
-    return this.file(cellId).fileName;
+    return { files: program?.getSourceFiles().length ?? 0, cells: this.cells.order.length, projectVersion: this.cells.projectVersion };
   }
 
   /** Frees the language service. */
@@ -359,9 +259,7 @@ export class LanguageEngine {
     this.builder = undefined;
     this.builderProgram = undefined;
     this.service.dispose();
-    this.files.clear();
-    this.byFileName.clear();
-    this.order = [];
+    this.cells.clear();
   }
 
   // ---- internals -------------------------------------------------------------------------------
@@ -388,117 +286,6 @@ export class LanguageEngine {
     return this.builder;
   }
 
-  private host(): ts.LanguageServiceHost {
-    const readFile = (fileName: string): string | undefined => this.byFileName.get(path.resolve(fileName))?.text ?? ts.sys.readFile(fileName);
-    return {
-      getProjectVersion: () => String(this.projectVersion),
-      getScriptFileNames: () => [this.preludeFile, ...this.order.map((file) => file.fileName)],
-      getScriptVersion: (fileName) => String(this.byFileName.get(path.resolve(fileName))?.version ?? 0),
-      getScriptSnapshot: (fileName) => {
-        const file = this.byFileName.get(path.resolve(fileName));
-        if (file) {
-          return file.snapshot;
-        }
-        // Libraries, @types and the runtime's declarations do not change while the engine lives: read once.
-        const key = path.resolve(fileName);
-        if (!this.diskSnapshots.has(key)) {
-          const text = ts.sys.readFile(fileName);
-          this.diskSnapshots.set(key, text === undefined ? undefined : ts.ScriptSnapshot.fromString(text));
-        }
-        return this.diskSnapshots.get(key);
-      },
-      getScriptKind: (fileName) => {
-        const file = this.byFileName.get(path.resolve(fileName));
-        if (file) {
-          return file.cell.language === 'javascript' ? ts.ScriptKind.JS : ts.ScriptKind.TS;
-        }
-        return ts.ScriptKind.Unknown;
-      },
-      getCurrentDirectory: () => this.notebookDir,
-      getCompilationSettings: () => this.compilerOptions,
-      getDefaultLibFileName: (options) => ts.getDefaultLibFilePath(options),
-      fileExists: (fileName) => this.byFileName.has(path.resolve(fileName)) || this.onDisk(this.existingFiles, fileName, ts.sys.fileExists),
-      readFile,
-      readDirectory: ts.sys.readDirectory,
-      directoryExists: (dir) => this.onDisk(this.existingDirectories, dir, ts.sys.directoryExists),
-      getDirectories: ts.sys.getDirectories,
-      realpath: ts.sys.realpath,
-      useCaseSensitiveFileNames: () => ts.sys.useCaseSensitiveFileNames,
-    };
-  }
-
-  /** A disk lookup, remembered for DISK_CACHE_MS so an edit does not stat the same paths again. */
-  private onDisk(cache: Map<string, { exists: boolean; until: number }>, target: string, lookup: (p: string) => boolean): boolean {
-    const now = Date.now();
-    const known = cache.get(target);
-    if (known && known.until > now) {
-      return known.exists;
-    }
-    const exists = lookup(target);
-    cache.set(target, { exists, until: now + DISK_CACHE_MS });
-    return exists;
-  }
-
-  private cellFile(cell: EngineCell): CellFile {
-    let file = this.files.get(cell.id);
-    if (file && file.cell.language !== cell.language) {
-      // The file's extension says its language: a new file.
-      this.files.delete(cell.id);
-      this.byFileName.delete(file.fileName);
-      file = undefined;
-    }
-    if (!file) {
-      const base = `__sfnb_cell_${++cellFileCounter}`;
-      const fileName = path.join(this.notebookDir, `${base}${cell.language === 'javascript' ? '.js' : '.ts'}`);
-      file = {
-        cell,
-        fileName,
-        specifier: `./${base}`,
-        declared: new Map(),
-        used: new Set(),
-        parsedSource: '',
-        parsedLanguage: cell.language,
-        text: '',
-        version: 0,
-        snapshot: ts.ScriptSnapshot.fromString(''),
-      };
-      file.declared = topLevelDeclarations(cell.source, cell.language);
-      file.used = wordsOf(cell.source);
-      file.parsedSource = cell.source;
-      this.files.set(cell.id, file);
-      this.byFileName.set(fileName, file);
-      return file;
-    }
-    file.cell = cell;
-    if (file.parsedSource !== cell.source) {
-      file.declared = topLevelDeclarations(cell.source, cell.language);
-      file.used = wordsOf(cell.source);
-      file.parsedSource = cell.source;
-    }
-    return file;
-  }
-
-  private footer(file: CellFile, latest: Map<string, CellFile>): string {
-    // Only the names the cell mentions: a name added to an earlier cell then changes no later cell's text,
-    // so the builder re-checks only the cells that use that cell's names.
-    const all = file === this.completing;
-    const imports = new Map<CellFile, string[]>();
-    for (const [name, from] of latest) {
-      if (!file.declared.has(name) && (all || file.used.has(name))) {
-        const names = imports.get(from) ?? [];
-        names.push(name);
-        imports.set(from, names);
-      }
-    }
-    let footer = FOOTER_MARK;
-    for (const [from, names] of imports) {
-      footer += `import { ${names.join(', ')} } from '${from.specifier}';\n`;
-    }
-    const exported = [...file.declared.keys()];
-    footer += exported.length > 0 ? `export { ${exported.join(', ')} };\n` : 'export {};\n';
-    return footer;
-  }
-
   private mapDiagnostic(file: CellFile, diagnostic: ts.Diagnostic, kind: EngineDiagnostic['kind']): EngineDiagnostic | undefined {
     const source = file.cell.source;
     let start = diagnostic.start ?? 0;
@@ -506,7 +293,7 @@ export class LanguageEngine {
     let message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
     if (diagnostic.code === CANNOT_ASSIGN_TO_IMPORT && start < source.length) {
       const name = source.slice(start, end);
-      const declarer = this.declarerBefore(file, name);
+      const declarer = this.cells.declarerBefore(file, name);
       if (declarer) {
         if (declarer.declared.get(name)) {
           return undefined; // a let or var of an earlier cell: a global the kernel lets you assign
@@ -539,26 +326,9 @@ export class LanguageEngine {
     };
   }
 
-  private declarerBefore(file: CellFile, name: string): CellFile | undefined {
-    let found: CellFile | undefined;
-    for (const other of this.order) {
-      if (other === file) {
-        break;
-      }
-      if (other.declared.has(name)) {
-        found = other;
-      }
-    }
-    return found;
-  }
-
   private file(cellId: string): CellFile {
     this.checkOpen();
-    const file = this.files.get(cellId);
-    if (!file) {
-      throw new Error(`no cell with id '${cellId}': give it to setCells first`);
-    }
-    return file;
+    return this.cells.get(cellId);
   }
 
   private checkOpen(): void {
@@ -566,84 +336,6 @@ export class LanguageEngine {
       throw new Error('the language engine was disposed');
     }
   }
-}
-
-/**
- * Names a cell declares at top level, each with whether it can be assigned again later (`let`, `var`).
- * `declare global` and names the cell exports itself are left out.
- */
-export function topLevelDeclarations(source: string, language: EngineCell['language']): Map<string, boolean> {
-  const sourceFile = ts.createSourceFile(
-    language === 'javascript' ? 'cell.js' : 'cell.ts',
-    source,
-    ts.ScriptTarget.ES2022,
-    false,
-    language === 'javascript' ? ts.ScriptKind.JS : ts.ScriptKind.TS,
-  );
-  const names = new Map<string, boolean>();
-  const add = (name: string, assignable: boolean) => names.set(name, assignable);
-  for (const statement of sourceFile.statements) {
-    if (hasExportModifier(statement)) {
-      continue;
-    }
-    if (ts.isVariableStatement(statement)) {
-      const assignable = (statement.declarationList.flags & ts.NodeFlags.Const) === 0;
-      for (const declaration of statement.declarationList.declarations) {
-        for (const name of bindingNames(declaration.name)) {
-          add(name, assignable);
-        }
-      }
-    } else if (
-      (ts.isFunctionDeclaration(statement) ||
-        ts.isClassDeclaration(statement) ||
-        ts.isInterfaceDeclaration(statement) ||
-        ts.isTypeAliasDeclaration(statement) ||
-        ts.isEnumDeclaration(statement)) &&
-      statement.name
-    ) {
-      add(statement.name.text, false);
-    } else if (ts.isModuleDeclaration(statement) && ts.isIdentifier(statement.name) && (statement.flags & ts.NodeFlags.GlobalAugmentation) === 0) {
-      add(statement.name.text, false);
-    } else if (ts.isImportDeclaration(statement) && statement.importClause) {
-      const clause = statement.importClause;
-      if (clause.name) {
-        add(clause.name.text, false);
-      }
-      const bindings = clause.namedBindings;
-      if (bindings && ts.isNamespaceImport(bindings)) {
-        add(bindings.name.text, false);
-      } else if (bindings && ts.isNamedImports(bindings)) {
-        for (const element of bindings.elements) {
-          add(element.name.text, false);
-        }
-      }
-    } else if (ts.isImportEqualsDeclaration(statement)) {
-      add(statement.name.text, false);
-    }
-  }
-  return names;
-}
-
-function hasExportModifier(statement: ts.Statement): boolean {
-  return ts.canHaveModifiers(statement) && (ts.getModifiers(statement) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
-}
-
-/** The @types folder that holds @types/node, as installed with this package. */
-function nodeTypeRoot(typesDir: string): string {
-  for (const from of [__dirname, typesDir]) {
-    try {
-      // createRequire, not require.resolve: webpack would resolve the latter at build time.
-      return path.dirname(path.dirname(createRequire(path.join(from, 'index.js')).resolve('@types/node/package.json')));
-    } catch {
-      // try the next place
-    }
-  }
-  return path.join(typesDir, '..', '..', 'node_modules', '@types');
-}
-
-/** Every identifier-like word of a text (comments and strings included: an extra import is harmless). */
-function wordsOf(text: string): Set<string> {
-  return new Set(text.match(/[\p{ID_Start}$_][\p{ID_Continue}$\u200c\u200d]*/gu) ?? []);
 }
 
 function isSyntactic(diagnostic: ts.Diagnostic): boolean {

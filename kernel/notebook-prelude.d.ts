@@ -1,5 +1,5 @@
 /**
- * What every Shared Futures notebook cell finds in scope (DESIGN §5), as the kernel worker provides it
+ * What every Shared Futures notebook cell finds in scope, as the kernel's worker thread provides it
  * (kernel/kernel-worker.ts): `client`, `Client`, `Future`, `Channel`, `zip`, `display`, `sleep`.
  * `localClient`, `sleep` and `zip` come from the runtime's task globals (scheduler/worker/task-globals.ts), so a
  * function submitted from a cell that uses them type-checks too.

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Kernel, startLocalCluster, type ErrorOutput, type KernelConnect, type KernelOutput, type TypeCheckMode } from './kernel';
+import { Kernel, type ErrorOutput, type KernelConnect, type KernelOutput, type TypeCheckMode } from './kernel';
+import { startLocalCluster } from './runtime-types';
 import { CellOutputCollector } from './outputs';
 import { parseNotebook, serializeNotebook, type Notebook } from './serializer';
 

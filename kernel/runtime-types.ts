@@ -1,21 +1,15 @@
 /**
- * The parts of the runtime (`scheduler/index.ts`, DESIGN §2) that the kernel relies on, as structural
- * types. The kernel loads the runtime with `require` at run time (see `loadRuntime`), so it builds and
- * its non-client parts run before and without a scheduler.
+ * The parts of the runtime's public API (`scheduler/index.ts`: `Client`, `LocalCluster`, `Future`, `Channel`,
+ * `zip`) that the kernel relies on, as structural types. The kernel loads the runtime with `require` at run
+ * time (see `loadRuntime`), so it builds and its non-client parts run before and without a scheduler; from
+ * the runtime it imports types and the Future brand check (future-brand.ts, a module without imports).
  */
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
+import type { Disposable, FutureStatus } from '../scheduler';
 import { isFuture } from '../scheduler/client/future-brand';
-
-/** What a user sees of a task (DESIGN §2). */
-export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
-
-/** A disposable registration. */
-export interface Disposable {
-  dispose(): void;
-}
 
 /** The duck type of a runtime Future that rich outputs rely on. */
 export interface FutureLike {
@@ -35,7 +29,7 @@ export interface ChannelLike {
   snapshot?(): readonly ({ key: string; status: FutureStatus } | { value: unknown })[];
 }
 
-/** A connected client: the kernel only closes it; cells use the full runtime API. */
+/** A connected client: the kernel only puts it into the prelude as `client`; cells use the full runtime API. */
 export interface ClientLike {
   close(): Promise<void>;
 }
@@ -96,4 +90,16 @@ export function isChannelLike(value: unknown): value is ChannelLike {
   }
   const candidate = value as Partial<ChannelLike>;
   return typeof candidate.name === 'string' && typeof candidate.count === 'number' && Array.isArray(candidate.futures);
+}
+
+/**
+ * Starts an in-process LocalCluster from the runtime and returns a `connect` for `Kernel.start`, plus
+ * `close` to stop the cluster. The runtime is loaded here, in the main thread, only when called.
+ */
+export async function startLocalCluster(
+  options: { threads?: number; runtimeModule?: string } = {},
+): Promise<{ connect: () => MessagePort; close: () => Promise<void> }> {
+  const runtime = loadRuntime(options.runtimeModule ?? defaultRuntimeModule(__dirname));
+  const cluster = await runtime.LocalCluster.start({ threads: options.threads });
+  return { connect: () => cluster.createPort(), close: () => cluster.close() };
 }

@@ -1,6 +1,6 @@
 /**
  * Maps stack frames of cell scripts back to the cell's own line and column, through the source map that
- * `transpileCell` made. Installed as `Error.prepareStackTrace` in the kernel worker, so every stack a
+ * `transpileCell` made. Installed as `Error.prepareStackTrace` in the kernel thread, so every stack a
  * cell sees (thrown, logged or printed) names cells, not generated scripts.
  */
 import { SourceMap } from 'node:module';

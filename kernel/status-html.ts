@@ -2,12 +2,12 @@
  * The `text/html` twin of a live status view, for front-ends without our renderer (JupyterLab, classic
  * Notebook, nbconvert): a table with a progress bar, styled inline, no scripts and no classes to depend on.
  */
-import { progressOf, STATUS_ICONS, summarize, type ItemStatus, type StatusView } from './status-view';
+import { progressOf, STATUS_ICONS, summarize, type FutureStatus, type StatusView } from './status-view';
 
 /** Rows listed; the rest are counted in a last row. */
 const SHOWN_ITEMS = 20;
 
-const COLORS: Record<ItemStatus, string> = {
+const COLORS: Record<FutureStatus, string> = {
   pending: '#808080',
   processing: '#2f7fd8',
   finished: '#2e9d4a',
@@ -16,7 +16,7 @@ const COLORS: Record<ItemStatus, string> = {
   lost: '#d17a16',
 };
 
-const BAR_ORDER: ItemStatus[] = ['finished', 'error', 'cancelled', 'processing'];
+const BAR_ORDER: FutureStatus[] = ['finished', 'error', 'cancelled', 'processing'];
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -41,7 +41,7 @@ export function statusHtml(view: StatusView): string {
       }
     }
     parts.push(`</div>`);
-    const chips = (Object.keys(view.counts) as ItemStatus[])
+    const chips = (Object.keys(view.counts) as FutureStatus[])
       .filter((status) => view.counts[status] > 0)
       .map((status) => `<span style="color:${COLORS[status]};margin-right:12px;">${STATUS_ICONS[status]} ${view.counts[status]} ${status}</span>`);
     parts.push(`<div>${chips.join('')}<span style="color:#808080;">${percent}% settled</span></div>`);

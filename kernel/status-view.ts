@@ -1,16 +1,17 @@
 /**
  * The `application/vnd.shared-futures+json` output: a JSON description of a Future, a list of futures or
  * a Channel, and the summary the notebook renderer draws from it. No Node or DOM APIs here: the
- * renderer bundle imports this file too.
+ * renderer bundle imports this file too, so its imports are type-only.
  */
+import type { FutureStatus } from '../scheduler';
+
+export type { FutureStatus };
 
 /** The mime type of live future/channel outputs. */
 export const STATUS_MIME = 'application/vnd.shared-futures+json';
 
-export type ItemStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
-
 /** One item: a future (key and status) or, in a channel, a plain value shown as a short preview. */
-export type StatusItem = { key: string; status: ItemStatus } | { value: string };
+export type StatusItem = { key: string; status: FutureStatus } | { value: string };
 
 /** The JSON carried by the mime type. */
 export interface StatusView {
@@ -23,7 +24,7 @@ export interface StatusView {
   /** Items left out of `items` (the oldest ones). */
   omitted: number;
   /** Futures by status, over every item, omitted ones included. */
-  counts: Record<ItemStatus, number>;
+  counts: Record<FutureStatus, number>;
   /** Number of futures (values excluded). */
   futures: number;
   /** True when nothing will change any more: every future settled (and a channel stopped). */
@@ -33,7 +34,7 @@ export interface StatusView {
 /** At most this many items are listed; counts still cover all. */
 export const ITEM_LIMIT = 200;
 
-const SETTLED: ReadonlySet<ItemStatus> = new Set<ItemStatus>(['finished', 'error', 'cancelled']);
+const SETTLED: ReadonlySet<FutureStatus> = new Set<FutureStatus>(['finished', 'error', 'cancelled']);
 
 /** Builds the view from items already reduced to keys/statuses or value previews. */
 export function buildStatusView(
@@ -41,7 +42,7 @@ export function buildStatusView(
   items: readonly StatusItem[],
   channel?: StatusView['channel'],
 ): StatusView {
-  const counts: Record<ItemStatus, number> = { pending: 0, processing: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
+  const counts: Record<FutureStatus, number> = { pending: 0, processing: 0, finished: 0, error: 0, cancelled: 0, lost: 0 };
   let futures = 0;
   let settled = 0;
   for (const item of items) {
@@ -76,7 +77,7 @@ export function progressOf(view: StatusView): number {
 
 /** A one-line summary, the `text/plain` twin of the view. */
 export function summarize(view: StatusView): string {
-  const parts = (Object.keys(view.counts) as ItemStatus[])
+  const parts = (Object.keys(view.counts) as FutureStatus[])
     .filter((status) => view.counts[status] > 0)
     .map((status) => `${view.counts[status]} ${status}`);
   if (view.kind === 'future') {
@@ -93,7 +94,7 @@ export function summarize(view: StatusView): string {
 }
 
 /** Icon (a single character) per status, as the renderer and the plain-text views show it. */
-export const STATUS_ICONS: Record<ItemStatus, string> = {
+export const STATUS_ICONS: Record<FutureStatus, string> = {
   pending: '○',
   processing: '◐',
   finished: '●',

@@ -16,6 +16,17 @@ import ts from 'typescript';
 /** Language of a cell. */
 export type CellLanguage = 'typescript' | 'javascript';
 
+/** The cell language a front-end names: 'javascript' or 'js', else TypeScript (the default). */
+export function cellLanguage(language: string | undefined): CellLanguage {
+  switch ((language ?? 'typescript').toLowerCase()) {
+    case 'javascript':
+    case 'js':
+      return 'javascript';
+    default:
+      return 'typescript';
+  }
+}
+
 /** Name of the global helper object the rewritten code calls (module loading, interop). */
 export const KERNEL_HELPERS = '__sharedFuturesKernel';
 

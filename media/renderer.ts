@@ -4,7 +4,7 @@
  * Node APIs); bundled by webpack to dist/renderer.js as an ES module.
  */
 /// <reference lib="dom" />
-import { progressOf, STATUS_ICONS, summarize, type ItemStatus, type StatusView } from '../kernel/status-view';
+import { progressOf, STATUS_ICONS, summarize, type FutureStatus, type StatusView } from '../kernel/status-view';
 
 /** The parts of VS Code's renderer API used here (vscode-notebook-renderer). */
 interface OutputItem {
@@ -20,7 +20,7 @@ interface RendererApi {
 
 const SHOWN_ITEMS = 50;
 
-const COLORS: Record<ItemStatus, string> = {
+const COLORS: Record<FutureStatus, string> = {
   pending: 'var(--vscode-descriptionForeground, #888)',
   processing: 'var(--vscode-charts-blue, #3794ff)',
   finished: 'var(--vscode-charts-green, #89d185)',
@@ -63,7 +63,7 @@ export function renderStatus(view: StatusView, element: HTMLElement): void {
   if (view.kind !== 'future' && view.futures > 0) {
     const bar = el('div', 'sf-bar');
     bar.title = `${Math.round(progressOf(view) * 100)}% settled`;
-    for (const status of ['finished', 'error', 'cancelled', 'processing'] as ItemStatus[]) {
+    for (const status of ['finished', 'error', 'cancelled', 'processing'] as FutureStatus[]) {
       if (view.counts[status] > 0) {
         const part = el('span');
         part.style.width = `${(100 * view.counts[status]) / view.futures}%`;
@@ -72,7 +72,7 @@ export function renderStatus(view: StatusView, element: HTMLElement): void {
       }
     }
     const counts = el('div', 'sf-counts');
-    for (const status of Object.keys(view.counts) as ItemStatus[]) {
+    for (const status of Object.keys(view.counts) as FutureStatus[]) {
       if (view.counts[status] > 0) {
         const chip = el('span', undefined, `${STATUS_ICONS[status]} ${view.counts[status]} ${status}`);
         chip.style.color = COLORS[status];

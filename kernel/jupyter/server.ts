@@ -1,15 +1,14 @@
 /**
  * The Jupyter protocol shell over the notebook kernel: reads requests from the shell and control sockets,
- * checks their signatures, dispatches them by `msg_type` to small handlers, and turns the kernel's outputs
- * into iopub messages. The kernel (kernel/kernel.ts) knows nothing of this; it only runs cells.
+ * checks their signatures, dispatches them by `msg_type` to small handlers (requests.ts for those that need
+ * no running cell), runs execute requests one at a time, and publishes the kernel's outputs on iopub (as
+ * iopub.ts maps them). The kernel (kernel/kernel.ts) knows nothing of this; it only runs cells.
  */
-import ts from 'typescript';
 import type { CellRun, Kernel, KernelOutput } from '../kernel';
-import { isComplete } from '../is-complete';
-import { statusHtml } from '../status-html';
-import { STATUS_MIME, type StatusView } from '../status-view';
 import type { ConnectionInfo } from './connection';
-import { codePointToIndex, indexToCodePoint, type CellIntrospection } from './introspection';
+import type { CellIntrospection } from './introspection';
+import { iopubMessage, mimeBundle, type CellContext } from './iopub';
+import { completeReply, ExecutionHistory, inspectReply, isCompleteReply, kernelInfoReply } from './requests';
 import { MessageFactory } from './session';
 import { KernelSockets, type RequestChannel } from './sockets';
 import { decode, encode, Signer, WireError, type JsonObject, type JupyterMessage, type MessageHeader } from './wire';
@@ -29,21 +28,6 @@ export interface JupyterServerOptions {
 
 type Handler = (message: JupyterMessage, channel: RequestChannel) => Promise<JsonObject> | JsonObject;
 
-/** How a cell's outputs reach iopub: the request that ran it, and whether anything is shown. */
-interface CellContext {
-  parent: MessageHeader;
-  /** Jupyter's execution_count of the cell. */
-  count: number;
-  /** `silent`: no execute_input and no execute_result. */
-  silent: boolean;
-  /** Internal evaluations (user_expressions): nothing at all is published. */
-  quiet: boolean;
-  /** Display ids already sent as display_data (updates are sent only for those). */
-  shown: Set<string>;
-}
-
-const IMPLEMENTATION_VERSION = '0.1.0';
-
 /** A Jupyter kernel: the sockets of one connection file serving one notebook kernel. */
 export class JupyterServer {
   private readonly messages = new MessageFactory();
@@ -54,7 +38,7 @@ export class JupyterServer {
   private readonly shellQueue: JupyterMessage[] = [];
   private wakeShell: (() => void) | undefined;
   private executionCount = 0;
-  private readonly history: { count: number; input: string; output?: string }[] = [];
+  private readonly history = new ExecutionHistory();
   /** Kernel execution number → the context its outputs belong to. */
   private readonly contexts = new Map<number, CellContext>();
   private running: CellContext | undefined;
@@ -73,12 +57,12 @@ export class JupyterServer {
     this.signer = new Signer(info.key);
     this.log = options.log ?? ((line) => process.stderr.write(`[shared-futures kernel] ${line}\n`));
     this.handlers = {
-      kernel_info_request: () => this.kernelInfo(),
+      kernel_info_request: () => kernelInfoReply(options.schedulerDescription),
       execute_request: (m) => this.execute(m),
-      is_complete_request: (m) => this.isComplete(m),
-      complete_request: (m) => this.complete(m),
-      inspect_request: (m) => this.inspect(m),
-      history_request: (m) => this.historyReply(m),
+      is_complete_request: (m) => isCompleteReply(m),
+      complete_request: (m) => completeReply(m, options.introspection),
+      inspect_request: (m) => inspectReply(m, options.introspection),
+      history_request: (m) => this.history.reply(m),
       comm_info_request: () => ({ status: 'ok', comms: {} }),
       interrupt_request: () => this.interrupt(),
       shutdown_request: (m) => ({ status: 'ok', restart: m.content.restart === true }),
@@ -93,7 +77,7 @@ export class JupyterServer {
     kernel.onOutput((output) => this.publishOutput(output));
     kernel.onStatus((status) => {
       if (status === 'restarting') {
-        // A new worker numbers its executions from 1 again; old live views will not change any more.
+        // A new kernel thread numbers its executions from 1 again; old live views will not change any more.
         this.contexts.clear();
         this.options.introspection?.reset();
       }
@@ -228,27 +212,6 @@ export class JupyterServer {
 
   // ---- handlers ---------------------------------------------------------------------------------
 
-  private kernelInfo(): JsonObject {
-    return {
-      status: 'ok',
-      protocol_version: '5.3',
-      implementation: 'shared-futures',
-      implementation_version: IMPLEMENTATION_VERSION,
-      language_info: {
-        name: 'typescript',
-        version: ts.version,
-        mimetype: 'text/typescript',
-        file_extension: '.ts',
-        pygments_lexer: 'typescript',
-        codemirror_mode: { name: 'javascript', typescript: true },
-      },
-      banner: `Shared Futures TypeScript kernel ${IMPLEMENTATION_VERSION} (TypeScript ${ts.version}, Node ${process.versions.node})${
-        this.options.schedulerDescription ? `\nclient: ${this.options.schedulerDescription()}` : ''
-      }`,
-      help_links: [],
-    };
-  }
-
   private async execute(message: JupyterMessage): Promise<JsonObject> {
     const content = message.content;
     const code = typeof content.code === 'string' ? content.code : '';
@@ -266,7 +229,7 @@ export class JupyterServer {
     if (storeHistory) {
       const result = run.outputs.find((o) => o.type === 'display' && o.result);
       const plain = result?.type === 'display' ? result.data['text/plain'] : undefined;
-      this.history.push({ count, input: code, ...(typeof plain === 'string' ? { output: plain } : {}) });
+      this.history.add({ count, input: code, ...(typeof plain === 'string' ? { output: plain } : {}) });
     }
     if (run.status === 'ok' || run.status === 'aborted') {
       if (run.status === 'ok') this.options.introspection?.cellExecuted(code, cellId);
@@ -292,7 +255,7 @@ export class JupyterServer {
     }
   }
 
-  /** After a failed cell, execute requests already received are answered `aborted`, as ipykernel does. */
+  /** After a failed cell or an interrupt, execute requests already received are answered `aborted`, as ipykernel does. */
   private abortQueuedExecutions(): void {
     const queued = this.shellQueue.splice(0);
     for (const message of queued) {
@@ -314,7 +277,7 @@ export class JupyterServer {
       const run = await this.runInContext(`(${expression}\n)`, context, `<user_expressions.${name}>`);
       const value = run.outputs.find((o) => o.type === 'display' && o.result);
       if (run.status === 'ok') {
-        result[name] = { status: 'ok', data: value?.type === 'display' ? this.mimeBundle(value.data) : { 'text/plain': 'undefined' }, metadata: {} };
+        result[name] = { status: 'ok', data: value?.type === 'display' ? mimeBundle(value.data) : { 'text/plain': 'undefined' }, metadata: {} };
       } else {
         const error = run.error ?? { ename: 'Error', evalue: run.status, traceback: [] };
         result[name] = { status: 'error', ename: error.ename, evalue: error.evalue, traceback: error.traceback };
@@ -323,83 +286,8 @@ export class JupyterServer {
     return result;
   }
 
-  private isComplete(message: JupyterMessage): JsonObject {
-    const code = typeof message.content.code === 'string' ? message.content.code : '';
-    return { ...isComplete(code) };
-  }
-
-  private complete(message: JupyterMessage): JsonObject {
-    const code = typeof message.content.code === 'string' ? message.content.code : '';
-    const cursorPoints = typeof message.content.cursor_pos === 'number' ? message.content.cursor_pos : [...code].length;
-    const cursor = codePointToIndex(code, cursorPoints);
-    const introspection = this.options.introspection;
-    if (!introspection) {
-      return { status: 'ok', matches: [], cursor_start: cursorPoints, cursor_end: cursorPoints, metadata: {} };
-    }
-    const result = introspection.complete(code, cursor);
-    return {
-      status: 'ok',
-      matches: result.matches,
-      cursor_start: indexToCodePoint(code, result.start),
-      cursor_end: indexToCodePoint(code, result.end),
-      metadata: {
-        _jupyter_types_experimental: result.types.map((t) => ({ ...t, start: indexToCodePoint(code, t.start), end: indexToCodePoint(code, t.end) })),
-      },
-    };
-  }
-
-  private inspect(message: JupyterMessage): JsonObject {
-    const code = typeof message.content.code === 'string' ? message.content.code : '';
-    const cursorPoints = typeof message.content.cursor_pos === 'number' ? message.content.cursor_pos : [...code].length;
-    const found = this.options.introspection?.inspect(code, codePointToIndex(code, cursorPoints));
-    if (!found) {
-      return { status: 'ok', found: false, data: {}, metadata: {} };
-    }
-    const text = found.documentation ? `${found.text}\n\n${found.documentation}` : found.text;
-    const markdown = `\`\`\`typescript\n${found.text}\n\`\`\`${found.documentation ? `\n\n${found.documentation}` : ''}`;
-    return { status: 'ok', found: true, data: { 'text/plain': text, 'text/markdown': markdown }, metadata: {} };
-  }
-
-  private historyReply(message: JupyterMessage): JsonObject {
-    const c = message.content;
-    const withOutput = c.output === true;
-    const entry = (h: { count: number; input: string; output?: string }) => (withOutput ? [0, h.count, [h.input, h.output ?? null]] : [0, h.count, h.input]);
-    let entries = this.history;
-    switch (c.hist_access_type) {
-      case 'tail': {
-        const n = typeof c.n === 'number' && c.n >= 0 ? c.n : 10;
-        entries = n === 0 ? [] : entries.slice(-n);
-        break;
-      }
-      case 'range': {
-        const start = typeof c.start === 'number' ? c.start : 0;
-        const stop = typeof c.stop === 'number' ? c.stop : Number.POSITIVE_INFINITY;
-        entries = entries.filter((h) => h.count >= start && h.count < stop);
-        break;
-      }
-      case 'search': {
-        const pattern = typeof c.pattern === 'string' ? c.pattern : '*';
-        const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '.')}$`);
-        entries = entries.filter((h) => regex.test(h.input));
-        if (c.unique === true) {
-          const seen = new Set<string>();
-          entries = entries.filter((h) => !seen.has(h.input) && (seen.add(h.input), true));
-        }
-        if (typeof c.n === 'number' && c.n > 0) entries = entries.slice(-c.n);
-        break;
-      }
-      default:
-        break;
-    }
-    return { status: 'ok', history: entries.map(entry) };
-  }
-
   private async interrupt(): Promise<JsonObject> {
-    this.shellQueue.splice(0).forEach((message) => {
-      this.publish('status', { execution_state: 'busy' }, message.header);
-      this.reply('shell', message, 'execute_reply', { status: 'aborted', execution_count: this.executionCount });
-      this.publish('status', { execution_state: 'idle' }, message.header);
-    });
+    this.abortQueuedExecutions();
     await this.kernel.interrupt();
     return { status: 'ok' };
   }
@@ -419,38 +307,7 @@ export class JupyterServer {
 
   private publishOutput(output: KernelOutput): void {
     const context = this.contextOf(output);
-    if (!context || context.quiet) return;
-    const parent = context.parent;
-    switch (output.type) {
-      case 'stream':
-        this.publish('stream', { name: output.name, text: output.text }, parent);
-        break;
-      case 'error':
-        this.publish('error', { ename: output.ename, evalue: output.evalue, traceback: output.traceback }, parent);
-        break;
-      case 'display': {
-        const data = this.mimeBundle(output.data);
-        const live = STATUS_MIME in output.data;
-        if (output.update) {
-          if (context.shown.has(output.outputId)) {
-            this.publish('update_display_data', { data, metadata: {}, transient: { display_id: output.outputId } }, parent);
-          }
-        } else if (output.result && !live) {
-          if (!context.silent) this.publish('execute_result', { execution_count: context.count, data, metadata: {} }, parent);
-        } else if (!(output.result && context.silent)) {
-          // Live views go out as display_data even as a cell's result: front-ends track display ids on
-          // display_data, so only then do later update_display_data messages replace them in place.
-          context.shown.add(output.outputId);
-          this.publish('display_data', { data, metadata: {}, transient: { display_id: output.outputId } }, parent);
-        }
-        break;
-      }
-    }
-  }
-
-  /** A kernel mime bundle for Jupyter: live views also get their text/html table. */
-  private mimeBundle(data: Record<string, unknown>): JsonObject {
-    const view = data[STATUS_MIME] as StatusView | undefined;
-    return view && typeof data['text/html'] !== 'string' ? { ...data, 'text/html': statusHtml(view) } : { ...data };
+    const message = context ? iopubMessage(output, context) : undefined;
+    if (context && message) this.publish(message.msgType, message.content, context.parent);
   }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveSourceOf, renderValue } from '../../kernel/display';
 import { buildStatusView, ITEM_LIMIT, progressOf, STATUS_MIME, summarize, type StatusView } from '../../kernel/status-view';
-import type { FutureStatus } from '../../kernel/runtime-types';
+import type { FutureStatus } from '../../scheduler';
 
 function fakeFuture(key: string, status: FutureStatus) {
   // The brand every runtime Future carries (scheduler/client/future-brand.ts): what the kernel checks.

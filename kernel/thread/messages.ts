@@ -1,24 +1,28 @@
-/** Messages between the kernel (main thread) and its worker thread. */
+/**
+ * Messages between the kernel (kernel/kernel.ts, on the main thread) and the kernel thread, the worker
+ * thread that runs the cells (kernel/kernel-worker.ts). Not the scheduler's worker protocol.
+ */
 import type { MessagePort } from 'node:worker_threads';
-import type { MimeData } from './display';
-import type { CellLocation } from './stack';
+import type { MimeData } from '../display';
+import type { CellLocation } from '../stack';
 
-/** How the worker gets its `client`. */
-export type WorkerConnect =
+/** How the kernel thread gets its `client`. */
+export type KernelThreadConnect =
   | { kind: 'none' }
   | { kind: 'port'; port: MessagePort }
   | { kind: 'remote'; address: string; token?: string };
 
-/** `workerData` of the kernel worker. */
-export interface KernelWorkerData {
+/** `workerData` of the kernel thread. */
+export interface KernelThreadData {
   /** Folder that `require`/`import` resolve from (the notebook's). */
   notebookDir: string;
   /** The runtime module to load for the prelude, or undefined to run without it. */
   runtimeModule?: string;
-  connect: WorkerConnect;
+  connect: KernelThreadConnect;
 }
 
-export type ToWorker =
+/** From the kernel to its thread. */
+export type ToKernelThread =
   | { t: 'execute'; exec: number; code: string; sourceMap: string; fileName: string; label: string }
   | { t: 'interrupt'; exec: number }
   /** Re-render every live output now (the runner does this before writing a notebook). */
@@ -33,11 +37,16 @@ export interface ErrorOutput {
   location?: CellLocation;
 }
 
-export type FromWorker =
-  | { t: 'ready'; client: boolean; runtime: boolean; warning?: string }
+/** From the kernel thread to the kernel. */
+export type FromKernelThread =
+  /** The thread is ready; `warning` says why the runtime is missing, when it is. */
+  | { t: 'ready'; warning?: string }
   | { t: 'failed'; message: string }
   | { t: 'stream'; exec: number; name: 'stdout' | 'stderr'; text: string }
   | { t: 'display'; exec: number; outputId: string; data: MimeData; update: boolean; result: boolean }
   | ({ t: 'error'; exec: number } & ErrorOutput)
   | { t: 'done'; exec: number; status: 'ok' | 'error' | 'interrupted' }
   | { t: 'flushed'; req: number };
+
+/** How the kernel thread sends a message to the kernel. */
+export type PostToKernel = (message: FromKernelThread) => void;
