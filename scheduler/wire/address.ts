@@ -17,8 +17,10 @@ export function schedulerAddressProblem(text: string): string | undefined {
   if (trimmed === '') return `enter a scheduler address, for example ${EXAMPLE_SCHEDULER_ADDRESS}`;
   if (!/^wss?:\/\//i.test(trimmed)) {
     // host:port without a scheme is the usual slip: name the address that was probably meant.
-    const meant = /^[a-z]+:\/\//i.test(trimmed) ? undefined : `ws://${trimmed}`;
-    return `a scheduler address starts with ws:// or wss://, ${meant && isUrl(meant) ? `write ${meant}` : `for example ${EXAMPLE_SCHEDULER_ADDRESS}`} (got '${trimmed}')`;
+    const meant = /^([\w.-]+|\[[\da-f:.]+\]):\d+\/?$/i.test(trimmed) ? `ws://${trimmed}` : undefined;
+    return meant !== undefined && isUrl(meant)
+      ? `a scheduler address starts with ws:// or wss://: write ${meant}`
+      : `a scheduler address starts with ws:// or wss://, for example ${EXAMPLE_SCHEDULER_ADDRESS} (got '${trimmed}')`;
   }
   if (!isUrl(trimmed) || new URL(trimmed).hostname === '') {
     return `not a valid address: '${trimmed}' (expected ws://host:port or wss://host:port)`;
