@@ -64,8 +64,11 @@ for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.std
 
 const sourceMaps = new CellSourceMaps();
 const kernelDir = __dirname;
+// The WebSocket library is the runtime's too: an error the scheduler answered with is raised in its receive
+// loop, and those frames say nothing about the cell.
+const wireLibrary = /[\\/]node_modules[\\/]ws[\\/]/;
 const isInternal = (fileName: string) =>
-  fileName.startsWith('node:') || (path.isAbsolute(fileName) && path.dirname(fileName) === kernelDir);
+  fileName.startsWith('node:') || (path.isAbsolute(fileName) && path.dirname(fileName) === kernelDir) || wireLibrary.test(fileName);
 Error.stackTraceLimit = 50;
 Error.prepareStackTrace = sourceMaps.stackFormatter(isInternal);
 
