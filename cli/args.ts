@@ -135,7 +135,7 @@ export function parseCommand<O extends Record<string, OptionSpec>>(spec: Command
   }
   for (const group of (spec.exclusive ?? []) as readonly (readonly string[])[]) {
     const given = group.filter((name) => values[name] !== undefined);
-    if (given.length > 1) throw new UsageError(`choose one of ${group.map((n) => `--${n}`).join(', ')}, not ${given.map((n) => `--${n}`).join(' and ')}`);
+    if (given.length > 1) throw new UsageError(`choose one of ${andList(group.map((n) => `--${n}`))}, not ${given.map((n) => `--${n}`).join(' and ')}`);
   }
   for (const [name, option] of Object.entries(spec.options)) {
     if (values[name] === undefined && option.kind !== 'flag' && option.default !== undefined) values[name] = option.default;
@@ -184,6 +184,10 @@ function placeholder(option: Exclude<OptionSpec, FlagOption>): string {
 
 function orList(words: readonly string[]): string {
   return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
+
+function andList(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 }
 
 /** `shared-futures NAME POSITIONALS [options]` in one line. */

@@ -172,7 +172,7 @@ describe('usage mistakes: one line, exit 2', () => {
     [['scheduler', '--port'], /^shared-futures scheduler: --port needs a value: --port PORT/],
     [['worker'], /^shared-futures worker: worker needs ws:\/\/HOST:PORT/],
     [['run'], /^shared-futures run: run needs NOTEBOOK\.sfnb/],
-    [['kernel', 'install', '--user', '--prefix', 'x'], /^shared-futures kernel install: choose one of --user, --sys-prefix, --prefix/],
+    [['kernel', 'install', '--user', '--prefix', 'x'], /^shared-futures kernel install: choose one of --user, --sys-prefix and --prefix, not --user and --prefix/],
     [['scheduler', '--host', '0.0.0.0', '--port', '0'], /^shared-futures scheduler: a token is required to listen on 0\.0\.0\.0.*pass --token/],
   ];
   for (const [argv, advice] of mistakes) {
