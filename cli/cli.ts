@@ -1,93 +1,62 @@
 /**
- * The `shared-futures` command: a standalone scheduler, a worker for it, or a notebook run headless.
- *
- *   shared-futures scheduler [--host 127.0.0.1] [--port 8786] [--threads N] [--token T] [--cert F --key F]
- *   shared-futures worker ws://host:8786 [--threads N] [--token T] [--name NAME]
- *   shared-futures run notebook.sfnb [--scheduler ws://…] [--token T] [--out F] [--timeout S]
- *   shared-futures kernel install|uninstall|start …   (the Jupyter kernel, see kernel/jupyter/command.ts)
+ * The `shared-futures` command: a standalone scheduler, a worker for it, a notebook run headless, or the
+ * Jupyter kernel. Each command's options are one table (cli/args.ts) that both parses and writes its
+ * --help; every failure is one line on stderr (cli/failures.ts), exit 2 for a usage mistake, 1 at run time.
  */
-import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { LocalCluster } from '../scheduler/server/local-cluster';
-import { WorkerProcess } from '../scheduler/worker/remote/worker-process';
-import { SharedFuturesError } from '../scheduler/protocol/errors';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type CommandInfo, UsageError, usage, wantsHelp } from './args';
+import { failureLine } from './failures';
+import { processIo, type CliIo } from './io';
+import { KERNEL_INSTALL, KERNEL_START, KERNEL_UNINSTALL, KERNEL_USAGE, kernelCommand } from './kernel';
+import { RUN, main as runMain } from './run';
+import { SCHEDULER, schedulerCommand } from './scheduler';
+import { WORKER, workerCommand } from './worker';
 
-const USAGE = `usage:
-  shared-futures scheduler [--host 127.0.0.1] [--port 8786] [--threads N] [--token T] [--cert FILE --key FILE]
-  shared-futures worker ws://HOST:PORT [--threads N] [--token T] [--name NAME]
-  shared-futures run NOTEBOOK.sfnb [--scheduler ws://HOST:PORT] [--token T] [--out FILE] [--timeout SECONDS]
-  shared-futures kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--scheduler ws://HOST:PORT]
-  shared-futures kernel uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
+export type { CliIo };
 
-The token may also come from the environment variable SHARED_FUTURES_TOKEN.`;
+const COMMANDS: Record<string, CommandInfo> = { scheduler: SCHEDULER, worker: WORKER, run: RUN };
 
-export interface CliIo {
-  out(line: string): void;
-  err(line: string): void;
-}
+export const USAGE = [
+  'usage: shared-futures COMMAND [options]',
+  '',
+  ...[SCHEDULER, WORKER, RUN].map((spec) => `  ${spec.name.padEnd(11)}${spec.summary}`),
+  `  ${'kernel'.padEnd(11)}Installs, removes or starts the Jupyter kernel.`,
+  '',
+  'shared-futures COMMAND --help lists its options; shared-futures --version prints the version.',
+].join('\n');
 
-const processIo: CliIo = {
-  out: (l) => process.stdout.write(`${l}\n`),
-  err: (l) => process.stderr.write(`${l}\n`),
-};
-
-class UsageError extends Error {}
-
-function intOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got '${value}'`);
-  return n;
-}
-
-/** Starts a scheduler; resolves with a function that stops it. */
-export async function schedulerCommand(argv: string[], io: CliIo = processIo): Promise<() => Promise<void>> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8786' },
-      threads: { type: 'string' },
-      token: { type: 'string' },
-      cert: { type: 'string' },
-      key: { type: 'string' },
-    },
-    strict: true,
-  });
-  const threads = intOption(values.threads, 'threads', 0, 1024) ?? Math.max(1, availableParallelism());
-  const port = intOption(values.port, 'port', 0, 65535) as number;
-  const token = values.token ?? process.env.SHARED_FUTURES_TOKEN;
-  const cluster = await LocalCluster.start({ threads, listen: { host: values.host, port, token, cert: values.cert, key: values.key } });
-  cluster.server.log = (level, message) => (level === 'warn' ? io.err : io.out)(`[scheduler] ${message}`);
-  io.out(`Shared Futures scheduler at ${cluster.address} (${threads > 0 ? `${threads} local threads` : 'no local threads'})`);
-  if (token === undefined) {
-    // Shown once, like Jupyter's, so the user can pass it on; a token the user chose is never printed.
-    io.out(`Connect with the token printed here (it was generated):`);
-    io.out(`    ${cluster.address}/?token=${cluster.token}`);
+/** The package's version, from its package.json (beside dist/ in the package, two folders up in a build/). */
+export function version(): string {
+  for (let dir = __dirname, i = 0; i < 4; dir = path.dirname(dir), i++) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'shared-futures' && pkg.version) return pkg.version;
+    } catch {
+      // not here: one folder up
+    }
   }
-  return () => cluster.close();
+  return 'unknown';
 }
 
-/** Starts a worker; resolves with the node (its `closed` says when the scheduler went away). */
-export function workerCommand(argv: string[], io: CliIo = processIo): WorkerProcess {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { threads: { type: 'string' }, token: { type: 'string' }, name: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1) throw new UsageError('worker needs the scheduler address, e.g. shared-futures worker ws://127.0.0.1:8786');
-  const url = new URL(positionals[0]);
-  const token = values.token ?? url.searchParams.get('token') ?? process.env.SHARED_FUTURES_TOKEN;
-  url.search = '';
-  const threads = intOption(values.threads, 'threads', 1, 1024) ?? Math.max(1, availableParallelism());
-  const node = WorkerProcess.start(url.toString().replace(/\/$/, ''), { threads, token, name: values.name, log: (level, m) => (level === 'warn' ? io.err : io.out)(`[worker] ${m}`) });
-  io.out(`Shared Futures worker ${node.id} with ${threads} threads, serving ${url.host}`);
-  return node;
-}
-
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined) {
+    io.err(USAGE);
+    return 2;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    io.out(USAGE);
+    return 0;
+  }
+  if (command === '--version' || command === '-v' || command === '-V') {
+    io.out(`shared-futures ${version()}`);
+    return 0;
+  }
+  if (Object.hasOwn(COMMANDS, command) && wantsHelp(rest)) {
+    io.out(usage(COMMANDS[command]));
+    return 0;
+  }
   try {
     switch (command) {
       case 'scheduler': {
@@ -97,48 +66,27 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         return 0;
       }
       case 'worker': {
-        const node = workerCommand(rest, io);
+        const node = await workerCommand(rest, io);
         const reason = await Promise.race([node.closed, waitForSignal().then(() => 'signal' as const)]);
         await node.close();
         if (reason === 'signal') return 0;
-        io.err(`[worker] the scheduler connection ended${reason ? `: ${reason.message}` : ''}`);
+        io.err(`shared-futures worker: the scheduler connection ended${reason ? `: ${reason.message}` : ''}`);
         return reason ? 1 : 0;
       }
-      case 'run': {
-        // The notebook runner lives with the kernel; loaded only for this command.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { main: runNotebook } = require('../kernel/run-command') as { main(argv: readonly string[]): Promise<number> };
-        return await runNotebook(rest);
-      }
-      case 'kernel': {
-        // The Jupyter kernel lives with the notebook kernel; loaded only for this command.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { kernelCommand } = require('../kernel/jupyter/command') as typeof import('../kernel/jupyter/command');
+      case 'run':
+        return await runMain(rest, { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) });
+      case 'kernel':
         return await kernelCommand(rest, io);
-      }
-      case '--version':
-      case '-v':
-        io.out('shared-futures 0.1.0');
-        return 0;
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        io.out(USAGE);
-        return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command '${command}'`);
+        throw new UsageError(
+          command.startsWith('-') ? `unknown option ${command}: options go after the command, e.g. shared-futures scheduler --port 8786` : `unknown command '${command}': use scheduler, worker, run or kernel`,
+        );
     }
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
-      io.err(`shared-futures: ${err.message}\n${USAGE}`);
-      return 2;
-    }
-    if (err instanceof SharedFuturesError) {
-      io.err(`shared-futures: ${err.message}`);
-      return 1;
-    }
-    throw err;
+    const known = command === 'kernel' ? { install: KERNEL_INSTALL, uninstall: KERNEL_UNINSTALL, start: KERNEL_START }[rest[0] ?? ''] : COMMANDS[command];
+    const { line, exitCode } = failureLine(known ? known.name : command === 'kernel' ? 'kernel' : undefined, err);
+    io.err(line);
+    return exitCode;
   }
 }
 
@@ -153,3 +101,5 @@ function waitForSignal(): Promise<void> {
     process.on('SIGTERM', done);
   });
 }
+
+export { KERNEL_USAGE };

@@ -3,29 +3,22 @@
  * per-address token in secret storage. No `vscode` import: the stores and prompts are small interfaces that
  * VS Code's Memento, SecretStorage and input boxes satisfy, so the flow is unit-tested without VS Code.
  */
+import { EXAMPLE_SCHEDULER_ADDRESS, schedulerAddressProblem } from '../scheduler/wire/address';
 
 /** Key of the recent-addresses list in the extension's global state. */
 export const RECENT_ADDRESSES_KEY = 'sharedFutures.recentAddresses';
 /** How many recent addresses are offered. */
 export const MAX_RECENT_ADDRESSES = 8;
 /** An example address shown in prompts and messages. */
-export const EXAMPLE_ADDRESS = 'ws://127.0.0.1:8786';
+export const EXAMPLE_ADDRESS = EXAMPLE_SCHEDULER_ADDRESS;
 
 /** Returns why `text` is not a scheduler address, or undefined when it is one. */
 export function validateSchedulerAddress(text: string): string | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '') {
-    return `Enter a scheduler address, for example ${EXAMPLE_ADDRESS}`;
+  const problem = schedulerAddressProblem(text);
+  if (problem !== undefined) {
+    return problem.charAt(0).toUpperCase() + problem.slice(1);
   }
-  if (!/^wss?:\/\//i.test(trimmed)) {
-    return `A scheduler address starts with ws:// or wss://, for example ${EXAMPLE_ADDRESS}`;
-  }
-  let url: URL;
-  try {
-    url = new URL(trimmed);
-  } catch {
-    return `Not a valid address: ${trimmed} (expected ws://host:port or wss://host:port)`;
-  }
+  const url = new URL(text.trim());
   if (url.username !== '' || url.password !== '') {
     return 'Leave credentials out of the address: the token is asked for next and kept in secret storage';
   }

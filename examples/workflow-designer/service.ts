@@ -7,7 +7,7 @@
  */
 import type { Future } from 'shared-futures';
 import { refusedReferences, resolveReferences, ALLOWED, type Refusal, type WorkflowGraph } from './allowlist';
-import { connect } from './connect';
+import { connect, exitOnFailure } from './connect';
 
 async function main(): Promise<void> {
   const client = await connect(process.argv[2]);
@@ -41,7 +41,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().catch(exitOnFailure);

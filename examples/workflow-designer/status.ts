@@ -6,7 +6,7 @@
  */
 import { Future } from 'shared-futures';
 import type { Refusal } from './allowlist';
-import { connect, whenReady } from './connect';
+import { connect, whenReady, exitOnFailure } from './connect';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -34,7 +34,4 @@ async function main(): Promise<void> {
   await client.close();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().catch(exitOnFailure);

@@ -5,10 +5,11 @@
  *   node submit.js ws://host:port graph.json
  */
 import fs from 'node:fs';
-import { connect } from './connect';
+import { connect, exitOnFailure, ProgramError } from './connect';
 
 async function main(): Promise<void> {
   const [address, file] = process.argv.slice(2);
+  if (!file) throw new ProgramError('usage: node submit.js ws://host:port graph.json');
   const graph = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
   const client = await connect(address);
   const [scattered] = await client.scatter([graph]);
@@ -19,7 +20,4 @@ async function main(): Promise<void> {
   await client.close();
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+main().catch(exitOnFailure);

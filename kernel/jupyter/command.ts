@@ -1,14 +1,10 @@
 /**
  * `shared-futures kernel …`: install or remove the Jupyter kernelspec, and `kernel start`, the process
- * Jupyter runs with a connection file.
- *
- *   shared-futures kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--scheduler ws://HOST:PORT]
- *   shared-futures kernel uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
- *   shared-futures kernel start CONNECTION_FILE [--scheduler ws://HOST:PORT]
+ * Jupyter runs with a connection file. The command lines are parsed by the CLI (cli/kernel.ts); these
+ * functions do the work and resolve to an exit code.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Kernel, type KernelConnect } from '../kernel';
 import { ConnectionFileError, readConnectionFile } from './connection';
 import { EngineIntrospection } from './engine-introspection';
@@ -17,14 +13,7 @@ import { DEFAULT_KERNEL_NAME, installKernelspec, KernelspecError, uninstallKerne
 import { JupyterServer } from './server';
 import { resolveScheduler, UserSchedulerError } from './user-scheduler';
 
-export const KERNEL_USAGE = `usage:
-  shared-futures kernel install [--user | --sys-prefix | --prefix DIR] [--name NAME] [--scheduler ws://HOST:PORT]
-  shared-futures kernel uninstall [--user | --sys-prefix | --prefix DIR] [--name NAME]
-  shared-futures kernel start CONNECTION_FILE [--scheduler ws://HOST:PORT]   (what Jupyter runs)
-
-install writes the kernelspec "TypeScript (Shared Futures)" for Jupyter (default --user). Its kernels join
-a per-user local scheduler, started when none runs, so notebooks share channels; --scheduler (or
-SHARED_FUTURES_SCHEDULER and SHARED_FUTURES_TOKEN in the kernel's environment) points them at a standalone one.`;
+export type { SpecLocation };
 
 /** Where the command writes. */
 export interface KernelCommandIo {
@@ -35,85 +24,69 @@ export interface KernelCommandIo {
 /** How `kernel start` gets completions and inspection (the language engine by default). */
 export type IntrospectionFactory = () => CellIntrospection;
 
-class KernelUsageError extends Error {}
-
-function location(values: { user?: boolean; 'sys-prefix'?: boolean; prefix?: string }): SpecLocation {
-  const chosen = [values.user && 'user', values['sys-prefix'] && 'sys-prefix', values.prefix !== undefined && 'prefix'].filter(Boolean);
-  if (chosen.length > 1) throw new KernelUsageError(`choose one of --user, --sys-prefix and --prefix, not ${chosen.map((c) => `--${c}`).join(' and ')}`);
-  if (values.prefix !== undefined) return { kind: 'prefix', dir: values.prefix };
-  return values['sys-prefix'] ? { kind: 'sys-prefix' } : { kind: 'user' };
+/**
+ * The real CLI script: run through a bin symlink (node_modules/.bin, a global install), argv[1] is the
+ * link, and the logos are found beside the package's dist/, not beside the link.
+ */
+function cliScript(): string {
+  return fs.realpathSync(path.resolve(process.argv[1] ?? path.join(__dirname, 'cli.js')));
 }
 
-/** Runs `kernel …`; resolves to an exit code (`start` resolves only when the kernel shuts down). */
-export async function kernelCommand(
-  argv: string[],
+/** `kernel install`: writes the kernelspec. */
+export function installCommand(options: { location: SpecLocation; name?: string; scheduler?: string }, io: KernelCommandIo): number {
+  const cliPath = cliScript();
+  try {
+    const dir = installKernelspec({
+      location: options.location,
+      name: options.name,
+      scheduler: options.scheduler,
+      cliPath,
+      logoDir: path.join(path.dirname(cliPath), '..', 'media', 'jupyter'),
+    });
+    io.out(`Installed the kernelspec "${options.name ?? DEFAULT_KERNEL_NAME}" in ${dir}`);
+    io.out(options.scheduler ? `Its kernels join the scheduler at ${options.scheduler}.` : 'Its kernels share a per-user local scheduler, started on first use.');
+    return 0;
+  } catch (err) {
+    if (err instanceof KernelspecError) {
+      io.err(`shared-futures kernel install: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/** `kernel uninstall`: removes the kernelspec. */
+export function uninstallCommand(options: { location: SpecLocation; name?: string }, io: KernelCommandIo): number {
+  const name = options.name ?? DEFAULT_KERNEL_NAME;
+  try {
+    const dir = uninstallKernelspec(options.location, name);
+    if (!dir) {
+      io.err(`shared-futures kernel uninstall: no kernelspec "${name}" is installed there (try --user, --sys-prefix or --prefix DIR)`);
+      return 1;
+    }
+    io.out(`Removed the kernelspec ${dir}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof KernelspecError) {
+      io.err(`shared-futures kernel uninstall: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+/** `kernel start`: serves a connection file; resolves only when the kernel shuts down. */
+export async function startCommand(
+  connectionFile: string,
+  options: { scheduler?: string },
   io: KernelCommandIo,
   introspection: IntrospectionFactory = () => new EngineIntrospection({ notebookDir: process.cwd(), log: (line) => io.err(`[shared-futures kernel] ${line}`) }),
 ): Promise<number> {
-  const [sub, ...rest] = argv;
-  // The real file: run through a bin symlink (node_modules/.bin, a global install), argv[1] is the link,
-  // and the logos are found beside the package's dist/, not beside the link.
-  const cliPath = fs.realpathSync(path.resolve(process.argv[1] ?? path.join(__dirname, 'cli.js')));
   try {
-    switch (sub) {
-      case 'install': {
-        const { values } = parseArgs({
-          args: rest,
-          options: { user: { type: 'boolean' }, 'sys-prefix': { type: 'boolean' }, prefix: { type: 'string' }, name: { type: 'string' }, scheduler: { type: 'string' } },
-          strict: true,
-        });
-        const dir = installKernelspec({
-          location: location(values),
-          name: values.name,
-          scheduler: values.scheduler,
-          cliPath,
-          logoDir: path.join(path.dirname(cliPath), '..', 'media', 'jupyter'),
-        });
-        io.out(`Installed the kernelspec "${values.name ?? DEFAULT_KERNEL_NAME}" in ${dir}`);
-        io.out(values.scheduler ? `Its kernels join the scheduler at ${values.scheduler}.` : 'Its kernels share a per-user local scheduler, started on first use.');
-        return 0;
-      }
-      case 'uninstall': {
-        const { values } = parseArgs({
-          args: rest,
-          options: { user: { type: 'boolean' }, 'sys-prefix': { type: 'boolean' }, prefix: { type: 'string' }, name: { type: 'string' } },
-          strict: true,
-        });
-        const dir = uninstallKernelspec(location(values), values.name ?? DEFAULT_KERNEL_NAME);
-        if (!dir) {
-          io.err(`shared-futures kernel: no kernelspec "${values.name ?? DEFAULT_KERNEL_NAME}" is installed there (try --user, --sys-prefix or --prefix DIR)`);
-          return 1;
-        }
-        io.out(`Removed the kernelspec ${dir}`);
-        return 0;
-      }
-      case 'start': {
-        const { values, positionals } = parseArgs({
-          args: rest,
-          options: { scheduler: { type: 'string' }, f: { type: 'string' } },
-          allowPositionals: true,
-          strict: true,
-        });
-        const file = values.f ?? positionals[0];
-        if (file === undefined || positionals.length > 1) throw new KernelUsageError('kernel start needs exactly one connection file');
-        return await startKernel(file, { scheduler: values.scheduler, cliPath, log: (line) => io.err(`[shared-futures kernel] ${line}`), introspection });
-      }
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        io.out(KERNEL_USAGE);
-        return sub === undefined ? 2 : 0;
-      default:
-        throw new KernelUsageError(`unknown kernel command '${sub}'`);
-    }
+    return await startKernel(connectionFile, { scheduler: options.scheduler, cliPath: cliScript(), log: (line) => io.err(`[shared-futures kernel] ${line}`), introspection });
   } catch (err) {
-    if (err instanceof KernelUsageError || (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))) {
-      io.err(`shared-futures kernel: ${err.message}\n${KERNEL_USAGE}`);
-      return 2;
-    }
-    if (err instanceof KernelspecError || err instanceof ConnectionFileError) {
-      io.err(`shared-futures kernel: ${err.message}`);
+    if (err instanceof ConnectionFileError) {
+      io.err(`shared-futures kernel start: ${err.message}`);
       return 1;
     }
     throw err;

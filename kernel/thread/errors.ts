@@ -13,8 +13,11 @@ import type { ErrorOutput, PostToKernel } from './messages';
  * files under `kernelDir` (the kernel's own code, or the bundle's folder) are left out.
  */
 export function installStackFormatter(sourceMaps: CellSourceMaps, kernelDir: string): void {
+  // The WebSocket library is the runtime's too: an error the scheduler answered with is raised in its receive
+  // loop, and those frames say nothing about the cell.
+  const wireLibrary = /[\\/]node_modules[\\/]ws[\\/]/;
   const isInternal = (fileName: string) =>
-    fileName.startsWith('node:') || (path.isAbsolute(fileName) && isInside(fileName, kernelDir));
+    fileName.startsWith('node:') || (path.isAbsolute(fileName) && isInside(fileName, kernelDir)) || wireLibrary.test(fileName);
   Error.stackTraceLimit = 50;
   Error.prepareStackTrace = sourceMaps.stackFormatter(isInternal);
 }

@@ -61,6 +61,9 @@ export async function listen(server: SchedulerServer, opts: ListenOptions = {}):
     res.end('Shared Futures scheduler: connect with a WebSocket client\n');
   });
   const wss = new WebSocketServer({ server: httpServer, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
+  // The server re-emits the HTTP server's errors; listening errors (EADDRINUSE…) reject the promise below,
+  // and without a listener this re-emit would crash the process instead.
+  wss.on('error', () => undefined);
   const sockets = new Set<WebSocket>();
   wss.on('connection', (ws) => {
     sockets.add(ws);

@@ -4,15 +4,17 @@
  * the token, and queues everything else until the socket is open.
  */
 import WebSocket from 'ws';
-import { InvalidArgumentError } from '../protocol/errors';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { Transport } from '../transport/transport';
+import { parseSchedulerAddress } from './address';
 import { CloseSignal } from '../transport/transport-base';
 import { ConnectionError } from '../protocol/errors';
 import { CloseCode, closeError } from './close-codes';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
 import { WebSocketTransport } from './ws-transport';
 import type { Handshake } from './handshake';
+
+export { parseSchedulerAddress } from './address';
 
 export interface WsConnectOptions {
   token?: string;
@@ -21,21 +23,6 @@ export interface WsConnectOptions {
   limits?: Partial<WireLimits>;
   /** Milliseconds to wait for the socket to open. */
   connectTimeoutMs?: number;
-}
-
-/** Checks a `ws://` / `wss://` address; throws InvalidArgumentError with what is wrong. */
-export function parseSchedulerAddress(address: string): URL {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    throw new InvalidArgumentError(`'${address}' is not a scheduler address (expected ws://host:port or wss://host:port)`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new InvalidArgumentError(`a scheduler address starts with ws:// or wss://, got '${address}'`);
-  }
-  if (!url.hostname) throw new InvalidArgumentError(`'${address}' names no host`);
-  return url;
 }
 
 export class WsClientTransport<In, Out extends { op: string }> implements Transport<In, Out> {

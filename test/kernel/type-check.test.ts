@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kernel, type CellRun, type KernelOutput } from '../../kernel/kernel';
-import { main, parseRunArguments } from '../../kernel/run-command';
+import { main, parseRunArguments } from '../../cli/run';
 
 function streamText(run: CellRun, name: 'stdout' | 'stderr'): string {
   return run.outputs
