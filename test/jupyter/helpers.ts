@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stopUserScheduler } from '../../kernel/jupyter/user-scheduler';
+import { waitUntil } from '../support/wait';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -71,15 +72,15 @@ export function jupyterSandbox(kernelName = 'shared-futures-test', extraInstallA
 
 /** Resolves once the process is gone (bounded: rejects after 10 s). */
 export async function waitUntilGone(pid: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`process ${pid} is still running after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitUntil(`process ${pid} to end`, () => !processRuns(pid), { timeoutMs, intervalMs: 50 });
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -16,6 +16,7 @@ import { MessageFactory } from '../../kernel/jupyter/session';
 import { decode, encode, Signer, type JsonObject, type JupyterMessage } from '../../kernel/jupyter/wire';
 import { stopUserScheduler } from '../../kernel/jupyter/user-scheduler';
 import { CLI, waitUntilGone } from './helpers';
+import { waitUntil } from '../support/wait';
 
 const KEY = 'a-test-key-0123456789';
 let dir: string;
@@ -39,14 +40,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; kernel stderr:\n${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Waits for `check` to hold; a failure shows the kernel's stderr. */
+function waitFor<T>(what: string, check: () => T | undefined | false): Promise<T> {
+  return waitUntil(what, check, { timeoutMs: 30_000, detail: () => `kernel stderr:\n${stderr}` });
 }
 
 /** Sends a signed request and returns its reply (skipping replies to other requests). */

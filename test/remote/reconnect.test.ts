@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Future, LocalCluster } from '../../scheduler';
-import { eventually } from '../scheduler/helpers';
+import { waitUntil } from '../support/wait';
 import { proxyTo } from './proxy';
 
 test('a client whose connection drops reconnects and resumes: wanted keys live on, channels continue without gap or duplicate', async () => {
@@ -32,12 +32,12 @@ test('a client whose connection drops reconnects and resumes: wanted keys live o
     const out = producer.channel('resume');
     for (let i = 0; i < 10; i++) out.append(i);
     await out.flush();
-    await eventually(() => seen.length === 10, 5000, 'first ten seen');
+    await waitUntil('first ten seen', () => seen.length === 10);
     proxy.cut();
     // While the client is away, the channel goes on.
     for (let i = 10; i < 20; i++) out.append(i);
     await out.flush();
-    await eventually(async () => (await client.schedulerInfo().then(() => true, () => false)), 15_000, 'client reconnected');
+    await waitUntil('client reconnected', async () => (await client.schedulerInfo().then(() => true, () => false)), 15_000);
     for (let i = 20; i < 25; i++) out.append(i);
     out.append('end');
     await out.flush();
@@ -90,7 +90,7 @@ test('a client killed between append and flush: each append is in the channel on
     const probe = a.channel('atomic');
     probe.append('probe');
     await probe.flush();
-    await eventually(() => sb.count === sa.count, 5000, 'subscribers agree on the count');
+    await waitUntil('subscribers agree on the count', () => sb.count === sa.count);
     const items = sa.data.filter((x) => x !== 'probe') as { i: number }[];
     assert.ok(items.length > 0, 'some appends landed');
     assert.equal(JSON.stringify(sa.data), JSON.stringify(sb.data), 'every subscriber sees the same sequence');

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, Future, TaskError } from '../../scheduler';
-import { eventually } from '../scheduler/helpers';
+import { waitUntil } from '../support/wait';
 import { startScheduler, startWorker, stopAll } from './processes';
 
 after(stopAll);
@@ -15,7 +15,7 @@ test('the same API works over ws:// with worker processes; data stays on workers
   await startWorker(s.address, TOKEN, 1);
   const client = await Client.connect(s.address, { token: TOKEN });
   try {
-    await eventually(async () => (await client.schedulerInfo()).workers.length === 2, 10_000, 'two workers joined');
+    await waitUntil('two workers joined', async () => (await client.schedulerInfo()).workers.length === 2, 10_000);
     const xs = client.map((x: number) => ({ x, sq: x * x }), [1, 2, 3, 4, 5, 6]);
     const total = client.submit((...parts: { sq: number }[]) => parts.reduce((a, p) => a + p.sq, 0), ...xs);
     assert.equal(await total.result(), 91);
@@ -53,7 +53,7 @@ test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its r
   const doomed = await startWorker(s.address, TOKEN, 2);
   const client = await Client.connect(s.address, { token: TOKEN });
   try {
-    await eventually(async () => (await client.schedulerInfo()).workers.length === 1, 10_000, 'worker joined');
+    await waitUntil('worker joined', async () => (await client.schedulerInfo()).workers.length === 1, 10_000);
     // Results computed on the doomed worker, then a slow dependent running there when it dies.
     const base = client.map((x: number) => x + 1, [1, 2, 3]);
     await client.gather(base);
@@ -65,9 +65,9 @@ test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its r
       [0, 1],
     );
     const sum = client.submit((...b: number[]) => b.reduce((p, q) => p + q, 0), ...base);
-    await eventually(() => slow.every((f) => f.status === 'processing'), 10_000, 'slow tasks running');
+    await waitUntil('slow tasks running', () => slow.every((f) => f.status === 'processing'), 10_000);
     await startWorker(s.address, TOKEN, 2);
-    await eventually(async () => (await client.schedulerInfo()).workers.length === 2, 10_000, 'second worker joined');
+    await waitUntil('second worker joined', async () => (await client.schedulerInfo()).workers.length === 2, 10_000);
     doomed.proc.kill('SIGKILL');
     assert.equal(await sum.result(20_000), 9, 'dependencies lost with the worker were recomputed');
     assert.deepEqual(await client.gather(slow, 20_000), [0, 100]);

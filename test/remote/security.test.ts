@@ -12,7 +12,7 @@ import { tokensMatch } from '../../scheduler/wire/auth';
 import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
 import { AuthenticationError } from '../../scheduler/wire/errors';
 import { startCli, stopAll } from './processes';
-import { eventually } from '../scheduler/helpers';
+import { waitUntil } from '../support/wait';
 
 after(stopAll);
 
@@ -117,7 +117,7 @@ test('a subscriber that does not read is cut off as a slow consumer without stal
       if (i % 20 === 19) await chan.flush();
     }
     await chan.flush();
-    await eventually(() => seen.count === n, 20_000, 'the reading subscriber got every item');
+    await waitUntil('the reading subscriber got every item', () => seen.count === n, 20_000);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const closed = await slow.closed;
     assert.equal(closed.code, 4004);

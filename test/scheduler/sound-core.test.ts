@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledError, Client, ConnectionError, type Future, LocalCluster } from '../../scheduler';
-import { eventually, withCluster } from './helpers';
+import { withCluster } from './helpers';
+import { waitUntil } from '../support/wait';
 
 test('a future taken from a channel keeps working after the channel evicts it (it owns its key)', async () => {
   await withCluster(2, async (client, cluster) => {
@@ -28,10 +29,10 @@ test('a future taken from a channel keeps working after the channel evicts it (i
         chan.append(f);
         await chan.flush();
         f.release(); // the maker lets go: only the channel and the consumer hold it
-        await eventually(() => taken.length === i + 1, 5000, `item ${i} taken`);
+        await waitUntil(`item ${i} taken`, () => taken.length === i + 1);
       }
       await reading;
-      await eventually(() => seen.length === 2, 5000, 'the consumer window keeps the newest two');
+      await waitUntil('the consumer window keeps the newest two', () => seen.length === 2);
       // The first three were evicted from the channel; the consumer's handles still own them.
       assert.deepEqual(await Promise.all(taken.map((f) => f.result(10_000))), [0, 10, 20, 30, 40]);
       assert.equal(taken[0].status, 'finished', 'the status kept updating after eviction');
@@ -87,7 +88,7 @@ test('cancel() drops only this client\'s interest while others want the key; for
       const fn = async () => (await sleep(300), 'done');
       const fa = a.submit({ fn, key: 'shared-work' });
       const fb = b.submit({ fn, key: 'shared-work' });
-      await eventually(() => fb.status === 'processing', 5000, 'b shares the running task');
+      await waitUntil('b shares the running task', () => fb.status === 'processing');
       await fa.cancel();
       assert.equal(fa.status, 'cancelled', 'the caller\'s own handle reads cancelled');
       await assert.rejects(fa.result(), CancelledError);
@@ -106,7 +107,7 @@ test('cancel() drops only this client\'s interest while others want the key; for
       // With force, everyone's handle is cancelled.
       const fa2 = a.submit({ fn: async () => (await sleep(5000), 'never'), key: 'forced' });
       const fb2 = b.submit({ fn: async () => (await sleep(5000), 'never'), key: 'forced' });
-      await eventually(() => fb2.status === 'processing', 5000, 'b shares the running task');
+      await waitUntil('b shares the running task', () => fb2.status === 'processing');
       await fa2.cancel({ force: true });
       await assert.rejects(fb2.result(5000), CancelledError);
     } finally {
@@ -118,7 +119,7 @@ test('cancel() drops only this client\'s interest while others want the key; for
 test('a cancelled run\'s late result is never taken as the result of a resubmission under the same key', async () => {
   await withCluster(2, async (client) => {
     const old = client.submit({ fn: async () => (await sleep(150), 'old run'), key: 'rerun', pure: false });
-    await eventually(() => old.status === 'processing', 5000, 'the first run started');
+    await waitUntil('the first run started', () => old.status === 'processing');
     await old.cancel();
     const fresh = client.submit({ fn: async () => (await sleep(600), 'new run'), key: 'rerun', pure: false });
     assert.equal(await fresh.result(5000), 'new run');
@@ -158,7 +159,7 @@ test('a channel iteration ends normally on stop, and throws ConnectionError when
     () => 'ended normally',
     (err: unknown) => err,
   );
-  await eventually(() => got.length === 1, 5000, 'first item');
+  await waitUntil('first item', () => got.length === 1);
   await cluster.close();
   const end = await ended;
   assert.ok(end instanceof ConnectionError, `the iteration ended with ${String(end)}`);

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, Client, FutureReleasedError, TaskError, TimeoutError } from '../../scheduler';
-import { withCluster, eventually } from './helpers';
+import { withCluster } from './helpers';
+import { waitUntil } from '../support/wait';
 
 test('submit, result, and futures as arguments at any depth', async () => {
   await withCluster(2, async (client) => {
@@ -128,7 +129,7 @@ test('cancel: result raises CancelledError and dependents are cancelled', async 
       return 1;
     });
     const dep = client.submit((x: number) => x, slow);
-    await eventually(() => slow.status === 'processing', 5000, 'slow starts');
+    await waitUntil('slow starts', () => slow.status === 'processing');
     await slow.cancel();
     assert.equal(slow.status, 'cancelled');
     await assert.rejects(slow.result(), CancelledError);
@@ -153,7 +154,7 @@ test('released futures: gather raises FutureReleasedError; the scheduler forgets
     await f.result();
     f.release();
     await assert.rejects(client.gather([f]), FutureReleasedError);
-    await eventually(async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 0, 5000, 'key forgotten');
+    await waitUntil('key forgotten', async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 0);
     // A handle on a key the scheduler does not hold (any more) waits for it to be defined again (Dask).
     const ghost = client.future('to-release');
     await assert.rejects(ghost.result(50), TimeoutError);
