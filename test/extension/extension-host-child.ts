@@ -4,13 +4,13 @@
  * listening, and a kernel), deactivates it, and prints what it saw as one JSON line. It never calls
  * process.exit: the process has to end by itself, which it only does when nothing is left running.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { installFakeVscode } from './fake-vscode';
+import { spawnCli } from '../support/processes';
 import { waitUntil } from '../support/wait';
 
 /** OS threads of this process (main, libuv pool, V8 platform, and every worker thread). */
@@ -67,12 +67,9 @@ async function main(): Promise<void> {
   // scheduler's own events reach the extension's log.
   await held('the copied token', () => fake.clipboard.text !== undefined, 10_000);
   const token = fake.clipboard.text ?? '';
-  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
-  const worker = spawn(process.execPath, [cli, 'worker', `ws://127.0.0.1:${port}`, '--threads', '1', '--token', token], { stdio: 'ignore' });
+  const worker = spawnCli(['worker', `ws://127.0.0.1:${port}`, '--threads', '1', '--token', token]);
   const workerJoined = await held('the worker joined', () => fake.logged.some((line) => /scheduler: worker .* joined/.test(line)), 30_000);
-  const workerGone = new Promise((resolve) => worker.once('exit', resolve));
-  worker.kill('SIGKILL');
-  await workerGone;
+  await worker.stop('SIGKILL');
   const workerLost = await held('the worker lost', () => fake.logged.some((line) => /scheduler: worker .* lost/.test(line)), 30_000);
   const tokenLogged = token !== '' && fake.logged.some((line) => line.includes(token));
 

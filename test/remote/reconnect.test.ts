@@ -1,11 +1,11 @@
 /** Dropped connections: a client reconnects and resumes; a killed client leaves whole appends or none. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Future, LocalCluster } from '../../scheduler';
+import { spawnNode } from '../support/processes';
 import { waitUntil } from '../support/wait';
 import { proxyTo } from './proxy';
 
@@ -59,7 +59,7 @@ const { Client } = require(process.argv[2]);
   const client = await Client.connect(process.argv[3], { token: process.argv[4] });
   const chan = client.channel('atomic');
   await chan.ready;
-  process.send('ready');
+  console.log('ready');
   for (let i = 0; ; i++) {
     chan.append({ i, pad: 'x'.repeat(i % 7 === 0 ? 5000 : 10) });
     if (i % 50 === 0) await new Promise((r) => setImmediate(r));
@@ -80,11 +80,13 @@ test('a client killed between append and flush: each append is in the channel on
     const sb = b.channel('atomic');
     await Promise.all([sa.ready, sb.ready]);
     for (let round = 0; round < 3; round++) {
-      const child = fork(script, [require.resolve('../../scheduler'), cluster.address, token], { stdio: 'ignore' });
-      await new Promise((r) => child.once('message', r));
-      await new Promise((r) => setTimeout(r, 50 + round * 40));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      const child = spawnNode(script, [require.resolve('../../scheduler'), cluster.address, token]);
+      await child.waitFor(/^ready$/m);
+      // Killed at a different point each round: after its first append landed, after a hundred, after a thousand.
+      const before = sa.count;
+      const landed = [1, 100, 1000][round];
+      await waitUntil(`${landed} appends of appender ${round + 1} landed`, () => sa.count - before >= landed);
+      await child.stop('SIGKILL');
     }
     // Let everything that arrived settle, then compare.
     const probe = a.channel('atomic');

@@ -11,7 +11,7 @@ import { Client, InvalidArgumentError, LocalCluster } from '../../scheduler';
 import { tokensMatch } from '../../scheduler/wire/auth';
 import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
 import { AuthenticationError } from '../../scheduler/wire/errors';
-import { startCli, stopAll } from './processes';
+import { startCli, stopAll } from '../support/processes';
 import { waitUntil } from '../support/wait';
 
 after(stopAll);
@@ -34,7 +34,7 @@ test('listening beyond loopback needs a token; on loopback one is generated and 
   const c = await Client.connect(`${address}/?token=${token}`);
   assert.ok((await c.schedulerInfo()).address.startsWith('local://'));
   await c.close();
-  s.proc.kill();
+  await s.stop();
 });
 
 test('a wrong token closes the connection with a clear reason; a given token is never printed', async () => {
@@ -46,7 +46,7 @@ test('a wrong token closes the connection with a clear reason; a given token is 
   assert.deepEqual((await c.schedulerInfo()).workers, []);
   await c.close();
   assert.equal(s.output().includes(token), false, 'the token does not appear in the scheduler output');
-  s.proc.kill();
+  await s.stop();
 });
 
 test('wss:// works with --cert and --key', async () => {
