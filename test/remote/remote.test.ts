@@ -1,10 +1,8 @@
 /** The client API against a standalone scheduler and worker processes over WebSocket. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client, Future, TaskError } from '../../scheduler';
+import { fileGate } from '../support/gate';
 import { waitUntil } from '../support/wait';
 import { startScheduler, startWorker, stopAll } from '../support/processes';
 
@@ -63,20 +61,20 @@ test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its r
     const base = client.map((x: number) => x + 1, [1, 2, 3]);
     await client.gather(base);
     // The slow tasks run until the test lets them go, after the worker running them is killed.
-    const gate = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sf-gate-')), 'go');
+    const gate = fileGate();
     const held = async (x: number, file: string) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
       const fsm = require('node:fs');
       while (!fsm.existsSync(file)) await sleep(10);
       return x * 100;
     };
-    const slow = [0, 1].map((x) => client.submit(held, x, gate));
+    const slow = [0, 1].map((x) => client.submit(held, x, gate.path));
     const sum = client.submit((...b: number[]) => b.reduce((p, q) => p + q, 0), ...base);
     await waitUntil('slow tasks running', () => slow.every((f) => f.status === 'processing'), 10_000);
     await worker(s.address, 2);
     await waitUntil('second worker joined', async () => (await client.schedulerInfo()).workers.length === 2, 10_000);
     await doomed.stop('SIGKILL');
-    fs.writeFileSync(gate, 'go');
+    gate.open();
     assert.equal(await sum.result(20_000), 9, 'dependencies lost with the worker were recomputed');
     assert.deepEqual(await client.gather(slow, 20_000), [0, 100]);
     assert.deepEqual(await client.gather(base), [2, 3, 4]);

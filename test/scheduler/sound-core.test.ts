@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledError, Client, ConnectionError, type Future, LocalCluster } from '../../scheduler';
 import { withCluster } from './helpers';
+import { fileGate } from '../support/gate';
 import { waitUntil } from '../support/wait';
 
 test('a future taken from a channel keeps working after the channel evicts it (it owns its key)', async () => {
@@ -85,13 +86,21 @@ test('cancel() drops only this client\'s interest while others want the key; for
   await withCluster(2, async (a, cluster) => {
     const b = await Client.connect(cluster);
     try {
-      const fn = async () => (await sleep(300), 'done');
-      const fa = a.submit({ fn, key: 'shared-work' });
-      const fb = b.submit({ fn, key: 'shared-work' });
+      // The shared task runs until a's cancel has been answered.
+      const gate = fileGate();
+      const fn = async (file: string) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+        const fsm = require('node:fs');
+        while (!fsm.existsSync(file)) await sleep(5);
+        return 'done';
+      };
+      const fa = a.submit({ fn, args: [gate.path], key: 'shared-work' });
+      const fb = b.submit({ fn, args: [gate.path], key: 'shared-work' });
       await waitUntil('b shares the running task', () => fb.status === 'processing');
       await fa.cancel();
       assert.equal(fa.status, 'cancelled', 'the caller\'s own handle reads cancelled');
       await assert.rejects(fa.result(), CancelledError);
+      gate.open();
       assert.equal(await fb.result(5000), 'done', 'the other client\'s work went on');
       assert.ok((await a.story('shared-work')).some((e) => e.event.startsWith('cancel-declined')), 'the story says why');
 
@@ -118,10 +127,23 @@ test('cancel() drops only this client\'s interest while others want the key; for
 
 test('a cancelled run\'s late result is never taken as the result of a resubmission under the same key', async () => {
   await withCluster(2, async (client) => {
-    const old = client.submit({ fn: async () => (await sleep(150), 'old run'), key: 'rerun', pure: false });
+    // The old run ends only once the new one runs, and the new one only after the old result came back.
+    const [oldGate, freshGate] = [fileGate(), fileGate()];
+    const run = async (file: string, result: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+      const fsm = require('node:fs');
+      while (!fsm.existsSync(file)) await sleep(5);
+      return result;
+    };
+    const old = client.submit({ fn: run, args: [oldGate.path, 'old run'], key: 'rerun', pure: false });
     await waitUntil('the first run started', () => old.status === 'processing');
     await old.cancel();
-    const fresh = client.submit({ fn: async () => (await sleep(600), 'new run'), key: 'rerun', pure: false });
+    const fresh = client.submit({ fn: run, args: [freshGate.path, 'new run'], key: 'rerun', pure: false });
+    await waitUntil('the second run started', () => fresh.status === 'processing');
+    oldGate.open();
+    await waitUntil('the late result of the first run', async () => (await client.story('rerun')).some((e) => e.event.startsWith('stale-result')));
+    assert.notEqual(fresh.status, 'finished', 'the late result of the first run was not taken');
+    freshGate.open();
     assert.equal(await fresh.result(5000), 'new run');
     assert.ok((await client.story('rerun')).some((e) => e.event.startsWith('stale-result')), 'the dropped result is in the story');
   });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, Client, FutureReleasedError, TaskError, TimeoutError } from '../../scheduler';
 import { withCluster } from './helpers';
+import { fileGate } from '../support/gate';
 import { waitUntil } from '../support/wait';
 
 test('submit, result, and futures as arguments at any depth', async () => {
@@ -138,12 +139,19 @@ test('cancel: result raises CancelledError and dependents are cancelled', async 
 });
 
 test('result(timeout) raises TimeoutError and leaves the task running', async () => {
+  const gate = fileGate();
   await withCluster(1, async (client) => {
-    const slow = client.submit(async () => {
-      await sleep(300);
+    // The task runs until the test lets it go, so the timeout cannot race its end.
+    const slow = client.submit(async (file: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+      const fsm = require('node:fs');
+      while (!fsm.existsSync(file)) await sleep(5);
       return 'late';
-    });
+    }, gate.path);
+    await waitUntil('the task to run', () => slow.status === 'processing');
     await assert.rejects(slow.result(20), TimeoutError);
+    assert.equal(slow.status, 'processing', 'the timeout left the task running');
+    gate.open();
     assert.equal(await slow.result(), 'late');
   });
 });
@@ -190,7 +198,7 @@ test('events() streams batched task changes', async () => {
         if (seen.includes('finished')) return;
       }
     })();
-    await new Promise((r) => setTimeout(r, 10));
+    // No wait needed: the iterator asked for events when it was made, on the same connection as the submit below.
     const f = client.submit(() => 5);
     await f.result();
     await reading;
