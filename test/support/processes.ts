@@ -50,10 +50,19 @@ function killTree(proc: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-// A test run that ends (or fails) with processes still running takes them along.
-process.once('exit', () => {
+// A test run that ends (or fails) with processes still running takes them along. Being group leaders, they
+// do not get the terminal's Ctrl-C or a signal to this process's group: pass those on, then end as the
+// signal would have (the handler runs once, so raising it again does what it does by default).
+const killRunning = () => {
   for (const p of running) killTree(p.proc, 'SIGKILL');
-});
+};
+process.once('exit', killRunning);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killRunning();
+    process.kill(process.pid, signal);
+  });
+}
 
 /** Spawns `command args` as the leader of a new process group; its output is collected and can be waited on. */
 export function spawnProc(command: string, args: string[], options: ProcOptions = {}): Proc {
