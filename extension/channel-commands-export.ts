@@ -3,6 +3,7 @@
  * status, the result when it survives JSON, and the error as text.
  */
 import type { FutureStatus } from '../scheduler';
+import { isFuture } from '../scheduler/client/future-brand';
 import type { ChannelNode } from './view-model';
 
 /** One item of an exported snapshot. */
@@ -28,7 +29,7 @@ interface FutureLike {
 }
 
 function isFutureLike(item: unknown): item is FutureLike {
-  return typeof item === 'object' && item !== null && typeof (item as FutureLike).key === 'string' && typeof (item as FutureLike).result === 'function';
+  return isFuture(item);
 }
 
 /** The error of a failed task as text: name, message and stack. */

@@ -1,9 +1,48 @@
 /**
- * The two comlink endpoints over one webview message pipe: the webview calls the extension's `DashboardApi`
+ * The messages between the extension and the dashboard webview (media/dashboard.ts imports nothing else of
+ * the extension): the snapshot the webview draws, and the two comlink endpoints over one webview message pipe: the webview calls the extension's `DashboardApi`
  * ('rpc' messages), and the extension calls the webview's `DashboardView` ('push' messages). Each logical
  * endpoint only sees its own tagged messages, so the two directions never mix up requests and replies.
  */
-import type { DashboardSnapshot } from './view-model-dashboard';
+import type { FutureStatus } from '../scheduler';
+
+/** One bar of the task stream. */
+export interface StreamEntry {
+  key: string;
+  worker: string;
+  start: number;
+  /** Absent while it runs. */
+  end?: number;
+  status: FutureStatus;
+}
+
+/** One channel's progress, over the items the tree shows. */
+export interface ChannelProgress {
+  name: string;
+  count: number;
+  length: number;
+  stopped: boolean;
+  /** Futures among the newest shown items, by status; `values` counts plain values. */
+  byStatus: Partial<Record<FutureStatus, number>>;
+  values: number;
+}
+
+/** Everything the dashboard draws; plain JSON. */
+export interface DashboardSnapshot {
+  connection: { kind: 'local' | 'remote'; address: string } | null;
+  /** Tasks the scheduler holds, by status. */
+  counts: Record<FutureStatus, number>;
+  /** Tasks seen finishing (or failing) since the dashboard's connection started. */
+  finishedTotal: number;
+  erroredTotal: number;
+  workers: { id: string; threads: number; running: string[]; runningCount: number }[];
+  channels: ChannelProgress[];
+  /** Finished tasks per `bucketMs`, oldest first, the last bucket ending at `end`. */
+  throughput: { bucketMs: number; end: number; finished: number[] };
+  /** The newest task-stream entries, oldest first. */
+  stream: StreamEntry[];
+  now: number;
+}
 
 /** What the extension exposes to the dashboard webview. */
 export interface DashboardApi {

@@ -7,46 +7,11 @@
 import type { FutureStatus, SchedulerEvent, SchedulerInfo } from '../scheduler';
 import { Batcher, realTimers, type Disposable, type Timers } from './view-model-batch';
 import type { ConnectionState, TreeViewModel } from './view-model';
+import type { ChannelProgress, DashboardSnapshot, StreamEntry } from './dashboard-rpc';
+
+export type { ChannelProgress, DashboardSnapshot, StreamEntry };
 
 export const STATUSES: readonly FutureStatus[] = ['pending', 'processing', 'finished', 'error', 'cancelled', 'lost'];
-
-/** One bar of the task stream. */
-export interface StreamEntry {
-  key: string;
-  worker: string;
-  start: number;
-  /** Absent while it runs. */
-  end?: number;
-  status: FutureStatus;
-}
-
-/** One channel's progress, over the items the tree shows. */
-export interface ChannelProgress {
-  name: string;
-  count: number;
-  length: number;
-  stopped: boolean;
-  /** Futures among the newest shown items, by status; `values` counts plain values. */
-  byStatus: Partial<Record<FutureStatus, number>>;
-  values: number;
-}
-
-/** Everything the dashboard draws; plain JSON. */
-export interface DashboardSnapshot {
-  connection: { kind: 'local' | 'remote'; address: string } | null;
-  /** Tasks the scheduler holds, by status. */
-  counts: Record<FutureStatus, number>;
-  /** Tasks seen finishing (or failing) since the dashboard's connection started. */
-  finishedTotal: number;
-  erroredTotal: number;
-  workers: { id: string; threads: number; running: string[]; runningCount: number }[];
-  channels: ChannelProgress[];
-  /** Finished tasks per `bucketMs`, oldest first, the last bucket ending at `end`. */
-  throughput: { bucketMs: number; end: number; finished: number[] };
-  /** The newest task-stream entries, oldest first. */
-  stream: StreamEntry[];
-  now: number;
-}
 
 /** Options of the dashboard model. */
 export interface DashboardModelOptions {

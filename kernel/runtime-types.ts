@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
+import { isFuture } from '../scheduler/client/future-brand';
 
 /** What a user sees of a task (DESIGN §2). */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
@@ -83,13 +84,9 @@ export function loadRuntime(modulePath: string): RuntimeModule {
   return runtime as RuntimeModule;
 }
 
-/** True for anything shaped like a runtime Future. */
+/** True for a runtime Future (of any bundle of the runtime: the check is the runtime's own brand). */
 export function isFutureLike(value: unknown): value is FutureLike {
-  if (typeof value !== 'object' || value === null) {
-    return false;
-  }
-  const candidate = value as Partial<FutureLike>;
-  return typeof candidate.key === 'string' && typeof candidate.status === 'string' && typeof candidate.onStatus === 'function';
+  return isFuture(value);
 }
 
 /** True for anything shaped like a runtime Channel. */

@@ -4,8 +4,7 @@
  * comlink (`DashboardApi` to call, `DashboardView` exposed for pushed snapshots). Colours are theme variables.
  */
 import * as Comlink from 'comlink';
-import { taggedEndpoint, type DashboardApi, type DashboardView, type PipeMessage } from '../extension/dashboard-rpc';
-import type { DashboardSnapshot, StreamEntry } from '../extension/view-model-dashboard';
+import { taggedEndpoint, type DashboardApi, type DashboardSnapshot, type DashboardView, type PipeMessage, type StreamEntry } from '../extension/dashboard-rpc';
 
 declare function acquireVsCodeApi(): { postMessage(message: unknown): void; setState(state: unknown): void; getState(): unknown };
 

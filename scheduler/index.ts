@@ -13,7 +13,6 @@ export { Channel, zip } from './client/channel';
 export type { ChannelItem, ChannelSnapshotItem } from './client/channel';
 export { sleep } from './worker/sleep';
 export * from './protocol/errors';
-export { AuthenticationError, ConnectionError } from './wire/errors';
 export type { ChannelInfo, FutureStatus, SchedulerEvent, SchedulerInfo, StoryEntry, WorkerInfo } from './protocol/messages';
 
 /** Inside a task: a Client connected to the scheduler that runs it. */

@@ -4,9 +4,13 @@
  */
 import { inspect } from 'node:util';
 import { ChannelStoppedError, ChannelDeletedError, ClientClosedError } from '../protocol/errors';
-import type { Future, FutureState, KeepAlive } from './future';
+import { isFuture, type Future, type FutureState, type KeepAlive } from './future';
 import type { FutureStatus, WireItem } from '../protocol/messages';
-import { Ring } from '../core/ring';
+import { Ring } from '../util/ring';
+import { encodeValue } from './encode';
+
+// `zip` reads channels only through their public iteration; its own module, re-exported where it was.
+export { zip } from './zip';
 
 /** An item of a channel: a Future, or a plain value. */
 export type ChannelItem = Future | unknown;
@@ -26,8 +30,6 @@ export interface ChannelHost extends KeepAlive {
   dropItem(state: FutureState): void;
   /** A new owning handle on `state`. */
   ownedFuture(state: FutureState): Future;
-  encodeValue(value: unknown, what: string): unknown;
-  isFuture(value: unknown): value is Future;
 }
 
 /**
@@ -133,11 +135,11 @@ export class Channel<T = unknown> implements AsyncIterable<T> {
     if (this.deleted) throw new ChannelDeletedError(this.name);
     if (this.stopped) throw new ChannelStoppedError(this.name);
     if (this.closedLocally || this.host.closed) throw new ClientClosedError(`channel '${this.name}' was closed by this client`);
-    if (this.host.isFuture(item)) {
+    if (isFuture(item)) {
       item.checkUsable();
       this.host.postAppend(this.name, { k: item.key });
     } else {
-      this.host.postAppend(this.name, { v: this.host.encodeValue(item, `an item of channel '${this.name}'`) });
+      this.host.postAppend(this.name, { v: encodeValue(item, `an item of channel '${this.name}'`) });
     }
   }
 
@@ -386,56 +388,5 @@ class ChannelIterator<T> implements AsyncIterator<T, void, undefined> {
         this.waiting = undefined;
       }
     }
-  }
-}
-
-/**
- * Iterates several channels (or any async iterables) in lockstep, yielding tuples typed per input
- * (`zip(a: Channel<number>, b: Channel<string>)` yields `[number, string]`); ends as soon as any input ends,
- * without waiting for the others (their pending `next()` is left to their `return()`).
- */
-export async function* zip<T extends unknown[]>(...inputs: { [K in keyof T]: AsyncIterable<T[K]> }): AsyncGenerator<T, void, undefined> {
-  const its: AsyncIterator<unknown>[] = inputs.map((c) => c[Symbol.asyncIterator]());
-  /** Iterators with a `next()` in flight: their `return()` may wait for it, so it is never awaited. */
-  const busy = new Set<AsyncIterator<unknown>>();
-  try {
-    while (its.length > 0) {
-      const row = await new Promise<unknown[] | undefined>((resolve, reject) => {
-        const values = new Array<unknown>(its.length);
-        let filled = 0;
-        its.forEach((it, i) => {
-          busy.add(it);
-          Promise.resolve()
-            .then(() => it.next())
-            .then(
-              (r) => {
-                busy.delete(it);
-                if (r.done) return resolve(undefined);
-                values[i] = r.value;
-                if (++filled === its.length) resolve(values);
-              },
-              (err: unknown) => {
-                busy.delete(it);
-                reject(err as Error);
-              },
-            );
-        });
-      });
-      if (!row) return;
-      yield row as T;
-    }
-  } finally {
-    const idle: Promise<unknown>[] = [];
-    for (const it of its) {
-      let ended: Promise<unknown> | undefined;
-      try {
-        ended = Promise.resolve(it.return?.());
-      } catch (err) {
-        ended = Promise.reject(err as Error);
-      }
-      if (busy.has(it)) ended.catch(() => undefined);
-      else idle.push(ended);
-    }
-    await Promise.all(idle);
   }
 }

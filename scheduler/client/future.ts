@@ -11,6 +11,7 @@ import {
   type ErrorInfo,
 } from '../protocol/errors';
 import type { FutureStatus } from '../protocol/messages';
+import { FUTURE_BRAND, isFuture as isBranded } from './future-brand';
 
 /** Something to dispose of: what `onStatus` returns. */
 export interface Disposable {
@@ -118,20 +119,10 @@ export class Future<T = unknown> {
 
   /** The task's result; raises its error, CancelledError, FutureLostError or TimeoutError. */
   async result(timeoutMs?: number): Promise<T> {
-    timeoutMs = checkTimeout('result', timeoutMs);
+    const limit = checkTimeout('result', timeoutMs);
     this.checkUsable();
-    for (let attempt = 0; ; attempt++) {
-      await this.wait(timeoutMs);
-      const err = errorOf(this.state);
-      if (err) throw err;
-      try {
-        const [value] = await this.host.gatherKeys([this.key]);
-        return value as T;
-      } catch (fetchErr) {
-        // The worker holding the result went away and the scheduler is recomputing it: wait again.
-        if (attempt >= 3 || this.state.status === 'finished') throw fetchErr;
-      }
-    }
+    const [value] = await resultsOf([this], this.host, limit, () => `future ${this.key} did not finish within ${limit} ms`);
+    return value as T;
   }
 
   /** The task's error once done, or undefined when it finished. */
@@ -188,6 +179,32 @@ export class Future<T = unknown> {
   /** `'Future'`, for `Object.prototype.toString`. */
   get [Symbol.toStringTag](): string {
     return 'Future';
+  }
+}
+// The brand `isFuture` checks (see future-brand.ts); on the prototype, so it costs nothing per handle.
+Object.defineProperty(Future.prototype, FUTURE_BRAND, { value: true });
+
+/** True for a Future, also one made by another bundle of the runtime (where `instanceof` is false). */
+export const isFuture = isBranded as (value: unknown) => value is Future;
+
+/**
+ * The results of `futures` in order, once all are done; raises the first error among them. A finished
+ * result whose worker went away meanwhile is being recomputed by the scheduler: the gather then fails,
+ * and this waits again (a few times) instead of reporting it.
+ */
+export async function resultsOf(futures: readonly Future[], host: FutureHost, timeoutMs: number | undefined, timeoutMessage: () => string): Promise<unknown[]> {
+  const states = futures.map((f) => f.state);
+  for (let attempt = 0; ; attempt++) {
+    await waitDone(states, host, timeoutMs, timeoutMessage());
+    for (const state of states) {
+      const err = errorOf(state);
+      if (err) throw err;
+    }
+    try {
+      return await host.gatherKeys(states.map((s) => s.key));
+    } catch (err) {
+      if (attempt >= 3 || states.every((s) => s.status === 'finished')) throw err;
+    }
   }
 }
 

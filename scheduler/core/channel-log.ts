@@ -1,5 +1,5 @@
 /** The scheduler's copy of one channel: the retained window, the total count and who listens. */
-import { Ring } from './ring';
+import { Ring } from '../util/ring';
 
 export class ChannelLog {
   /** Retained items, oldest first: a TaskRecord for a future, the value itself otherwise. */

@@ -1,13 +1,16 @@
 /**
  * The scheduler's sans-I/O core. Synchronous: stimuli in (client messages, worker outcomes, workers and
  * clients joining and leaving), messages out (per-client outboxes, ready tasks taken by workers). No threads,
- * no sockets, no timers: the adapters in `../server.ts` and `../pool/` feed it through `SchedulerServer`.
+ * no sockets, no timers: `../server/server.ts` feeds it, for clients and for the worker adapters of `../worker/`.
  *
  * Every public method here is one stimulus. Each gets an id (recorded in the story of every key it touches),
  * asks the TaskMachine for transitions, and ends in `settle()`: recommendations applied until none are left,
  * keys nobody holds collected — whatever the stimulus and whoever sent it. Interest in a key is counted: per
  * client (a want-count: one per submit, want, scatter or channel delivery, less what the client released),
  * per channel slot and per dependent; a key is forgotten exactly when all of them reach zero.
+ *
+ * This file is the stimulus surface and the client messages; the task lifecycle is task-machine.ts and
+ * transitions.ts, channels channels.ts, interest counting clients.ts, messages out outbox.ts.
  */
 import type { ErrorInfo } from '../protocol/errors';
 import {
@@ -16,14 +19,17 @@ import {
   type ClientMessage,
   type FnSpec,
   type FutureStatus,
-  type SchedulerEvent,
   type SchedulerInfo,
   type SchedulerMessage,
   type StoryEntry,
   type TaskSpec,
-  type WireItem,
 } from '../protocol/messages';
-import { ChannelLog } from './channel-log';
+import type { ChannelLog } from './channel-log';
+import { Channels } from './channels';
+import { addWant, dropWant, heldByOthers, newClientState, setWant, type ClientState } from './clients';
+import { ProtocolError, toInfo } from './errors';
+import { gatherPlan, type GatherPlan } from './gather';
+import { Outbox } from './outbox';
 import { TaskMachine, type TransitionObserver } from './task-machine';
 import { type ExecTask, TaskRecord, type WorkerState } from './tasks';
 import { type TaskState, publicStatus } from './transitions';
@@ -39,30 +45,13 @@ export interface RemoteGather {
   remote: Map<string, { keys: string[]; index: number[] }>;
 }
 
-interface ClientState {
-  id: string;
-  /** This client's want-count of each key it wants (always > 0). */
-  wants: Map<string, number>;
-  channels: Set<string>;
-  /** Channels where an append of this client was refused since its last flush, with the reason. */
-  refused: Map<string, ErrorInfo>;
-  /** Channels deleted while this client was subscribed: a resuming subscription must not bring them back. */
-  deleted: Set<string>;
-  observer: boolean;
-}
-
 export class SchedulerState implements TransitionObserver {
-  readonly channels = new Map<string, ChannelLog>();
   readonly clients = new Map<string, ClientState>();
   readonly fns = new Map<string, FnSpec>();
   private readonly machine: TaskMachine;
-  private outbox = new Map<string, SchedulerMessage[]>();
-  private statusBuf = new Map<string, { keys: string[]; s: FutureStatus[]; e: (ErrorInfo | null)[] | undefined }>();
-  private events: SchedulerEvent[] = [];
-  private channelEvents = new Map<string, SchedulerEvent>();
-  private observers = 0;
+  private readonly outbox = new Outbox();
+  private readonly chans: Channels;
   private remoteGathers: RemoteGather[] = [];
-  private epochs = 0;
 
   constructor(
     readonly address: string,
@@ -71,6 +60,12 @@ export class SchedulerState implements TransitionObserver {
     storyCapacity?: number,
   ) {
     this.machine = new TaskMachine(now, this, storyCapacity);
+    this.chans = new Channels(this.machine, this.clients, this.outbox);
+  }
+
+  /** Every channel, by name. */
+  get channels(): ReadonlyMap<string, ChannelLog> {
+    return this.chans.logs;
   }
 
   /** Every key the scheduler holds. */
@@ -101,14 +96,13 @@ export class SchedulerState implements TransitionObserver {
   /** A client connected (its `hello`). */
   addClient(id: string): void {
     if (this.clients.has(id)) throw new Error(`client id ${id} is already connected`);
-    this.clients.set(id, { id, wants: new Map(), channels: new Set(), refused: new Map(), deleted: new Set(), observer: false });
+    this.clients.set(id, newClientState(id));
     this.send(id, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
   }
 
   /** A client came back within its grace period: it gets a new welcome and resynchronises. */
   resumeClient(id: string): void {
-    this.statusBuf.delete(id);
-    this.outbox.delete(id);
+    this.outbox.forget(id);
     this.send(id, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
   }
 
@@ -118,11 +112,10 @@ export class SchedulerState implements TransitionObserver {
     if (!c) return;
     this.stimulus('client-left', () => {
       this.clients.delete(id);
-      if (c.observer) this.observers--;
-      for (const name of c.channels) this.channels.get(name)?.subscribers.delete(id);
+      if (c.observer) this.outbox.observers--;
+      for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
-      this.outbox.delete(id);
-      this.statusBuf.delete(id);
+      this.outbox.forget(id);
     });
   }
 
@@ -163,9 +156,9 @@ export class SchedulerState implements TransitionObserver {
       case 'gather':
         return this.gather(c, msg.req, msg.keys);
       case 'sub':
-        return this.subscribe(c, msg.channel, msg.maxlen, msg.from, msg.create !== false, msg.resume === true, msg.epoch);
+        return this.chans.subscribe(c, { name: msg.channel, maxlen: msg.maxlen, from: msg.from, create: msg.create !== false, resume: msg.resume === true, epoch: msg.epoch });
       case 'append':
-        return this.append(c, msg.channel, msg.items);
+        return this.chans.append(c, msg.channel, msg.items);
       case 'flush': {
         const refused = c.refused.get(msg.channel);
         c.refused.delete(msg.channel);
@@ -173,14 +166,12 @@ export class SchedulerState implements TransitionObserver {
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       }
       case 'stop':
-        this.stopChannel(msg.channel);
+        this.chans.stop(msg.channel);
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'unsub':
-        c.channels.delete(msg.channel);
-        this.channels.get(msg.channel)?.subscribers.delete(c.id);
-        return;
+        return this.chans.unsubscribe(c, msg.channel);
       case 'delete':
-        this.deleteChannel(msg.channel);
+        this.chans.delete(msg.channel);
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'channels':
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.channelInfos() });
@@ -191,7 +182,7 @@ export class SchedulerState implements TransitionObserver {
       case 'events':
         if (msg.on !== c.observer) {
           c.observer = msg.on;
-          this.observers += msg.on ? 1 : -1;
+          this.outbox.observers += msg.on ? 1 : -1;
         }
         return;
       case 'hello':
@@ -204,24 +195,10 @@ export class SchedulerState implements TransitionObserver {
 
   // ---------------------------------------------------------------- interest
 
-  /** One more want of `key` by `c`. */
-  private addWant(c: ClientState, t: TaskRecord): void {
-    const n = c.wants.get(t.key) ?? 0;
-    c.wants.set(t.key, n + 1);
-    if (n === 0) addWanter(t, c.id);
-  }
-
-  /** Takes `n` off `c`'s want-count of `key` (Infinity: all of it). */
+  /** Takes `n` off `c`'s want-count of `key` (Infinity: all of it); its last want makes the key a collect candidate. */
   private dropWant(c: ClientState, key: string, n: number): void {
-    const had = c.wants.get(key);
-    if (had === undefined || !(n > 0)) return;
-    if (had > n) {
-      c.wants.set(key, had - n);
-      return;
-    }
-    c.wants.delete(key);
-    const t = this.machine.tasks.get(key);
-    if (t && removeWanter(t, c.id)) this.machine.candidate(t);
+    const t = dropWant(c, key, n, this.machine.tasks);
+    if (t) this.machine.candidate(t);
   }
 
   /** `client.future(key)`: the key, or a placeholder that waits for it to be defined. */
@@ -229,7 +206,7 @@ export class SchedulerState implements TransitionObserver {
     if (typeof key !== 'string' || key.length === 0) throw new ProtocolError('want: a key must be a non-empty string');
     const t = this.machine.record(key);
     const first = !c.wants.has(key);
-    this.addWant(c, t);
+    addWant(c, t);
     if (first) this.sendStatus(c.id, key, publicStatus(t.state), t.error);
   }
 
@@ -246,9 +223,7 @@ export class SchedulerState implements TransitionObserver {
         this.sendStatus(c.id, key, 'lost', { name: 'FutureReleasedError', message: `future ${key} was released while this client was disconnected`, code: 'ERR_FUTURE_RELEASED', key });
         continue;
       }
-      const had = c.wants.get(key) ?? 0;
-      c.wants.set(key, n);
-      if (had === 0) addWanter(t, c.id);
+      setWant(c, t, n);
       this.sendStatus(c.id, key, publicStatus(t.state), t.error);
     }
   }
@@ -284,7 +259,7 @@ export class SchedulerState implements TransitionObserver {
     const defined: { t: TaskRecord; spec: TaskSpec; deps: string[] | undefined }[] = [];
     for (const spec of specs) {
       const t = this.machine.record(spec.key);
-      this.addWant(c, t);
+      addWant(c, t);
       if (!this.machine.definable(t)) {
         // An identical key: share the task there is, and learn where it stands.
         this.sendStatus(c.id, t.key, publicStatus(t.state), t.error);
@@ -313,7 +288,7 @@ export class SchedulerState implements TransitionObserver {
   private scatterOne(c: ClientState, key: string, value: unknown): void {
     if (typeof key !== 'string' || key.length === 0) throw new ProtocolError('scatter: an item needs a key');
     const t = this.machine.record(key);
-    this.addWant(c, t);
+    addWant(c, t);
     this.machine.defineData(t, value, 'scatter');
   }
 
@@ -334,25 +309,8 @@ export class SchedulerState implements TransitionObserver {
   }
 
   /** Values of `keys` held here, and which remote worker holds the others; throws on a key not finished. */
-  gatherPlan(keys: string[]): { values: unknown[]; remote: Map<string, { keys: string[]; index: number[] }> } {
-    const values: unknown[] = new Array(keys.length);
-    const remote = new Map<string, { keys: string[]; index: number[] }>();
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i];
-      const t = this.machine.tasks.get(key);
-      if (!t) throw new InfoError({ name: 'FutureReleasedError', message: `future ${key} was released: the scheduler no longer holds it`, code: 'ERR_FUTURE_RELEASED', key });
-      if (t.state === 'memory' && t.holder !== undefined) {
-        let r = remote.get(t.holder);
-        if (!r) remote.set(t.holder, (r = { keys: [], index: [] }));
-        r.keys.push(key);
-        r.index.push(i);
-      } else if (t.state === 'memory') values[i] = t.value;
-      else if (t.state === 'erred') throw new InfoError({ ...(t.error ?? { name: 'Error', message: `task ${key} failed` }), key });
-      else if (t.state === 'cancelled') throw new InfoError({ name: 'CancelledError', message: `future ${key} was cancelled`, code: 'ERR_CANCELLED', key });
-      else if (t.state === 'lost') throw new InfoError({ name: 'FutureLostError', message: `future ${key} was lost`, code: 'ERR_FUTURE_LOST', key });
-      else throw new InfoError({ name: 'Error', message: `future ${key} is not finished (${publicStatus(t.state)})`, code: 'ERR_NOT_FINISHED', key });
-    }
-    return { values, remote };
+  gatherPlan(keys: string[]): GatherPlan {
+    return gatherPlan(this.machine.tasks, keys);
   }
 
   // ---------------------------------------------------------------- workers
@@ -360,7 +318,7 @@ export class SchedulerState implements TransitionObserver {
   addWorker(id: string, threads: number): void {
     this.stimulus(`worker-joined:${id}`, () => {
       this.machine.addWorker(id, threads);
-      if (this.observers > 0) this.events.push({ type: 'worker', id, threads, state: 'joined' });
+      this.outbox.event({ type: 'worker', id, threads, state: 'joined' });
     });
   }
 
@@ -368,7 +326,7 @@ export class SchedulerState implements TransitionObserver {
   removeWorker(id: string): void {
     this.stimulus(`worker-lost:${id}`, () => {
       const w = this.machine.removeWorker(id);
-      if (w && this.observers > 0) this.events.push({ type: 'worker', id, threads: w.threads, state: 'left' });
+      if (w) this.outbox.event({ type: 'worker', id, threads: w.threads, state: 'left' });
     });
   }
 
@@ -423,129 +381,10 @@ export class SchedulerState implements TransitionObserver {
     return this.machine.drainFrees();
   }
 
-  // ---------------------------------------------------------------- channels
-
-  private subscribe(c: ClientState, name: string, maxlen: number | null, from: number | undefined, create: boolean, resume: boolean, epoch: number | undefined): void {
-    validateChannelName(name);
-    if (maxlen !== null && (!Number.isInteger(maxlen) || maxlen < 1)) throw new ProtocolError(`invalid maxlen ${String(maxlen)}`);
-    let ch = this.channels.get(name);
-    const deletedMeanwhile = resume && (c.deleted.has(name) || (epoch !== undefined && ch?.epoch !== epoch));
-    if (!resume) c.deleted.delete(name);
-    if (deletedMeanwhile || (!ch && !create)) {
-      // Resuming a channel that was deleted meanwhile (perhaps made again: another incarnation), or an
-      // observer that must not bring back a deleted channel nor fix its maxlen: it is gone for them.
-      c.deleted.delete(name);
-      this.send(c.id, { op: 'chan-deleted', channel: name });
-      return;
-    }
-    if (!ch) {
-      ch = new ChannelLog(name, ++this.epochs, maxlen);
-      this.channels.set(name, ch);
-      this.channelChanged(ch);
-    }
-    ch.subscribers.add(c.id);
-    c.channels.add(name);
-    const first = ch.count - ch.items.length;
-    const start = typeof from === 'number' && from > first ? Math.min(from, ch.count) : first;
-    const items: WireItem[] = [];
-    for (let i = start - first; i < ch.items.length; i++) items.push(this.wireItem(c, ch.items.at(i)));
-    this.send(c.id, { op: 'replay', channel: name, start, items, stopped: ch.stopped, maxlen: ch.maxlen, epoch: ch.epoch });
-  }
-
-  private append(c: ClientState, name: string, items: WireItem[]): void {
-    const ch = this.channels.get(name);
-    if (!ch || ch.stopped) {
-      c.refused.set(name, ch
-        ? { name: 'ChannelStoppedError', message: `channel '${name}' is stopped: no more appends are accepted`, code: 'ERR_CHANNEL_STOPPED', channel: name }
-        : { name: 'ChannelDeletedError', message: `channel '${name}' was deleted`, code: 'ERR_CHANNEL_DELETED', channel: name });
-      return;
-    }
-    if (!Array.isArray(items)) throw new ProtocolError('append needs an items array');
-    const start = ch.count;
-    const accepted: unknown[] = [];
-    for (const item of items) {
-      if (item && typeof (item as { k?: unknown }).k === 'string') {
-        const key = (item as { k: string }).k;
-        const t = this.machine.tasks.get(key);
-        if (!t) {
-          c.refused.set(name, { name: 'FutureReleasedError', message: `future ${key} was released before it was appended to '${name}'`, code: 'ERR_FUTURE_RELEASED', key, channel: name });
-          continue;
-        }
-        t.channelRefs++;
-        accepted.push(t);
-      } else if (item && 'v' in item) {
-        accepted.push(item.v);
-      } else {
-        throw new ProtocolError('append: an item is a future {k} or a value {v}');
-      }
-    }
-    if (accepted.length === 0) return;
-    for (const a of accepted) {
-      ch.items.push(a);
-      ch.count++;
-      while (ch.maxlen !== null && ch.items.length > ch.maxlen) this.evict(ch);
-    }
-    // Items evicted within this same append are still delivered: every subscriber sees every append once.
-    for (const sid of ch.subscribers) {
-      const sc = this.clients.get(sid);
-      if (!sc) continue;
-      this.send(sid, { op: 'items', channel: name, start, items: accepted.map((a) => this.wireItem(sc, a)) });
-    }
-    this.channelChanged(ch);
-  }
-
-  private evict(ch: ChannelLog): void {
-    const old = ch.items.shift();
-    if (old instanceof TaskRecord) {
-      old.channelRefs--;
-      this.machine.candidate(old);
-    }
-  }
-
-  /** A channel item as sent to client `c`: a future carries its status, and counts as one want of `c`. */
-  private wireItem(c: ClientState, item: unknown): WireItem {
-    if (item instanceof TaskRecord) {
-      this.addWant(c, item);
-      const s = publicStatus(item.state);
-      return item.error ? { k: item.key, s, e: item.error } : { k: item.key, s };
-    }
-    return { v: item };
-  }
-
-  private stopChannel(name: string): void {
-    const ch = this.channels.get(name);
-    if (!ch || ch.stopped) return;
-    ch.stopped = true;
-    for (const sid of ch.subscribers) this.send(sid, { op: 'chan-stop', channel: name });
-    this.channelChanged(ch);
-  }
-
-  private deleteChannel(name: string): void {
-    const ch = this.channels.get(name);
-    if (!ch) return;
-    this.channels.delete(name);
-    while (ch.items.length > 0) this.evict(ch);
-    for (const sid of ch.subscribers) {
-      const sc = this.clients.get(sid);
-      sc?.channels.delete(name);
-      // Noted in case the message is lost with a dropped connection: the client's resume is answered the same.
-      sc?.deleted.add(name);
-      this.send(sid, { op: 'chan-deleted', channel: name });
-    }
-    if (this.observers > 0) {
-      this.channelEvents.set(name, { type: 'channel', name, count: ch.count, length: 0, maxlen: ch.maxlen, stopped: true, deleted: true });
-    }
-  }
-
-  private channelChanged(ch: ChannelLog): void {
-    if (this.observers === 0) return;
-    this.channelEvents.set(ch.name, { type: 'channel', name: ch.name, count: ch.count, length: ch.items.length, maxlen: ch.maxlen, stopped: ch.stopped });
-  }
-
   // ---------------------------------------------------------------- observing
 
   channelInfos(): ChannelInfo[] {
-    return [...this.channels.values()].map((ch) => ({ name: ch.name, count: ch.count, length: ch.items.length, maxlen: ch.maxlen, stopped: ch.stopped }));
+    return this.chans.infos();
   }
 
   info(): SchedulerInfo {
@@ -587,116 +426,24 @@ export class SchedulerState implements TransitionObserver {
       if (typeof t.wanters === 'string') this.sendStatus(t.wanters, t.key, after, e);
       else for (const cid of t.wanters) this.sendStatus(cid, t.key, after, e);
     }
-    if (this.observers === 0) return;
+    if (this.outbox.observers === 0) return;
     // Observers hear of new tasks (released -> pending is no change of public status) and of forgotten ones.
-    if (to === 'forgotten') this.events.push({ type: 'task', key: t.key, status: after, time, forgotten: true });
+    if (to === 'forgotten') this.outbox.event({ type: 'task', key: t.key, status: after, time, forgotten: true });
     else if (before !== after || from === 'released') {
-      this.events.push(worker ? { type: 'task', key: t.key, status: after, worker, time } : { type: 'task', key: t.key, status: after, time });
+      this.outbox.event(worker ? { type: 'task', key: t.key, status: after, worker, time } : { type: 'task', key: t.key, status: after, time });
     }
   }
 
   private send(clientId: string, msg: SchedulerMessage): void {
-    let box = this.outbox.get(clientId);
-    if (!box) this.outbox.set(clientId, (box = []));
-    box.push(msg);
+    this.outbox.send(clientId, msg);
   }
 
   private sendStatus(clientId: string, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    let buf = this.statusBuf.get(clientId);
-    if (!buf) this.statusBuf.set(clientId, (buf = { keys: [], s: [], e: undefined }));
-    if (e && !buf.e) buf.e = buf.keys.map(() => null);
-    buf.keys.push(key);
-    buf.s.push(s);
-    if (buf.e) buf.e.push(e ?? null);
+    this.outbox.sendStatus(clientId, key, s, e);
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
   drainOutbox(): Map<string, SchedulerMessage[]> {
-    for (const [cid, buf] of this.statusBuf) {
-      if (!this.clients.has(cid)) continue;
-      const msg: SchedulerMessage = buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s };
-      this.send(cid, msg);
-    }
-    this.statusBuf.clear();
-    if (this.observers > 0 && (this.events.length > 0 || this.channelEvents.size > 0)) {
-      const events = [...this.events, ...this.channelEvents.values()];
-      for (const c of this.clients.values()) if (c.observer) this.send(c.id, { op: 'events', events });
-    }
-    this.events = [];
-    this.channelEvents.clear();
-    const out = this.outbox;
-    this.outbox = new Map();
-    return out;
+    return this.outbox.drain(this.clients);
   }
-}
-
-/**
- * Whether anyone but client `id` holds `t`: another client, a channel slot, or an unfinished dependent that
- * someone else holds (dependents only this client wants are cancelled with it, as in Dask).
- */
-function heldByOthers(t: TaskRecord, id: string, seen = new Set<TaskRecord>()): boolean {
-  if (seen.has(t)) return false;
-  seen.add(t);
-  if (t.channelRefs > 0) return true;
-  if (t.wanters !== undefined && (typeof t.wanters === 'string' ? t.wanters !== id : t.wanters.size > 1 || !t.wanters.has(id))) return true;
-  if (t.dependents) {
-    for (const d of t.dependents) {
-      const active = d.state === 'released' || d.state === 'waiting' || d.state === 'queued' || d.state === 'processing';
-      if (active && heldByOthers(d, id, seen)) return true;
-    }
-  }
-  return false;
-}
-
-function addWanter(t: TaskRecord, id: string): void {
-  const w = t.wanters;
-  if (w === undefined) t.wanters = id;
-  else if (typeof w === 'string') {
-    if (w !== id) t.wanters = new Set([w, id]);
-  } else w.add(id);
-}
-
-/** Removes `id` from the wanters of `t`; true when it was there. */
-function removeWanter(t: TaskRecord, id: string): boolean {
-  const w = t.wanters;
-  if (w === undefined) return false;
-  if (typeof w === 'string') {
-    if (w !== id) return false;
-    t.wanters = undefined;
-    return true;
-  }
-  if (!w.delete(id)) return false;
-  if (w.size === 1) t.wanters = w.values().next().value as string;
-  else if (w.size === 0) t.wanters = undefined;
-  return true;
-}
-
-/** A malformed message: answered with an error, the scheduler goes on. */
-export class ProtocolError extends Error {
-  readonly code = 'ERR_PROTOCOL';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ProtocolError';
-  }
-}
-
-/** An answer that is an error about a key; its info goes back to the client as the reply's error. */
-class InfoError extends Error {
-  constructor(readonly info: ErrorInfo) {
-    super(info.message);
-  }
-}
-
-function toInfo(err: unknown): ErrorInfo {
-  if (err instanceof InfoError) return err.info;
-  if (err instanceof Error) return { name: err.name, message: err.message, code: (err as { code?: string }).code ?? 'ERR_PROTOCOL' };
-  return { name: 'Error', message: String(err), code: 'ERR_PROTOCOL' };
-}
-
-export const MAX_CHANNEL_NAME = 256;
-
-export function validateChannelName(name: unknown): asserts name is string {
-  if (typeof name !== 'string') throw new ProtocolError(`a channel name must be a string, got ${typeof name}`);
-  if (name.length === 0) throw new ProtocolError('a channel name must not be empty');
-  if (name.length > MAX_CHANNEL_NAME) throw new ProtocolError(`a channel name is at most ${MAX_CHANNEL_NAME} characters, got ${name.length}`);
 }

@@ -1,7 +1,21 @@
 /** The scheduler's records of keys and workers, and the ready queue. Plain data: the TaskMachine moves them. */
 import type { ErrorInfo } from '../protocol/errors';
-import { Ring } from './ring';
-import type { TaskState } from './transitions';
+import { Ring } from '../util/ring';
+import type { ExecTask } from '../protocol/worker-messages';
+
+export type { ExecTask };
+
+/** Where a key is in its lifecycle; transitions.ts holds the table of moves between these. */
+export type TaskState =
+  | 'released' // known, not yet placed (or a placeholder waiting for its key to be defined)
+  | 'waiting' // waiting for dependencies
+  | 'queued' // ready, waiting for a thread
+  | 'processing' // running on a worker
+  | 'memory' // finished, result held
+  | 'erred'
+  | 'cancelled'
+  | 'lost' // data gone with its worker and not recomputable
+  | 'forgotten'; // nobody holds it: dropped from the scheduler
 
 /** Everything the scheduler knows of one key. */
 export class TaskRecord {
@@ -41,21 +55,6 @@ export class TaskRecord {
   get placeholder(): boolean {
     return this.state === 'released' && this.fn === '' && this.deps === undefined;
   }
-}
-
-/** A task handed to a worker. */
-export interface ExecTask {
-  key: string;
-  /** The run this dispatch starts: the worker echoes it with the outcome. */
-  run: number;
-  fn: string;
-  args: unknown[];
-  /** Values of dependencies by key, when the task has any. */
-  deps?: Record<string, unknown>;
-  /** Dependencies whose data is on a remote worker: key -> worker id (the adapter brings them). */
-  at?: Record<string, string>;
-  /** The task was on a thread that died: it must have its thread to itself until it settles. */
-  alone?: true;
 }
 
 export interface WorkerState {

@@ -6,18 +6,9 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus } from '../protocol/messages';
-import type { ReadyQueue, TaskRecord } from './tasks';
+import type { ReadyQueue, TaskRecord, TaskState } from './tasks';
 
-export type TaskState =
-  | 'released' // known, not yet placed (or a placeholder waiting for its key to be defined)
-  | 'waiting' // waiting for dependencies
-  | 'queued' // ready, waiting for a thread
-  | 'processing' // running on a worker
-  | 'memory' // finished, result held
-  | 'erred'
-  | 'cancelled'
-  | 'lost' // data gone with its worker and not recomputable
-  | 'forgotten'; // nobody holds it: dropped from the scheduler
+export type { TaskState };
 
 /** What a transition needs besides the task: why it happens, and the payload of the stimulus. */
 export interface TransitionArgs {

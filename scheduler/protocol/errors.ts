@@ -155,3 +155,24 @@ export function fromErrorInfo(info: ErrorInfo): Error {
       return new SharedFuturesError(info.message, info.code ?? 'ERR_SHARED_FUTURES');
   }
 }
+
+/** A frame or message a peer sent that the wire cannot take (bad frame, too big, malformed). */
+export class WireError extends SharedFuturesError {
+  constructor(code: string, message: string) {
+    super(message, code);
+  }
+}
+
+/** The scheduler refused the token (or none was given). */
+export class AuthenticationError extends SharedFuturesError {
+  constructor(message: string) {
+    super(message, 'ERR_AUTHENTICATION');
+  }
+}
+
+/** The connection to a remote scheduler failed or was lost. */
+export class ConnectionError extends SharedFuturesError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_CONNECTION', options);
+  }
+}

@@ -163,3 +163,6 @@ export function unescapeUserObject(value: object): object | undefined {
   const inner = (value as Record<string, unknown>)[ESCAPE_KEY];
   return typeof inner === 'object' && inner !== null ? inner : undefined;
 }
+
+/** Longest channel name the scheduler accepts (checked by clients before sending, and by the scheduler). */
+export const MAX_CHANNEL_NAME = 256;

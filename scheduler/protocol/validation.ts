@@ -4,7 +4,7 @@
  * belong would otherwise be read character by character). The core still checks meaning (known keys,
  * channel names, maxlen).
  */
-import { WireError } from '../wire/errors';
+import { WireError } from './errors';
 
 /** A message that is not what the protocol says; `req` is set when it carried a usable request id. */
 export class ProtocolViolation extends WireError {

@@ -1,7 +1,21 @@
 /** Messages between the scheduler and a standalone worker process. */
 import type { ErrorInfo } from './errors';
 import type { FnSpec } from './messages';
-import type { ExecTask } from '../core/tasks';
+
+/** A task handed to a worker. */
+export interface ExecTask {
+  key: string;
+  /** The run this dispatch starts: the worker echoes it with the outcome. */
+  run: number;
+  fn: string;
+  args: unknown[];
+  /** Values of dependencies by key, when the task has any. */
+  deps?: Record<string, unknown>;
+  /** Dependencies whose data is on a remote worker: key -> worker id (the adapter brings them). */
+  at?: Record<string, string>;
+  /** The task was on a thread that died: it must have its thread to itself until it settles. */
+  alone?: true;
+}
 
 export type ToWorker =
   | { op: 'run'; batch: number; fns: FnSpec[]; tasks: ExecTask[] }

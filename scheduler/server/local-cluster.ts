@@ -8,7 +8,7 @@ import { ThreadPool } from '../worker/pool/thread-pool';
 import type { ClientMessage, SchedulerMessage } from '../protocol/messages';
 import { SchedulerServer } from './server';
 import { inThreadPair } from '../transport/in-thread';
-import { listen, type ListenOptions, type Listener } from '../wire/ws-server';
+import { listen, type ListenOptions, type Listener } from './ws-server';
 
 export interface LocalClusterOptions {
   /** Worker threads of the pool (default: the machine's parallelism). 0 runs no local worker. */

@@ -9,13 +9,13 @@ import { toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { PROTOCOL_VERSION, type ClientMessage, type FnSpec, type SchedulerMessage } from '../protocol/messages';
 import { RemoteWorker } from '../worker/remote/remote-worker';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages';
-import type { ExecTask } from '../core/tasks';
+import type { ExecTask } from '../protocol/worker-messages';
 import { MessagePortTransport } from '../transport/message-port';
 import type { Transport } from '../transport/transport';
-import type { RunOutcome, RunRef, WorkerAdapter, WorkerHost } from './worker-host';
+import type { RunOutcome, RunRef, WorkerAdapter, WorkerHost } from '../worker/worker-host';
 
 export type SchedulerSide = Transport<ClientMessage, SchedulerMessage>;
-export type { WorkerAdapter } from './worker-host';
+export type { WorkerAdapter } from '../worker/worker-host';
 
 /** What the scheduler reports as it runs (connections, workers); the CLI prints it. */
 export type SchedulerLog = (level: 'info' | 'warn', message: string) => void;

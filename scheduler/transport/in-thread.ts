@@ -1,6 +1,7 @@
 /**
- * A pair of transports for a client and the scheduler on the same thread: batches are handed over in a
- * microtask. Messages that carry user values are structured-cloned on the way to a client, so no two
+ * A pair of transports for a client and the scheduler on the same thread: a batch is handed over when it
+ * leaves (at the end of the sender's tick: the transport's queue for the scheduler, the outbox for the
+ * client). Messages that carry user values are structured-cloned on the way to a client, so no two
  * clients ever share a mutable object.
  */
 import type { Transport } from './transport';

@@ -1,4 +1,12 @@
-/** What every batching transport shares: a send queue flushed once per microtask, and a close signal. */
+/**
+ * What every batching transport shares: a send queue flushed once per microtask, and a close signal.
+ *
+ * The queue serves the senders that send message by message (the scheduler's and the workers' ends). The
+ * client does not use it: its outbox (client/outbox.ts) is the one place that batches per tick on the client
+ * path, because only the client knows which of its messages merge (consecutive submits, appends to one
+ * channel, wants, releases) and it must hold them anyway while it reconnects; it hands each tick's batch
+ * to `sendBatch`, which delivers at once.
+ */
 import type { Transport } from './transport';
 
 /** Close handlers, fired once with the reason (undefined for an orderly close). */
@@ -39,6 +47,13 @@ export abstract class BatchingTransport<In, Out> implements Transport<In, Out> {
       this.scheduled = true;
       queueMicrotask(() => this.flush());
     }
+  }
+
+  sendBatch(messages: Out[]): void {
+    if (this.closed || !this.accepting() || messages.length === 0) return;
+    if (this.queue.length === 0) return this.deliver(messages);
+    for (const m of messages) this.queue.push(m);
+    this.flush();
   }
 
   /** Hands the queued messages to the medium now. */

@@ -3,6 +3,11 @@
 export interface Transport<In, Out> {
   /** Queues a message; queued messages leave together at the end of the current tick, in order. */
   send(message: Out): void;
+  /**
+   * Puts `messages` on the medium now, as one batch, after anything `send` queued: for a sender that
+   * batches its own messages (the client's outbox), so that they are not queued a second time.
+   */
+  sendBatch(messages: Out[]): void;
   /** Registers the receiver of incoming batches (called in order, one batch at a time). */
   onMessages(handler: (messages: In[]) => void): void;
   /** Called once when the other side goes away or `close()` is called. */

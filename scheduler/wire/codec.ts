@@ -4,7 +4,7 @@
  * functions and symbols are refused). Measured against msgpackr in README ("Wire").
  */
 import { deserialize, serialize } from 'node:v8';
-import { WireError } from './errors';
+import { WireError } from '../protocol/errors';
 
 /** Encodes a batch; throws WireError when a value cannot be carried. */
 export function encodeBatch(batch: unknown[]): Buffer {

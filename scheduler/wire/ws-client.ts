@@ -8,10 +8,11 @@ import { InvalidArgumentError } from '../protocol/errors';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { Transport } from '../transport/transport';
 import { CloseSignal } from '../transport/transport-base';
-import { AuthenticationError, CloseCode, ConnectionError, WireError } from './errors';
+import { AuthenticationError, ConnectionError, WireError } from '../protocol/errors';
+import { CloseCode } from './close-codes';
 import { DEFAULT_LIMITS, type WireLimits } from './limits';
 import { WebSocketTransport } from './ws-transport';
-import type { Handshake } from './ws-server';
+import type { Handshake } from './handshake';
 
 export interface WsConnectOptions {
   token?: string;
@@ -98,6 +99,12 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
     if (this.closed) return;
     if (this.inner) this.inner.send(message);
     else this.queue.push(message);
+  }
+
+  sendBatch(messages: Out[]): void {
+    if (this.closed) return;
+    if (this.inner) this.inner.sendBatch(messages);
+    else for (const m of messages) this.queue.push(m);
   }
 
   onMessages(handler: (messages: In[]) => void): void {

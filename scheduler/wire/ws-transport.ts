@@ -8,7 +8,8 @@
  */
 import type WebSocket from 'ws';
 import { decodeBatch, encodeBatch } from './codec';
-import { CloseCode, WireError } from './errors';
+import { WireError } from '../protocol/errors';
+import { CloseCode } from './close-codes';
 import { CHUNK_BYTES, RateLimiter, type WireLimits } from './limits';
 import { BatchingTransport } from '../transport/transport-base';
 

@@ -5,7 +5,8 @@ import { buildStatusView, ITEM_LIMIT, progressOf, STATUS_MIME, summarize, type S
 import type { FutureStatus } from '../../kernel/runtime-types';
 
 function fakeFuture(key: string, status: FutureStatus) {
-  return { key, status, onStatus: () => ({ dispose: () => undefined }), toString: () => `<Future ${key}: ${status}>` };
+  // The brand every runtime Future carries (scheduler/client/future-brand.ts): what the kernel checks.
+  return { key, status, onStatus: () => ({ dispose: () => undefined }), toString: () => `<Future ${key}: ${status}>`, [Symbol.for('shared-futures.future')]: true };
 }
 
 test('a future-shaped object renders as the status mime with a text/plain twin', () => {

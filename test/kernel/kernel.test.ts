@@ -207,6 +207,8 @@ describe('kernel: one persistent context', () => {
         '  set(s: string) { this.status = s; for (const cb of this.listeners) cb(s); }',
         '  toString() { return `<Future ${this.key}: ${this.status}>`; }',
         '}',
+        '// The brand every runtime Future carries: what the kernel checks.',
+        'Object.defineProperty(FakeFuture.prototype, Symbol.for("shared-futures.future"), { value: true });',
         'const futs = [new FakeFuture("inc-1"), new FakeFuture("inc-2")];',
       ].join('\n'),
     );

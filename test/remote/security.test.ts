@@ -10,7 +10,7 @@ import { deserialize, serialize } from 'node:v8';
 import { Client, InvalidArgumentError, LocalCluster } from '../../scheduler';
 import { tokensMatch } from '../../scheduler/wire/auth';
 import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
-import { AuthenticationError } from '../../scheduler/wire/errors';
+import { AuthenticationError } from '../../scheduler/protocol/errors';
 import { startCli, stopAll } from '../support/processes';
 import { waitUntil } from '../support/wait';
 

@@ -1,7 +1,7 @@
 /** What crosses between the thread pool adapter (main thread) and its worker threads. */
 import type { ErrorInfo } from '../../protocol/errors';
 import type { FnSpec } from '../../protocol/messages';
-import type { ExecTask } from '../../core/tasks';
+import type { ExecTask } from '../../protocol/worker-messages';
 
 export interface Batch {
   fns: FnSpec[];

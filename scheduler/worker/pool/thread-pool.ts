@@ -5,8 +5,8 @@
  */
 import { deserialize } from 'node:v8';
 import { toErrorInfo } from '../../protocol/errors';
-import type { ExecTask } from '../../core/tasks';
-import type { RunOutcome, WorkerAdapter, WorkerHost } from '../../server/worker-host';
+import type { ExecTask } from '../../protocol/worker-messages';
+import type { RunOutcome, WorkerAdapter, WorkerHost } from '../worker-host';
 import type { Batch, TaskOutcome } from './batch';
 import { BatchSizer } from './batch-sizer';
 import { ThreadRunner } from './thread-runner';

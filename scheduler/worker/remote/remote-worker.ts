@@ -3,11 +3,11 @@
  * relays dependencies it does not hold, fetches results it holds, and reports it lost when its socket
  * closes or its heartbeats stop.
  */
-import { ConnectionError } from '../../wire/errors';
-import { CloseCode } from '../../wire/errors';
+import { ConnectionError } from '../../protocol/errors';
+import { CloseCode } from '../../wire/close-codes';
 import type { Transport } from '../../transport/transport';
-import type { ExecTask } from '../../core/tasks';
-import type { WorkerAdapter, WorkerHost } from '../../server/worker-host';
+import type { ExecTask } from '../../protocol/worker-messages';
+import type { WorkerAdapter, WorkerHost } from '../worker-host';
 import { BatchSizer } from '../pool/batch-sizer';
 import { HEARTBEAT_TIMEOUT_MS, type FromWorker, type ToWorker } from '../../protocol/worker-messages';
 import { fromErrorInfo } from '../../protocol/errors';

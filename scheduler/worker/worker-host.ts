@@ -4,7 +4,7 @@
  * core's state themselves, so every change goes through the core's transitions.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { ExecTask } from '../core/tasks';
+import type { ExecTask } from '../protocol/worker-messages';
 import type { ErrorInfo } from '../protocol/errors';
 import type { FnSpec } from '../protocol/messages';
 

@@ -10,13 +10,15 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidArgumentError } from '../protocol/errors';
 import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../protocol/messages';
-import type { SchedulerServer } from '../server/server';
+import type { SchedulerServer } from './server';
 import type { FromWorker, ToWorker } from '../protocol/worker-messages';
-import { generateToken, isLoopback, tokensMatch } from './auth';
-import { CloseCode, type WireError } from './errors';
-import { DEFAULT_LIMITS, type WireLimits } from './limits';
+import { generateToken, isLoopback, tokensMatch } from '../wire/auth';
+import type { Handshake } from '../wire/handshake';
+import { CloseCode } from '../wire/close-codes';
+import type { WireError } from '../protocol/errors';
+import { DEFAULT_LIMITS, type WireLimits } from '../wire/limits';
 import { checkClientMessage, ProtocolViolation } from '../protocol/validation';
-import { WebSocketTransport } from './ws-transport';
+import { WebSocketTransport } from '../wire/ws-transport';
 
 export interface ListenOptions {
   host?: string;
@@ -29,20 +31,6 @@ export interface ListenOptions {
   limits?: Partial<WireLimits>;
   /** How long a disconnected client's wants and subscriptions are kept for it to reconnect (ms). */
   reconnectGraceMs?: number;
-}
-
-/** The first frame of every connection. */
-export interface Handshake {
-  op: 'hello';
-  version: number;
-  role: 'client' | 'worker';
-  /** Client id (role client) or worker id (role worker). */
-  id: string;
-  name?: string;
-  threads?: number;
-  token?: string;
-  /** A client coming back after a lost connection. */
-  resume?: boolean;
 }
 
 export interface Listener {

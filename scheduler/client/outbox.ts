@@ -1,0 +1,99 @@
+/**
+ * The client's outgoing messages. This is the one place on the client path that batches per tick: what a
+ * client posts during one tick leaves as one batch at the next microtask checkpoint, handed to the
+ * transport's `sendBatch` (which delivers at once instead of queueing a second time). It lives here rather
+ * than in the transport because only the client knows which of its messages merge into one:
+ * - consecutive submits: one `submit` with every function and task,
+ * - consecutive appends to the same channel: one `append` with every item,
+ * - consecutive wants: one `want` with every key,
+ * - consecutive releases: one `release` with every key and count;
+ * and because while the client reconnects its messages must wait (`hold`) until the scheduler took it back.
+ */
+import type { ClientMessage, FnSpec, TaskSpec, WireItem } from '../protocol/messages';
+
+export class Outbox {
+  private queue: ClientMessage[] = [];
+  private scheduled = false;
+  private held = false;
+  private closed = false;
+
+  /** `deliver` puts one batch on the connection. */
+  constructor(private readonly deliver: (batch: ClientMessage[]) => void) {}
+
+  /** Queues a message for the end of this tick. */
+  post(msg: ClientMessage): void {
+    if (this.closed) return;
+    this.queue.push(msg);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Queues tasks with the functions they need that were not shipped yet. */
+  submit(fns: FnSpec[], task: TaskSpec): void {
+    const last = this.last();
+    if (last?.op === 'submit') {
+      for (const f of fns) last.fns.push(f);
+      last.tasks.push(task);
+    } else this.post({ op: 'submit', fns, tasks: [task] });
+  }
+
+  append(channel: string, item: WireItem): void {
+    const last = this.last();
+    if (last?.op === 'append' && last.channel === channel) last.items.push(item);
+    else this.post({ op: 'append', channel, items: [item] });
+  }
+
+  want(key: string): void {
+    const last = this.last();
+    if (last?.op === 'want') last.keys.push(key);
+    else this.post({ op: 'want', keys: [key] });
+  }
+
+  /** Takes `n` wants of `key` back. */
+  release(key: string, n: number): void {
+    const last = this.last();
+    if (last?.op === 'release' && last.n) {
+      last.keys.push(key);
+      last.n.push(n);
+    } else this.post({ op: 'release', keys: [key], n: [n] });
+  }
+
+  /** Sends what is queued now (unless held). */
+  flush(): void {
+    if (this.held || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.deliver(batch);
+  }
+
+  /** Keeps everything queued from now on, until `resume` (the connection is away). */
+  hold(): void {
+    this.held = true;
+  }
+
+  /**
+   * Sends what was held, in one batch with `then` after it; the held messages `drop` picks are left out
+   * (`then` sends them anew).
+   */
+  resume(drop: (msg: ClientMessage) => boolean, then: ClientMessage[]): void {
+    this.held = false;
+    this.queue = this.queue.filter((m) => !drop(m));
+    for (const m of then) this.queue.push(m);
+    this.flush();
+  }
+
+  /** Forgets everything queued and takes nothing more (the client closed). */
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+  }
+
+  private last(): ClientMessage | undefined {
+    return this.queue[this.queue.length - 1];
+  }
+}

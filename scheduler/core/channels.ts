@@ -1,0 +1,163 @@
+/**
+ * The scheduler's channels: one linearized log per name, each item a TaskRecord (a future: the slot holds the
+ * key) or a value. Subscribing replays the retained window; an append reaches every subscriber once, in log
+ * order; eviction past `maxlen` and `delete` give back the slots' holds. Each incarnation of a name has an
+ * epoch, and a client is told of deletions it may have missed, so a resuming subscription never brings a
+ * deleted channel back.
+ */
+import type { ChannelInfo, WireItem } from '../protocol/messages';
+import { ChannelLog } from './channel-log';
+import { addWant, type ClientState } from './clients';
+import { ProtocolError, validateChannelName } from './errors';
+import type { Outbox } from './outbox';
+import type { TaskMachine } from './task-machine';
+import { TaskRecord } from './tasks';
+import { publicStatus } from './transitions';
+
+export interface SubscribeRequest {
+  name: string;
+  maxlen: number | null;
+  /** Log position to start from (a resuming client: just after the last item it saw). */
+  from: number | undefined;
+  /** False for observers: a missing channel is not made (nor its maxlen fixed). */
+  create: boolean;
+  resume: boolean;
+  /** The incarnation the resuming client knew. */
+  epoch: number | undefined;
+}
+
+export class Channels {
+  readonly logs = new Map<string, ChannelLog>();
+  private epochs = 0;
+
+  constructor(
+    private readonly machine: TaskMachine,
+    private readonly clients: ReadonlyMap<string, ClientState>,
+    private readonly outbox: Outbox,
+  ) {}
+
+  subscribe(c: ClientState, req: SubscribeRequest): void {
+    const { name, maxlen, from, resume, epoch } = req;
+    validateChannelName(name);
+    if (maxlen !== null && (!Number.isInteger(maxlen) || maxlen < 1)) throw new ProtocolError(`invalid maxlen ${String(maxlen)}`);
+    let ch = this.logs.get(name);
+    const deletedMeanwhile = resume && (c.deleted.has(name) || (epoch !== undefined && ch?.epoch !== epoch));
+    if (!resume) c.deleted.delete(name);
+    if (deletedMeanwhile || (!ch && !req.create)) {
+      // Resuming a channel that was deleted meanwhile (perhaps made again: another incarnation), or an
+      // observer that must not bring back a deleted channel nor fix its maxlen: it is gone for them.
+      c.deleted.delete(name);
+      this.outbox.send(c.id, { op: 'chan-deleted', channel: name });
+      return;
+    }
+    if (!ch) {
+      ch = new ChannelLog(name, ++this.epochs, maxlen);
+      this.logs.set(name, ch);
+      this.changed(ch);
+    }
+    ch.subscribers.add(c.id);
+    c.channels.add(name);
+    const first = ch.count - ch.items.length;
+    const start = typeof from === 'number' && from > first ? Math.min(from, ch.count) : first;
+    const items: WireItem[] = [];
+    for (let i = start - first; i < ch.items.length; i++) items.push(this.wireItem(c, ch.items.at(i)));
+    this.outbox.send(c.id, { op: 'replay', channel: name, start, items, stopped: ch.stopped, maxlen: ch.maxlen, epoch: ch.epoch });
+  }
+
+  unsubscribe(c: ClientState, name: string): void {
+    c.channels.delete(name);
+    this.logs.get(name)?.subscribers.delete(c.id);
+  }
+
+  append(c: ClientState, name: string, items: WireItem[]): void {
+    const ch = this.logs.get(name);
+    if (!ch || ch.stopped) {
+      c.refused.set(name, ch
+        ? { name: 'ChannelStoppedError', message: `channel '${name}' is stopped: no more appends are accepted`, code: 'ERR_CHANNEL_STOPPED', channel: name }
+        : { name: 'ChannelDeletedError', message: `channel '${name}' was deleted`, code: 'ERR_CHANNEL_DELETED', channel: name });
+      return;
+    }
+    if (!Array.isArray(items)) throw new ProtocolError('append needs an items array');
+    const start = ch.count;
+    const accepted: unknown[] = [];
+    for (const item of items) {
+      if (item && typeof (item as { k?: unknown }).k === 'string') {
+        const key = (item as { k: string }).k;
+        const t = this.machine.tasks.get(key);
+        if (!t) {
+          c.refused.set(name, { name: 'FutureReleasedError', message: `future ${key} was released before it was appended to '${name}'`, code: 'ERR_FUTURE_RELEASED', key, channel: name });
+          continue;
+        }
+        t.channelRefs++;
+        accepted.push(t);
+      } else if (item && 'v' in item) {
+        accepted.push(item.v);
+      } else {
+        throw new ProtocolError('append: an item is a future {k} or a value {v}');
+      }
+    }
+    if (accepted.length === 0) return;
+    for (const a of accepted) {
+      ch.items.push(a);
+      ch.count++;
+      while (ch.maxlen !== null && ch.items.length > ch.maxlen) this.evict(ch);
+    }
+    // Items evicted within this same append are still delivered: every subscriber sees every append once.
+    for (const sid of ch.subscribers) {
+      const sc = this.clients.get(sid);
+      if (!sc) continue;
+      this.outbox.send(sid, { op: 'items', channel: name, start, items: accepted.map((a) => this.wireItem(sc, a)) });
+    }
+    this.changed(ch);
+  }
+
+  stop(name: string): void {
+    const ch = this.logs.get(name);
+    if (!ch || ch.stopped) return;
+    ch.stopped = true;
+    for (const sid of ch.subscribers) this.outbox.send(sid, { op: 'chan-stop', channel: name });
+    this.changed(ch);
+  }
+
+  delete(name: string): void {
+    const ch = this.logs.get(name);
+    if (!ch) return;
+    this.logs.delete(name);
+    while (ch.items.length > 0) this.evict(ch);
+    for (const sid of ch.subscribers) {
+      const sc = this.clients.get(sid);
+      sc?.channels.delete(name);
+      // Noted in case the message is lost with a dropped connection: the client's resume is answered the same.
+      sc?.deleted.add(name);
+      this.outbox.send(sid, { op: 'chan-deleted', channel: name });
+    }
+    this.outbox.channelEvent(name, { type: 'channel', name, count: ch.count, length: 0, maxlen: ch.maxlen, stopped: true, deleted: true });
+  }
+
+  infos(): ChannelInfo[] {
+    return [...this.logs.values()].map((ch) => ({ name: ch.name, count: ch.count, length: ch.items.length, maxlen: ch.maxlen, stopped: ch.stopped }));
+  }
+
+  private evict(ch: ChannelLog): void {
+    const old = ch.items.shift();
+    if (old instanceof TaskRecord) {
+      old.channelRefs--;
+      this.machine.candidate(old);
+    }
+  }
+
+  /** A channel item as sent to client `c`: a future carries its status, and counts as one want of `c`. */
+  private wireItem(c: ClientState, item: unknown): WireItem {
+    if (item instanceof TaskRecord) {
+      addWant(c, item);
+      const s = publicStatus(item.state);
+      return item.error ? { k: item.key, s, e: item.error } : { k: item.key, s };
+    }
+    return { v: item };
+  }
+
+  private changed(ch: ChannelLog): void {
+    if (this.outbox.observers === 0) return;
+    this.outbox.channelEvent(ch.name, { type: 'channel', name: ch.name, count: ch.count, length: ch.items.length, maxlen: ch.maxlen, stopped: ch.stopped });
+  }
+}
