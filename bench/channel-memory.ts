@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import { LocalCluster } from '../scheduler';
 import { report } from './report';
+import { waitUntil } from '../test/support/wait';
 
 const CLIENT = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -47,11 +48,10 @@ export async function run(): Promise<void> {
     worker.once('message', () => resolve());
     worker.once('error', reject);
   });
-  await new Promise((r) => setTimeout(r, 200));
+  const retainedNow = () => cluster.server.state.channelInfos().reduce((s, c) => s + c.length, 0);
+  await waitUntil(`${values + futures} retained items`, () => retainedNow() === values + futures, { timeoutMs: 60_000, detail: () => `found ${retainedNow()}` });
   const after = heap();
-  const infos = cluster.server.state.channelInfos();
-  const retained = infos.reduce((s, c) => s + c.length, 0);
-  if (retained !== values + futures) throw new Error(`expected ${values + futures} retained items, found ${retained}`);
+  const retained = retainedNow();
   const perItem = (after - before) / retained;
   report('channel-memory', perItem, 'bytes/item', { values, futures, heapMiB: Number(((after - before) / 2 ** 20).toFixed(1)) });
   worker.postMessage('close');

@@ -5,7 +5,7 @@
  * p50 and p99 of each, per kernel. tslab is installed from npm into .cache/tslab on first use (kept out of
  * the project's dependencies: its TypeScript fork would take over the `tsc` bin). Measures; asserts nothing.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -16,6 +16,7 @@ import { MessageFactory } from '../kernel/jupyter/session';
 import { stopUserScheduler } from '../kernel/jupyter/user-scheduler';
 import { decode, encode, Signer, type JsonObject, type JupyterMessage } from '../kernel/jupyter/wire';
 import { percentile, report } from './report';
+import { spawnProc } from '../test/support/processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSLAB_VERSION = '1.0.22';
@@ -101,9 +102,7 @@ async function measure(kernelUnderTest: KernelUnderTest): Promise<void> {
   const connection = path.join(dir, 'connection.json');
   fs.writeFileSync(connection, JSON.stringify({ transport: 'tcp', ip: '127.0.0.1', ...ports, key, signature_scheme: 'hmac-sha256', kernel_name: kernelUnderTest.name }));
   const [command, ...args] = kernelUnderTest.command(connection);
-  const child: ChildProcess = spawn(command, args, { cwd: dir, env: { ...process.env, ...kernelUnderTest.env, SHARED_FUTURES_RUNTIME_DIR: path.join(dir, 'rt') }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const child = spawnProc(command, args, { cwd: dir, env: { ...process.env, ...kernelUnderTest.env, SHARED_FUTURES_RUNTIME_DIR: path.join(dir, 'rt') }, name: kernelUnderTest.name });
   const client = new ShellClient(key, ports.shell_port);
   const cellId = (id: string) => (kernelUnderTest.cellIds ? id : undefined);
   let step = 'kernel_info';
@@ -164,16 +163,13 @@ async function measure(kernelUnderTest: KernelUnderTest): Promise<void> {
     });
     await client.request('shutdown_request', { restart: false }, 10_000).catch(() => undefined);
   } catch (err) {
-    throw new Error(`${kernelUnderTest.name}, at ${step}: ${(err as Error).message}\n${stderr.slice(-2000)}`);
+    throw new Error(`${kernelUnderTest.name}, at ${step}: ${(err as Error).message}\n${child.stderr().slice(-2000)}`);
   } finally {
     client.close();
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      clearTimeout(timer);
-    }
+    // SIGTERM to the kernel and what it started, SIGKILL if that is not heeded within 5 s.
+    const timer = setTimeout(() => void child.stop('SIGKILL'), 5000);
+    await child.stop('SIGTERM');
+    clearTimeout(timer);
     stopUserScheduler(path.join(dir, 'rt'));
     fs.rmSync(dir, { recursive: true, force: true });
   }

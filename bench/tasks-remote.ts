@@ -2,6 +2,7 @@
 import { Client, type Future } from '../scheduler';
 import { median, report } from './report';
 import { startScheduler, startWorker, stopAll, TOKEN } from './ws-helpers/processes';
+import { waitUntil } from '../test/support/wait';
 
 export async function run(): Promise<void> {
   const n = Number(process.env.SF_BENCH_TASKS ?? 100_000);
@@ -10,10 +11,7 @@ export async function run(): Promise<void> {
     const { address } = await startScheduler(0);
     await Promise.all([startWorker(address, 1), startWorker(address, 1)]);
     const client = await Client.connect(address, { token: TOKEN, reconnect: false });
-    for (let i = 0; (await client.schedulerInfo()).workers.length < 2; i++) {
-      if (i > 200) throw new Error('the two workers did not join');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil('the two workers to join', async () => (await client.schedulerInfo()).workers.length >= 2);
     const items = Array.from({ length: n }, (_, i) => i);
     // Warm up: sockets, worker threads, the function compiled on both workers.
     await client.gather(client.map((x: number) => x + 1, items.slice(0, 5000), { pure: false }));

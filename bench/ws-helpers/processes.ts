@@ -2,60 +2,20 @@
  * Processes of the WebSocket benchmarks: a `shared-futures` scheduler, its workers and peer clients
  * (ws-helpers/peer.js), each its own Node process; all stopped by `stopAll`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import * as processes from '../../test/support/processes';
+import type { Proc } from '../../test/support/processes';
 
-const CLI = path.resolve(__dirname, '../../../dist/cli.js');
+export type { Proc } from '../../test/support/processes';
+
 const PEER = path.resolve(__dirname, 'peer.js');
 
 export const TOKEN = `bench-${randomUUID()}`;
 
-export interface Proc {
-  proc: ChildProcess;
-  /** Resolves with the first match of `re` in its stdout/stderr. */
-  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
-  output(): string;
-}
-
-const started = new Set<ChildProcess>();
-
-function start(args: string[], extraNodeArgs: string[] = []): Proc {
-  const proc = spawn(process.execPath, [...extraNodeArgs, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SF_TOKEN: TOKEN } });
-  started.add(proc);
-  let out = '';
-  const watchers = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const w of watchers) w();
-  };
-  proc.stdout?.on('data', onData);
-  proc.stderr?.on('data', onData);
-  proc.on('exit', () => {
-    started.delete(proc);
-    for (const w of watchers) w();
-  });
-  return {
-    proc,
-    output: () => out,
-    waitFor: (re, ms = 120_000) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => finish(new Error(`no ${String(re)} within ${ms} ms from '${args.join(' ')}':\n${out}`)), ms);
-        const check = () => {
-          const m = out.match(re);
-          if (m) finish(undefined, m);
-          else if (proc.exitCode !== null || proc.signalCode !== null) finish(new Error(`'${args.join(' ')}' exited before ${String(re)}:\n${out}`));
-        };
-        const finish = (err?: Error, m?: RegExpMatchArray) => {
-          clearTimeout(timer);
-          watchers.delete(check);
-          if (err) reject(err);
-          else resolve(m as RegExpMatchArray);
-        };
-        watchers.add(check);
-        check();
-      }),
-  };
+/** What every process gets: the token in its environment, profiling flags when asked for. */
+function options(name: string) {
+  return { env: { ...process.env, SF_TOKEN: TOKEN }, nodeArgs: profileFlags(name) };
 }
 
 /** Node flags for every spawned process: SF_BENCH_PROFILE=dir writes a CPU profile of each. */
@@ -66,21 +26,18 @@ function profileFlags(name: string): string[] {
 
 /** A scheduler process on loopback; resolves with its address. */
 export async function startScheduler(threads: number): Promise<{ address: string; proc: Proc }> {
-  const p = start([CLI, 'scheduler', '--port', '0', '--threads', String(threads), '--token', TOKEN], profileFlags('scheduler'));
-  const m = await p.waitFor(/scheduler at (ws:\/\/\S+)/);
-  return { address: m[1], proc: p };
+  const p = await processes.startScheduler(['--port', '0', '--threads', String(threads), '--token', TOKEN], options('scheduler'));
+  return { address: p.address, proc: p };
 }
 
 /** A worker process with `threads` threads. */
-export async function startWorker(address: string, threads: number): Promise<Proc> {
-  const p = start([CLI, 'worker', address, '--threads', String(threads), '--token', TOKEN], profileFlags('worker'));
-  await p.waitFor(/Shared Futures worker/);
-  return p;
+export function startWorker(address: string, threads: number): Promise<Proc> {
+  return processes.startWorker(address, ['--threads', String(threads), '--token', TOKEN], options('worker'));
 }
 
 /** A peer client process running one role of ws-helpers/peer.ts. */
 export function startPeer(role: string, address: string, ...args: (string | number)[]): Proc {
-  return start([PEER, role, address, ...args.map(String)], profileFlags(role));
+  return processes.spawnNode(PEER, [role, address, ...args.map(String)], options(role));
 }
 
 /** The JSON a peer prints on its `RESULT ` line. */
@@ -94,21 +51,7 @@ export function nowUs(): number {
   return Number(process.hrtime.bigint()) / 1000;
 }
 
-/** Stops every process started here. */
-export async function stopAll(): Promise<void> {
-  await Promise.all(
-    [...started].map(
-      (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null || p.signalCode !== null) return resolve();
-          const timer = setTimeout(() => p.kill('SIGKILL'), 5000);
-          p.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          // SIGTERM first, so a CPU profile (when asked for) is written.
-          p.kill('SIGTERM');
-        }),
-    ),
-  );
+/** Stops every process started here: SIGTERM first, so a CPU profile (when asked for) is written. */
+export function stopAll(): Promise<void> {
+  return processes.terminateAll(5000);
 }

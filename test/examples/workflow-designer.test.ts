@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client } from '../../scheduler';
-import { spawnCli, spawnProc, startScheduler, stopAll } from '../wire/spawn';
+import { spawnCli, spawnProc, startScheduler, stopAll } from '../support/processes';
 
 const TOKEN = `workflow-${randomUUID()}`;
 const EXAMPLE = path.resolve(__dirname, '../../examples/workflow-designer');

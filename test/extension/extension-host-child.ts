@@ -4,26 +4,26 @@
  * listening, and a kernel), deactivates it, and prints what it saw as one JSON line. It never calls
  * process.exit: the process has to end by itself, which it only does when nothing is left running.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { installFakeVscode } from './fake-vscode';
+import { spawnCli } from '../support/processes';
+import { waitUntil } from '../support/wait';
 
 /** OS threads of this process (main, libuv pool, V8 platform, and every worker thread). */
 function threadCount(): number {
   return readdirSync('/proc/self/task').length;
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return true;
+/** True once `check` holds, false when it did not within `timeoutMs`: the parent test asserts on the report. */
+function held(what: string, check: () => boolean, timeoutMs: number): Promise<boolean> {
+  return waitUntil(what, check, { timeoutMs, intervalMs: 50 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 function portAccepts(port: number): Promise<boolean> {
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const run = controller.executions[0];
   // The result is a live future view: its update to "finished" arrives after the cell ended.
   const allText = () => (controller.executions.at(-1)?.outputs ?? []).flat().map((i) => i.text).join('\n');
-  const liveUpdated = await waitFor(() => /: finished>/.test(allText()), 20_000);
+  const liveUpdated = await held('the live view to show finished', () => /: finished>/.test(allText()), 20_000);
   const during = threadCount();
   const listening = fake.logged.map((line) => /listening at ws:\/\/127\.0\.0\.1:(\d+)/.exec(line)).find((m) => m !== null);
   const port = listening ? Number(listening[1]) : 0;
@@ -65,20 +65,17 @@ async function main(): Promise<void> {
 
   // A worker process outside the extension host joins the listening scheduler with the copied token; the
   // scheduler's own events reach the extension's log.
-  await waitFor(() => fake.clipboard.text !== undefined, 10_000);
+  await held('the copied token', () => fake.clipboard.text !== undefined, 10_000);
   const token = fake.clipboard.text ?? '';
-  const cli = path.resolve(__dirname, '..', '..', '..', 'dist', 'cli.js');
-  const worker = spawn(process.execPath, [cli, 'worker', `ws://127.0.0.1:${port}`, '--threads', '1', '--token', token], { stdio: 'ignore' });
-  const workerJoined = await waitFor(() => fake.logged.some((line) => /scheduler: worker .* joined/.test(line)), 30_000);
-  const workerGone = new Promise((resolve) => worker.once('exit', resolve));
-  worker.kill('SIGKILL');
-  await workerGone;
-  const workerLost = await waitFor(() => fake.logged.some((line) => /scheduler: worker .* lost/.test(line)), 30_000);
+  const worker = spawnCli(['worker', `ws://127.0.0.1:${port}`, '--threads', '1', '--token', token]);
+  const workerJoined = await held('the worker joined', () => fake.logged.some((line) => /scheduler: worker .* joined/.test(line)), 30_000);
+  await worker.stop('SIGKILL');
+  const workerLost = await held('the worker lost', () => fake.logged.some((line) => /scheduler: worker .* lost/.test(line)), 30_000);
   const tokenLogged = token !== '' && fake.logged.some((line) => line.includes(token));
 
   await extension.deactivate();
   for (const subscription of context.subscriptions) subscription.dispose();
-  await waitFor(() => threadCount() <= baseline, 10_000);
+  await held('the threads to end', () => threadCount() <= baseline, 10_000);
   const after = threadCount();
   const acceptedAfter = port > 0 && (await portAccepts(port));
   fake.uninstall();

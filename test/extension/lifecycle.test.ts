@@ -4,9 +4,9 @@
  * ended, and deactivate leaves no thread, socket or timer behind (the process ends by itself).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { spawnNode } from '../support/processes';
 
 interface ChildReport {
   baseline: number;
@@ -27,22 +27,10 @@ interface ChildReport {
 }
 
 /** Runs the child; fails if it has not ended by itself within `timeoutMs`. */
-function runChild(timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'extension-host-child.js')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the process did not end by itself after deactivate (something was left running)\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+async function runChild(timeoutMs: number): Promise<{ code: number | string; stdout: string; stderr: string }> {
+  const child = spawnNode(path.join(__dirname, 'extension-host-child.js'), [], { name: 'the extension host (the process has to end by itself after deactivate; something was left running)' });
+  const code = await child.finished(timeoutMs);
+  return { code, stdout: child.stdout(), stderr: child.stderr() };
 }
 
 describe('extension lifecycle (bundled extension, fake vscode)', () => {

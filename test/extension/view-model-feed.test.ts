@@ -4,15 +4,7 @@ import { Client, LocalCluster } from '../../scheduler';
 import { SchedulerFeed } from '../../extension/view-model-feed';
 import { TreeViewModel, type TreeNode } from '../../extension/view-model';
 import { DashboardModel } from '../../extension/view-model-dashboard';
-
-/** Waits until `ok()` holds, checking after each tree update or every 50 ms. */
-async function until(what: string, ok: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { waitUntil } from '../support/wait';
 
 const label = (n: TreeNode): string =>
   n.kind === 'item' ? (n.key !== undefined ? `future:${n.status}` : `value ${n.preview}`) : n.kind === 'more' ? `more ${n.hidden}` : n.kind;
@@ -42,7 +34,7 @@ describe('SchedulerFeed against a LocalCluster', () => {
       const chan = user.channel('feed-test');
       chan.append('hello');
       await chan.flush();
-      await until('the channel with its value', () => tree.children(tree.channel('feed-test') ?? tree.root).some((n) => label(n) === 'value "hello"'));
+      await waitUntil('the channel with its value', () => tree.children(tree.channel('feed-test') ?? tree.root).some((n) => label(n) === 'value "hello"'));
       const gate = user.channel('gate');
       const futures = user.map(async (x: number) => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -52,22 +44,22 @@ describe('SchedulerFeed against a LocalCluster', () => {
       }, [1, 2]);
       for (const f of futures) chan.append(f);
       await chan.flush();
-      await until('two processing futures', () => tree.children(tree.channel('feed-test')).filter((n) => label(n) === 'future:processing').length === 2);
+      await waitUntil('two processing futures', () => tree.children(tree.channel('feed-test')).filter((n) => label(n) === 'future:processing').length === 2);
       assert.equal(dashboard.snapshot().counts.processing, 2);
       gate.append('go');
       await gate.flush();
       await Promise.all(futures.map((f) => f.result()));
-      await until('two finished futures', () => tree.children(tree.channel('feed-test')).filter((n) => label(n) === 'future:finished').length === 2);
-      await until('the task stream', () => dashboard.snapshot().stream.filter((e) => e.status === 'finished').length >= 2);
+      await waitUntil('two finished futures', () => tree.children(tree.channel('feed-test')).filter((n) => label(n) === 'future:finished').length === 2);
+      await waitUntil('the task stream', () => dashboard.snapshot().stream.filter((e) => e.status === 'finished').length >= 2);
       // More items than the window: newest five and a "more" node.
       for (let i = 0; i < 10; i++) chan.append(i);
       await chan.flush();
-      await until('the window', () => label(tree.children(tree.channel('feed-test')).at(-1) as TreeNode) === 'more 8');
+      await waitUntil('the window', () => label(tree.children(tree.channel('feed-test')).at(-1) as TreeNode) === 'more 8');
       assert.deepEqual(tree.children(tree.channel('feed-test')).slice(0, 2).map(label), ['value 9', 'value 8']);
       await chan.stop();
-      await until('the stopped channel', () => tree.channel('feed-test')?.stopped === true);
+      await waitUntil('the stopped channel', () => tree.channel('feed-test')?.stopped === true);
       await chan.delete();
-      await until('the channel to go', () => tree.channel('feed-test') === undefined);
+      await waitUntil('the channel to go', () => tree.channel('feed-test') === undefined);
       assert.deepEqual(errors, []);
     } finally {
       feed.dispose();

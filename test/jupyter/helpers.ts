@@ -3,14 +3,15 @@
  * a kernelspec installed into a temporary prefix, and a private runtime folder for the per-user scheduler.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stopUserScheduler } from '../../kernel/jupyter/user-scheduler';
+import { CLI, ROOT, spawnProc } from '../support/processes';
+import { waitUntil } from '../support/wait';
 
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
-export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export { CLI, ROOT };
 export const PYTHON_DIR = path.join(ROOT, 'test', 'jupyter', 'python');
 /** Debian's Python, where apt installs jupyter_client (a pyenv python3 on PATH would not have it). */
 export const PYTHON = process.env.SF_PYTHON ?? '/usr/bin/python3';
@@ -71,39 +72,27 @@ export function jupyterSandbox(kernelName = 'shared-futures-test', extraInstallA
 
 /** Resolves once the process is gone (bounded: rejects after 10 s). */
 export async function waitUntilGone(pid: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`process ${pid} is still running after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitUntil(`process ${pid} to end`, () => !processRuns(pid), { timeoutMs, intervalMs: 50 });
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-/** Runs a Python test script (unittest) and returns its exit code and output. */
-export function runPython(script: string, env: NodeJS.ProcessEnv, args: string[] = [], timeoutMs = 240_000): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [path.join(PYTHON_DIR, script), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${script} did not finish within ${timeoutMs / 1000}s:\n${output}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+/** Runs a Python test script (unittest) and returns its exit code and output; kills its process tree after `timeoutMs`. */
+export async function runPython(script: string, env: NodeJS.ProcessEnv, args: string[] = [], timeoutMs = 240_000): Promise<{ code: number | string; output: string }> {
+  const python = spawnProc(PYTHON, [path.join(PYTHON_DIR, script), ...args], { env, name: script });
+  const code = await python.finished(timeoutMs);
+  return { code, output: python.output() };
 }
 
 /** Checks a unittest run: exit 0, `OK`, the expected number of tests, none skipped. */
-export function assertUnittestPassed(result: { code: number | null; output: string }, expectedTests: number): void {
+export function assertUnittestPassed(result: { code: number | string; output: string }, expectedTests: number): void {
   assert.equal(result.code, 0, `the Python tests failed:\n${result.output}`);
   const ran = /^Ran (\d+) tests? in/m.exec(result.output);
   assert.ok(ran, `no unittest summary in:\n${result.output}`);

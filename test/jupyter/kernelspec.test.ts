@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CLI } from './helpers';
+import { spawnCli } from '../support/processes';
 
 function cli(args: string[], env: NodeJS.ProcessEnv = process.env) {
   return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env });
@@ -60,7 +61,7 @@ test('kernel install --user follows JUPYTER_DATA_DIR', () => {
   }
 });
 
-test('user mistakes get one clear line, never a stack trace', () => {
+test('user mistakes get one clear line, never a stack trace', async () => {
   const cases: [string[], RegExp][] = [
     [['kernel', 'install', '--user', '--prefix', '/tmp/x'], /choose one of --user, --sys-prefix and --prefix/],
     [['kernel', 'install', '--prefix', '/tmp/x', '--scheduler', 'http://h'], /a scheduler address starts with ws:\/\/ or wss:\/\//],
@@ -70,12 +71,19 @@ test('user mistakes get one clear line, never a stack trace', () => {
     [['kernel', 'start'], /kernel start needs the connection file/],
     [['kernel', 'start', '/nonexistent/kernel-1.json'], /cannot read the connection file \/nonexistent\/kernel-1.json: ENOENT/],
   ];
-  for (const [args, message] of cases) {
-    const run = cli(args);
+  // Independent processes, so they run side by side (most of each is starting Node and loading the CLI).
+  const runs = await Promise.all(
+    cases.map(async ([args]) => {
+      const run = spawnCli(args);
+      return { status: await run.finished(60_000), stderr: run.stderr() };
+    }),
+  );
+  cases.forEach(([args, message], i) => {
+    const run = runs[i];
     assert.notEqual(run.status, 0, args.join(' '));
     assert.match(run.stderr.split('\n')[0], message, args.join(' '));
     assert.doesNotMatch(run.stderr, /^\s+at /m, `a stack trace for ${args.join(' ')}`);
-  }
+  });
   const help = cli(['kernel', 'install', '--help']);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /^usage: shared-futures kernel install \[options\]/);

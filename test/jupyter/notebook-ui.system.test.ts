@@ -7,19 +7,21 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { jupyterSandbox, requireJupyterPython, ROOT, type JupyterSandbox } from './helpers';
+import { spawnProc, type Proc } from '../support/processes';
+import { waitUntil } from '../support/wait';
 
 const CHROMIUM = process.env.SF_CHROMIUM ?? '/usr/bin/chromium';
 const TOKEN = 'sf-notebook-ui-test';
 let sandbox: JupyterSandbox;
-let server: ChildProcess | undefined;
+let server: Proc | undefined;
 let browser: Browser | undefined;
-let serverLog = '';
+const serverLog = () => server?.output() ?? '';
 let port = 0;
 
 async function freePort(): Promise<number> {
@@ -62,23 +64,25 @@ before(async () => {
   };
   fs.writeFileSync(path.join(notebookDir, 'live-view.ipynb'), JSON.stringify(notebook));
   port = await freePort();
-  server = spawn(
+  const notebookServer = spawnProc(
     'jupyter',
     ['notebook', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`, `--NotebookApp.token=${TOKEN}`, `--notebook-dir=${notebookDir}`],
-    { env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: sandbox.env, name: 'jupyter notebook' },
   );
-  server.stdout?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
-  server.stderr?.on('data', (chunk: Buffer) => (serverLog += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${port}/api/status?token=${TOKEN}`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > deadline || server.exitCode !== null) throw new Error(`the notebook server did not start:\n${serverLog}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  server = notebookServer;
+  let exited = false;
+  void notebookServer.exited.then(() => (exited = true));
+  await waitUntil(
+    'the notebook server to answer /api/status',
+    async () => {
+      if (exited) throw new Error(`the notebook server exited:\n${serverLog()}`);
+      return fetch(`http://127.0.0.1:${port}/api/status?token=${TOKEN}`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 200, detail: () => `notebook server log:\n${serverLog()}` },
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
@@ -87,12 +91,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((resolve) => server?.once('exit', resolve));
-    server.kill('SIGTERM');
-    // The notebook server asks for confirmation on the first SIGINT; SIGTERM ends it and its kernels.
-    await exited;
-  }
+  // The notebook server asks for confirmation on the first SIGINT; SIGTERM ends it and its kernels.
+  await server?.stop('SIGTERM');
   await sandbox?.cleanup();
 });
 
@@ -127,7 +127,7 @@ test('classic Notebook shows the live view of futures and updates it in place un
     assert.ok(fs.statSync(picture).size > 10_000);
   } catch (err) {
     await page.screenshot({ path: path.join(ROOT, '.cache', 'notebook-ui-failure.png') }).catch(() => undefined);
-    throw new Error(`${(err as Error).message}\nnotebook server log:\n${serverLog.slice(-3000)}`);
+    throw new Error(`${(err as Error).message}\nnotebook server log:\n${serverLog().slice(-3000)}`);
   } finally {
     await page.close();
   }

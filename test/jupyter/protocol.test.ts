@@ -6,7 +6,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -15,12 +14,14 @@ import * as zmq from 'zeromq';
 import { MessageFactory } from '../../kernel/jupyter/session';
 import { decode, encode, Signer, type JsonObject, type JupyterMessage } from '../../kernel/jupyter/wire';
 import { stopUserScheduler } from '../../kernel/jupyter/user-scheduler';
-import { CLI, waitUntilGone } from './helpers';
+import { waitUntilGone } from './helpers';
+import { spawnCli, type Proc } from '../support/processes';
+import { waitUntil } from '../support/wait';
 
 const KEY = 'a-test-key-0123456789';
 let dir: string;
-let kernel: ChildProcess;
-let stderr = '';
+let kernel: Proc | undefined;
+const stderr = () => kernel?.stderr() ?? '';
 let shell: zmq.Dealer;
 let iopub: zmq.Subscriber;
 const iopubMessages: JupyterMessage[] = [];
@@ -39,14 +40,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; kernel stderr:\n${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Waits for `check` to hold; a failure shows the kernel's stderr. */
+function waitFor<T>(what: string, check: () => T | undefined | false): Promise<T> {
+  return waitUntil(what, check, { timeoutMs: 30_000, detail: () => `kernel stderr:\n${stderr()}` });
 }
 
 /** Sends a signed request and returns its reply (skipping replies to other requests). */
@@ -85,8 +81,7 @@ before(async () => {
   fs.writeFileSync(connection, JSON.stringify({ transport: 'tcp', ip: '127.0.0.1', ...ports, key: KEY, signature_scheme: 'hmac-sha256' }));
   const env: NodeJS.ProcessEnv = { ...process.env, SHARED_FUTURES_RUNTIME_DIR: path.join(dir, 'rt') };
   delete env.SHARED_FUTURES_SCHEDULER;
-  kernel = spawn(process.execPath, [CLI, 'kernel', 'start', connection], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  kernel.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  kernel = spawnCli(['kernel', 'start', connection], { env });
   shell = new zmq.Dealer({ linger: 0 });
   shell.connect(`tcp://127.0.0.1:${ports.shell_port}`);
   iopub = new zmq.Subscriber({ linger: 0 });
@@ -106,10 +101,7 @@ before(async () => {
 after(async () => {
   shell?.close();
   iopub?.close();
-  if (kernel && kernel.exitCode === null) {
-    kernel.kill('SIGTERM');
-    await new Promise((resolve) => kernel.once('exit', resolve));
-  }
+  await kernel?.stop('SIGTERM');
   const pid = stopUserScheduler(path.join(dir, 'rt'));
   if (pid !== undefined) await waitUntilGone(pid);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -125,7 +117,7 @@ test('a message with a wrong signature is dropped and logged, never executed', a
   const sig = frames.indexOf(frames.find((f) => f.toString() === '<IDS|MSG>') as Buffer) + 1;
   frames[sig] = Buffer.from('0'.repeat(64));
   await shell.send(frames);
-  await waitFor('the log line', () => /dropped a message on shell( from [0-9a-f/]+)?: the message has a wrong signature \(bad-signature\)/.test(stderr));
+  await waitFor('the log line', () => /dropped a message on shell( from [0-9a-f/]+)?: the message has a wrong signature \(bad-signature\)/.test(stderr()));
   const check = await request('execute_request', { code: 'typeof (globalThis as { sneaky?: string }).sneaky', silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
   assert.equal(check.content.status, 'ok');
   const result = await waitFor('the result', () => iopubMessages.find((m) => m.header.msg_type === 'execute_result' && (m.parent_header as { msg_id?: string }).msg_id === check.parent_header.msg_id));
@@ -137,7 +129,7 @@ test('a message without a signature is dropped and logged', async () => {
   const message = executeRequest("globalThis.unsigned = 'ran'");
   const frames = encode(message, new Signer(''));
   await shell.send(frames);
-  await waitFor('the log line', () => /the message has no signature \(missing-signature\)/.test(stderr));
+  await waitFor('the log line', () => /the message has no signature \(missing-signature\)/.test(stderr()));
   assert.ok(!iopubMessages.some((m) => (m.parent_header as { msg_id?: string }).msg_id === message.header.msg_id));
 });
 
@@ -147,7 +139,7 @@ test('a replayed message is refused: it runs once', async () => {
   await shell.send(frames);
   await receiveReplyTo(message.header.msg_id);
   await shell.send(frames);
-  await waitFor('the log line', () => /repeats the signature of an earlier message \(replayed-signature\)/.test(stderr));
+  await waitFor('the log line', () => /repeats the signature of an earlier message \(replayed-signature\)/.test(stderr()));
   const check = await request('execute_request', { code: '(globalThis as { runs?: number }).runs', silent: false, store_history: true, user_expressions: {}, allow_stdin: false });
   const result = await waitFor('the result', () => iopubMessages.find((m) => m.header.msg_type === 'execute_result' && (m.parent_header as { msg_id?: string }).msg_id === check.parent_header.msg_id));
   assert.equal((result.content.data as Record<string, string>)['text/plain'], '1');
@@ -158,18 +150,18 @@ test('an unknown msg_type gets an error reply and a log line', async () => {
   assert.equal(reply.header.msg_type, 'frobnicate_reply');
   assert.equal(reply.content.status, 'error');
   assert.equal(reply.content.ename, 'UnknownMessageType');
-  await waitFor('the log line', () => /unknown message type 'frobnicate_request' on shell: answered with an error/.test(stderr));
+  await waitFor('the log line', () => /unknown message type 'frobnicate_request' on shell: answered with an error/.test(stderr()));
 });
 
 test('malformed headers (not JSON, no msg_type) are logged and dropped; the kernel keeps serving', async () => {
   const parts = ['not json at all', '{}', '{}', '{}'].map((p) => Buffer.from(p));
   await shell.send([Buffer.from('<IDS|MSG>'), Buffer.from(signer.sign(parts)), ...parts]);
-  await waitFor('the bad-json log line', () => /the header is not JSON \(bad-json\)/.test(stderr));
+  await waitFor('the bad-json log line', () => /the header is not JSON \(bad-json\)/.test(stderr()));
   const noType = [JSON.stringify({ msg_id: 'x1', session: 's', username: 'u', date: '', version: '5.3' }), '{}', '{}', '{}'].map((p) => Buffer.from(p));
   await shell.send([Buffer.from('<IDS|MSG>'), Buffer.from(signer.sign(noType)), ...noType]);
-  await waitFor('the bad-header log line', () => /the header has no msg_type \(bad-header\)/.test(stderr));
+  await waitFor('the bad-header log line', () => /the header has no msg_type \(bad-header\)/.test(stderr()));
   await shell.send([Buffer.from('just one frame')]);
-  await waitFor('the no-delimiter log line', () => /no <IDS\|MSG> delimiter/.test(stderr));
+  await waitFor('the no-delimiter log line', () => /no <IDS\|MSG> delimiter/.test(stderr()));
   const info = await request('kernel_info_request', {});
   assert.equal(info.content.status, 'ok');
 });
@@ -242,6 +234,6 @@ test('stop_on_error: requests queued behind a failing cell are aborted', async (
 test('shutdown_request ends the process with code 0', async () => {
   const reply = await request('shutdown_request', { restart: false });
   assert.equal(reply.content.status, 'ok');
-  const code = await new Promise<number | null>((resolve) => (kernel.exitCode !== null ? resolve(kernel.exitCode) : kernel.once('exit', resolve)));
+  const code = await kernel?.finished(30_000);
   assert.equal(code, 0);
 });

@@ -13,7 +13,7 @@ import { Kernel } from '../../kernel/kernel';
 import { startLocalCluster } from '../../kernel/runtime-types';
 import { CellOutputCollector } from '../../kernel/outputs';
 import { parseNotebook, type Notebook, type NotebookOutput } from '../../kernel/serializer';
-import { spawnCli, startScheduler, stopAll } from '../wire/spawn';
+import { spawnCli, startScheduler, stopAll } from '../support/processes';
 
 const examples = path.join(__dirname, '..', '..', '..', 'examples');
 

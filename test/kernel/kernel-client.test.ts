@@ -4,7 +4,7 @@ import * as runtime from '../../scheduler';
 import { Kernel, type CellRun, type KernelOutput } from '../../kernel/kernel';
 import type { RuntimeModule } from '../../kernel/runtime-types';
 import { STATUS_MIME, type StatusView } from '../../kernel/status-view';
-import { eventually } from '../scheduler/helpers';
+import { waitUntil } from '../support/wait';
 
 // The kernel loads the runtime by path; this line fails to compile if the runtime stops fitting it.
 const fitsKernel: RuntimeModule = runtime;
@@ -88,7 +88,7 @@ describe('kernel with a LocalCluster client', () => {
         for (let i = 0; i < 8; i++) if ((await observer.story(`rolling-${i}`)).at(-1)?.to !== 'forgotten') keys.push(`rolling-${i}`);
         return keys;
       };
-      await eventually(async () => (await held()).length <= 2, 5000, 'evicted futures forgotten');
+      await waitUntil('evicted futures forgotten', async () => (await held()).length <= 2);
       assert.deepEqual(await held(), ['rolling-6', 'rolling-7'], 'only what the channel retains is held');
     } finally {
       await observer.close();

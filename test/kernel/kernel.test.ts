@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kernel, type CellRun, type KernelOutput } from '../../kernel/kernel';
 import { STATUS_MIME, type StatusView } from '../../kernel/status-view';
+import { waitUntil } from '../support/wait';
 
 /** The text/plain of the cell's result, or undefined. */
 function resultText(run: CellRun): string | undefined {
@@ -19,15 +20,13 @@ function streams(run: CellRun): string {
     .join('');
 }
 
-function waitForOutput(kernel: Kernel, predicate: (output: KernelOutput) => boolean): Promise<KernelOutput> {
-  return new Promise((resolve) => {
-    const subscription = kernel.onOutput((output) => {
-      if (predicate(output)) {
-        subscription.dispose();
-        resolve(output);
-      }
-    });
+/** Resolves with the first output from now on that `predicate` accepts; fails naming `what` when none comes. */
+function waitForOutput(kernel: Kernel, what: string, predicate: (output: KernelOutput) => boolean): Promise<KernelOutput> {
+  let found: KernelOutput | undefined;
+  const subscription = kernel.onOutput((output) => {
+    if (found === undefined && predicate(output)) found = output;
   });
+  return waitUntil(what, () => found, 30_000).finally(() => subscription.dispose());
 }
 
 async function ok(kernel: Kernel, source: string, language?: string): Promise<CellRun> {
@@ -125,7 +124,7 @@ describe('kernel: one persistent context', () => {
   });
 
   test('output of a callback that fires after its cell finished is tagged with that cell', async () => {
-    const late = waitForOutput(kernel, (o) => o.type === 'stream' && o.text.includes('late'));
+    const late = waitForOutput(kernel, 'the output of the late callback', (o) => o.type === 'stream' && o.text.includes('late'));
     const first = await ok(kernel, 'setTimeout(() => console.log("late"), 30);');
     await ok(kernel, '"another cell"');
     const output = await late;
@@ -226,6 +225,7 @@ describe('kernel: one persistent context', () => {
 
     const finalUpdate = waitForOutput(
       kernel,
+      'the final update of the futures view',
       (o) => o.type === 'display' && o.update && o.outputId === first.outputId && (o.data[STATUS_MIME] as StatusView).done,
     );
     await ok(kernel, 'futs[0].set("finished"); futs[1].set("error");');
@@ -252,7 +252,7 @@ describe('kernel: one persistent context', () => {
     assert.equal(view.kind, 'channel');
     assert.deepEqual(view.channel, { name: 'numbers', count: 1, length: 2, stopped: false });
     assert.deepEqual(view.items, [{ key: 'inc-1', status: 'finished' }, { value: '10' }]);
-    const stoppedUpdate = waitForOutput(kernel, (o) => o.type === 'display' && o.outputId === first.outputId && o.update && (o.data[STATUS_MIME] as StatusView).done);
+    const stoppedUpdate = waitForOutput(kernel, 'the update of the stopped channel', (o) => o.type === 'display' && o.outputId === first.outputId && o.update && (o.data[STATUS_MIME] as StatusView).done);
     await ok(kernel, 'chan.futures.push(11); chan.count = 3; chan.stopped = true;');
     const update = (await stoppedUpdate) as Extract<KernelOutput, { type: 'display' }>;
     const later = update.data[STATUS_MIME] as StatusView;
@@ -261,7 +261,7 @@ describe('kernel: one persistent context', () => {
   });
 
   test('an uncaught error in a callback is reported on stderr and does not kill the kernel', async () => {
-    const reported = waitForOutput(kernel, (o) => o.type === 'stream' && o.name === 'stderr' && o.text.includes('from a timer'));
+    const reported = waitForOutput(kernel, 'the error of the timer on stderr', (o) => o.type === 'stream' && o.name === 'stderr' && o.text.includes('from a timer'));
     await ok(kernel, 'setTimeout(() => { throw new Error("from a timer"); }, 1);');
     await reported;
     assert.equal(resultText(await ok(kernel, '1 + 1')), '2');
@@ -282,7 +282,7 @@ describe('kernel: interrupt and restart', () => {
   test('interrupting a cell that awaits stops it at once and keeps the state', async () => {
     await ok(kernel, 'const kept = "still here";');
     const running = kernel.execute('console.log("waiting"); await new Promise(() => {});');
-    await waitForOutput(kernel, (o) => o.type === 'stream' && o.text.includes('waiting'));
+    await waitForOutput(kernel, '"waiting" printed', (o) => o.type === 'stream' && o.text.includes('waiting'));
     await kernel.interrupt();
     const run = await running;
     assert.equal(run.status, 'interrupted');
@@ -292,7 +292,7 @@ describe('kernel: interrupt and restart', () => {
   });
 
   test('interrupt aborts the cells queued behind the running one', async () => {
-    const started = waitForOutput(kernel, (o) => o.type === 'stream' && o.text.includes('blocking'));
+    const started = waitForOutput(kernel, '"blocking" printed', (o) => o.type === 'stream' && o.text.includes('blocking'));
     const running = kernel.execute('console.log("blocking"); await new Promise(() => {})');
     const queued = kernel.execute('"never"');
     await started;
@@ -304,7 +304,7 @@ describe('kernel: interrupt and restart', () => {
   test('a busy loop is ended by restarting the worker, and the output says state was lost', async () => {
     await ok(kernel, 'const lost = 1;');
     const running = kernel.execute('console.log("spinning"); while (true) {}');
-    await waitForOutput(kernel, (o) => o.type === 'stream' && o.text.includes('spinning'));
+    await waitForOutput(kernel, '"spinning" printed', (o) => o.type === 'stream' && o.text.includes('spinning'));
     await kernel.interrupt();
     const run = await running;
     assert.equal(run.status, 'interrupted');

@@ -5,7 +5,7 @@ import { deserialize, serialize } from 'node:v8';
 import WebSocket from 'ws';
 import { LocalCluster } from '../../scheduler';
 import { PROTOCOL_VERSION, type SchedulerMessage } from '../../scheduler/protocol/messages';
-import { eventually } from '../scheduler/helpers';
+import { waitUntil } from '../support/wait';
 
 /** Malformed messages, then a well-formed request (req 99) whose reply says every earlier one was handled. */
 const MALFORMED: unknown[] = [
@@ -37,7 +37,7 @@ test('a malformed message gets the same error answer over a MessagePort and over
     const overPort: SchedulerMessage[] = [];
     port.on('message', (batch: SchedulerMessage[]) => overPort.push(...batch));
     port.postMessage([{ op: 'hello', client: 'raw-port', version: PROTOCOL_VERSION }, ...MALFORMED]);
-    await eventually(() => answered(overPort), 5000, 'the MessagePort client answered');
+    await waitUntil('the MessagePort client answered', () => answered(overPort), 5000);
     port.close();
 
     // The same messages from a remote client.
@@ -47,7 +47,7 @@ test('a malformed message gets the same error answer over a MessagePort and over
     ws.on('message', (data: Buffer) => overWs.push(...(deserializeBatch(data) as SchedulerMessage[])));
     ws.send(JSON.stringify({ op: 'hello', version: PROTOCOL_VERSION, role: 'client', id: 'raw-ws', token: 'validation-token-1' }));
     ws.send(Buffer.concat([Buffer.from([0]), serialize(MALFORMED)]));
-    await eventually(() => answered(overWs), 5000, 'the WebSocket client answered');
+    await waitUntil('the WebSocket client answered', () => answered(overWs), 5000);
     ws.close();
 
     const expected = errorsOf(overPort);

@@ -1,12 +1,12 @@
 /** Dropped connections: a client reconnects and resumes; a killed client leaves whole appends or none. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Future, LocalCluster } from '../../scheduler';
-import { eventually } from '../scheduler/helpers';
+import { spawnNode } from '../support/processes';
+import { waitUntil } from '../support/wait';
 import { proxyTo } from './proxy';
 
 test('a client whose connection drops reconnects and resumes: wanted keys live on, channels continue without gap or duplicate', async () => {
@@ -32,12 +32,12 @@ test('a client whose connection drops reconnects and resumes: wanted keys live o
     const out = producer.channel('resume');
     for (let i = 0; i < 10; i++) out.append(i);
     await out.flush();
-    await eventually(() => seen.length === 10, 5000, 'first ten seen');
+    await waitUntil('first ten seen', () => seen.length === 10);
     proxy.cut();
     // While the client is away, the channel goes on.
     for (let i = 10; i < 20; i++) out.append(i);
     await out.flush();
-    await eventually(async () => (await client.schedulerInfo().then(() => true, () => false)), 15_000, 'client reconnected');
+    await waitUntil('client reconnected', async () => (await client.schedulerInfo().then(() => true, () => false)), 15_000);
     for (let i = 20; i < 25; i++) out.append(i);
     out.append('end');
     await out.flush();
@@ -59,7 +59,7 @@ const { Client } = require(process.argv[2]);
   const client = await Client.connect(process.argv[3], { token: process.argv[4] });
   const chan = client.channel('atomic');
   await chan.ready;
-  process.send('ready');
+  console.log('ready');
   for (let i = 0; ; i++) {
     chan.append({ i, pad: 'x'.repeat(i % 7 === 0 ? 5000 : 10) });
     if (i % 50 === 0) await new Promise((r) => setImmediate(r));
@@ -80,17 +80,19 @@ test('a client killed between append and flush: each append is in the channel on
     const sb = b.channel('atomic');
     await Promise.all([sa.ready, sb.ready]);
     for (let round = 0; round < 3; round++) {
-      const child = fork(script, [require.resolve('../../scheduler'), cluster.address, token], { stdio: 'ignore' });
-      await new Promise((r) => child.once('message', r));
-      await new Promise((r) => setTimeout(r, 50 + round * 40));
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      const child = spawnNode(script, [require.resolve('../../scheduler'), cluster.address, token]);
+      await child.waitFor(/^ready$/m);
+      // Killed at a different point each round: after its first append landed, after 20, after 200.
+      const before = sa.count;
+      const landed = [1, 20, 200][round];
+      await waitUntil(`${landed} appends of appender ${round + 1} landed`, () => sa.count - before >= landed);
+      await child.stop('SIGKILL');
     }
     // Let everything that arrived settle, then compare.
     const probe = a.channel('atomic');
     probe.append('probe');
     await probe.flush();
-    await eventually(() => sb.count === sa.count, 5000, 'subscribers agree on the count');
+    await waitUntil('subscribers agree on the count', () => sb.count === sa.count);
     const items = sa.data.filter((x) => x !== 'probe') as { i: number }[];
     assert.ok(items.length > 0, 'some appends landed');
     assert.equal(JSON.stringify(sa.data), JSON.stringify(sb.data), 'every subscriber sees the same sequence');

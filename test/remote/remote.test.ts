@@ -2,20 +2,23 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, Future, TaskError } from '../../scheduler';
-import { eventually } from '../scheduler/helpers';
-import { startScheduler, startWorker, stopAll } from './processes';
+import { fileGate } from '../support/gate';
+import { waitUntil } from '../support/wait';
+import { startScheduler, startWorker, stopAll } from '../support/processes';
 
 after(stopAll);
 
 const TOKEN = 'test-token-remote-0123456789';
+const scheduler = () => startScheduler(['--port', '0', '--threads', '0', '--token', TOKEN]);
+const worker = (address: string, threads: number) => startWorker(address, ['--threads', String(threads), '--token', TOKEN]);
 
 test('the same API works over ws:// with worker processes; data stays on workers and moves when needed', async () => {
-  const s = await startScheduler(TOKEN);
-  await startWorker(s.address, TOKEN, 2);
-  await startWorker(s.address, TOKEN, 1);
+  const s = await scheduler();
+  await worker(s.address, 2);
+  await worker(s.address, 1);
   const client = await Client.connect(s.address, { token: TOKEN });
   try {
-    await eventually(async () => (await client.schedulerInfo()).workers.length === 2, 10_000, 'two workers joined');
+    await waitUntil('two workers joined', async () => (await client.schedulerInfo()).workers.length === 2, 10_000);
     const xs = client.map((x: number) => ({ x, sq: x * x }), [1, 2, 3, 4, 5, 6]);
     const total = client.submit((...parts: { sq: number }[]) => parts.reduce((a, p) => a + p.sq, 0), ...xs);
     assert.equal(await total.result(), 91);
@@ -49,26 +52,29 @@ test('the same API works over ws:// with worker processes; data stays on workers
 });
 
 test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its results recomputed', async () => {
-  const s = await startScheduler(TOKEN);
-  const doomed = await startWorker(s.address, TOKEN, 2);
+  const s = await scheduler();
+  const doomed = await worker(s.address, 2);
   const client = await Client.connect(s.address, { token: TOKEN });
   try {
-    await eventually(async () => (await client.schedulerInfo()).workers.length === 1, 10_000, 'worker joined');
+    await waitUntil('worker joined', async () => (await client.schedulerInfo()).workers.length === 1, 10_000);
     // Results computed on the doomed worker, then a slow dependent running there when it dies.
     const base = client.map((x: number) => x + 1, [1, 2, 3]);
     await client.gather(base);
-    const slow = client.map(
-      async (x: number) => {
-        await sleep(1500);
-        return x * 100;
-      },
-      [0, 1],
-    );
+    // The slow tasks run until the test lets them go, after the worker running them is killed.
+    const gate = fileGate();
+    const held = async (x: number, file: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+      const fsm = require('node:fs');
+      while (!fsm.existsSync(file)) await sleep(10);
+      return x * 100;
+    };
+    const slow = [0, 1].map((x) => client.submit(held, x, gate.path));
     const sum = client.submit((...b: number[]) => b.reduce((p, q) => p + q, 0), ...base);
-    await eventually(() => slow.every((f) => f.status === 'processing'), 10_000, 'slow tasks running');
-    await startWorker(s.address, TOKEN, 2);
-    await eventually(async () => (await client.schedulerInfo()).workers.length === 2, 10_000, 'second worker joined');
-    doomed.proc.kill('SIGKILL');
+    await waitUntil('slow tasks running', () => slow.every((f) => f.status === 'processing'), 10_000);
+    await worker(s.address, 2);
+    await waitUntil('second worker joined', async () => (await client.schedulerInfo()).workers.length === 2, 10_000);
+    await doomed.stop('SIGKILL');
+    gate.open();
     assert.equal(await sum.result(20_000), 9, 'dependencies lost with the worker were recomputed');
     assert.deepEqual(await client.gather(slow, 20_000), [0, 100]);
     assert.deepEqual(await client.gather(base), [2, 3, 4]);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, ConnectionError, LocalCluster } from '../../scheduler';
-import { eventually } from '../scheduler/helpers';
+import { waitUntil } from '../support/wait';
 import { proxyTo } from './proxy';
 
 const token = 'resume-token-123456';
@@ -52,13 +52,13 @@ test('coming back after the scheduler evicted items yields no duplicate: the log
     out.append(0);
     out.append(1);
     await out.flush();
-    await eventually(() => seen.length === 2, 5000, 'the first two seen');
+    await waitUntil('the first two seen', () => seen.length === 2);
     env.proxy.refuse(true);
     env.proxy.cut();
     for (let i = 2; i < 7; i++) out.append(i);
     await out.flush();
     env.proxy.refuse(false);
-    await eventually(() => seen.length === 4, 15_000, 'the retained items after reconnecting');
+    await waitUntil('the retained items after reconnecting', () => seen.length === 4, 15_000);
     await out.stop();
     assert.equal(await reading, 'ended');
     assert.deepEqual(seen, [0, 1, 5, 6]);

@@ -6,13 +6,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { serialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import { Client, InvalidArgumentError, LocalCluster } from '../../scheduler';
 import { tokensMatch } from '../../scheduler/wire/auth';
 import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
 import { AuthenticationError } from '../../scheduler/protocol/errors';
-import { startCli, stopAll } from './processes';
-import { eventually } from '../scheduler/helpers';
+import { startCli, stopAll } from '../support/processes';
+import { waitUntil } from '../support/wait';
 
 after(stopAll);
 
@@ -34,7 +34,7 @@ test('listening beyond loopback needs a token; on loopback one is generated and 
   const c = await Client.connect(`${address}/?token=${token}`);
   assert.ok((await c.schedulerInfo()).address.startsWith('local://'));
   await c.close();
-  s.proc.kill();
+  await s.stop();
 });
 
 test('a wrong token closes the connection with a clear reason; a given token is never printed', async () => {
@@ -46,7 +46,7 @@ test('a wrong token closes the connection with a clear reason; a given token is 
   assert.deepEqual((await c.schedulerInfo()).workers, []);
   await c.close();
   assert.equal(s.output().includes(token), false, 'the token does not appear in the scheduler output');
-  s.proc.kill();
+  await s.stop();
 });
 
 test('wss:// works with --cert and --key', async () => {
@@ -66,13 +66,17 @@ test('wss:// works with --cert and --key', async () => {
   }
 });
 
-/** Opens a raw authenticated connection and collects what the scheduler sends and how it closes. */
-async function rawConnection(address: string, token: string, id: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string }> }> {
+/** Opens a raw authenticated connection and collects what the scheduler sends (whole frames) and how it closes. */
+async function rawConnection(address: string, token: string, id: string): Promise<{ ws: WebSocket; received: { op: string }[]; closed: Promise<{ code: number; reason: string }> }> {
   const ws = new WebSocket(address, { perMessageDeflate: false });
+  const received: { op: string }[] = [];
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary && data[0] === 0) received.push(...(deserialize(data.subarray(1)) as { op: string }[]));
+  });
   await new Promise((r, j) => ws.once('open', r).once('error', j));
   ws.send(JSON.stringify({ op: 'hello', version: PROTOCOL_VERSION, role: 'client', id, token }));
   const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
-  return { ws, closed };
+  return { ws, received, closed };
 }
 
 const frame = (batch: unknown[]) => Buffer.concat([Buffer.from([0]), serialize(batch)]);
@@ -103,7 +107,8 @@ test('a subscriber that does not read is cut off as a slow consumer without stal
   try {
     const slow = await rawConnection(cluster.address, token, 'slow-1');
     slow.ws.send(frame([{ op: 'sub', channel: 'firehose', maxlen: 8 }]));
-    await new Promise((r) => setTimeout(r, 100));
+    // Subscribed once the scheduler has answered with the channel's replay; from then on it sends the items.
+    await waitUntil('the replay answering the subscription', () => slow.received.some((m) => m.op === 'replay'));
     (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const reader = await Client.connect(cluster.address, { token });
     const producer = await Client.connect(cluster.address, { token });
@@ -117,7 +122,7 @@ test('a subscriber that does not read is cut off as a slow consumer without stal
       if (i % 20 === 19) await chan.flush();
     }
     await chan.flush();
-    await eventually(() => seen.count === n, 20_000, 'the reading subscriber got every item');
+    await waitUntil('the reading subscriber got every item', () => seen.count === n, 20_000);
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const closed = await slow.closed;
     assert.equal(closed.code, 4004);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, LocalCluster } from '../../scheduler';
-import { eventually } from './helpers';
+import { waitUntil } from '../support/wait';
 
 test("a deleted incarnation's handle cannot append to, stop or delete the channel made again under its name", async () => {
   const cluster = await LocalCluster.start({ threads: 1 });
@@ -16,7 +16,7 @@ test("a deleted incarnation's handle cannot append to, stop or delete the channe
     const fresh = b.channel<number>('again');
     fresh.append(1);
     await fresh.flush();
-    await eventually(() => stale.stopped, 5000, 'a to hear of the delete');
+    await waitUntil('a to hear of the delete', () => stale.stopped, 5000);
     assert.throws(() => stale.append(2), { name: 'ChannelDeletedError' });
     await stale.stop();
     await stale.delete();

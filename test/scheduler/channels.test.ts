@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelStoppedError, Client, Future, LocalCluster, zip } from '../../scheduler';
-import { collect, eventually, withCluster } from './helpers';
+import { collect, withCluster } from './helpers';
+import { waitUntil } from '../support/wait';
 
 test('append futures and values, flush, snapshot and String()', async () => {
   await withCluster(1, async (client) => {
@@ -40,7 +41,7 @@ test('every subscriber sees the same sequence while many clients append concurre
     }
     await Promise.all(chans.map((c) => c.flush()));
     const total = perClient * clients.length;
-    await eventually(() => chans.every((c) => c.count === total), 5000, 'all appends delivered');
+    await waitUntil('all appends delivered', () => chans.every((c) => c.count === total));
     const sequences = chans.map((c) => JSON.stringify(c.data));
     for (const s of sequences) assert.equal(s, sequences[0]);
     const data = chans[0].data as { ci: number; i: number }[];
@@ -142,7 +143,7 @@ test('maxlen: eviction releases the evicted future; each client keeps its own wi
     for (const f of futures) f.release();
     assert.deepEqual(chan.futures.map((f) => (f as Future).key), ['item-2', 'item-3']);
     assert.equal(chan.count, 3);
-    await eventually(async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 2, 5000, 'item-1 released');
+    await waitUntil('item-1 released', async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 2);
     const other = await Client.connect(cluster);
     try {
       const small = other.channel('bounded', { maxlen: 1 });
@@ -196,7 +197,7 @@ test('channels outlive subscribers; delete ends iterations and releases futures;
   const iterating = (async () => {
     for await (const x of again) got.push(x);
   })();
-  await eventually(() => got.length === 20, 5000, 'consumer caught up');
+  await waitUntil('consumer caught up', () => got.length === 20);
   await a.channel('doomed').delete();
   await iterating; // delete ends the iteration like stop
   assert.equal(got.length, 20);
@@ -208,7 +209,7 @@ test('channels outlive subscribers; delete ends iterations and releases futures;
   for (const f of kept) f.release();
   await a.close();
   const observer = await Client.connect(cluster);
-  await eventually(async () => Object.keys((await observer.schedulerInfo()).tasks).length === 0, 5000, 'no task left');
+  await waitUntil('no task left', async () => Object.keys((await observer.schedulerInfo()).tasks).length === 0);
   assert.deepEqual(await observer.channels(), []);
   await b.close();
   await observer.close();

@@ -7,13 +7,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client } from '../../scheduler';
 import type { ClientMessage } from '../../scheduler/protocol/messages';
-import { eventually } from './helpers';
+import { waitUntil } from '../support/wait';
 import { FakeSchedulerEnd } from './client-fake-scheduler';
 
 async function connected(): Promise<{ client: Client; end: FakeSchedulerEnd }> {
   const end = new FakeSchedulerEnd();
   const client = Client.fromTransport(end, { name: 'batching' });
-  await eventually(() => end.batches.length === 1, 5000, 'the hello');
+  await waitUntil('the hello', () => end.batches.length === 1);
   end.welcome(client.id);
   await client.connected;
   return { client, end };
@@ -21,7 +21,7 @@ async function connected(): Promise<{ client: Client; end: FakeSchedulerEnd }> {
 
 /** Waits for the next batch the client hands over and returns it. */
 async function nextBatch(end: FakeSchedulerEnd, seen: number): Promise<ClientMessage[]> {
-  await eventually(() => end.batches.length > seen, 5000, 'a batch');
+  await waitUntil('a batch', () => end.batches.length > seen);
   assert.equal(end.batches.length, seen + 1, 'one batch per tick');
   return end.batches[seen];
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { ConnectionError } from '../../scheduler';
 import { Connection, type ConnectionOwner } from '../../scheduler/client/connection';
 import { PROTOCOL_VERSION, type ClientMessage, type SchedulerMessage } from '../../scheduler/protocol/messages';
-import { eventually } from './helpers';
+import { waitUntil } from '../support/wait';
 import { FakeSchedulerEnd } from './client-fake-scheduler';
 
 function owner(resync: ClientMessage[] = []): ConnectionOwner & { received: SchedulerMessage[]; lost: (Error | undefined)[] } {
@@ -38,13 +38,13 @@ test('first connect and reconnect send the same hello (resume on the reconnect),
   const letGo = conn.hold(); // someone waits on the scheduler
   ends[0].drop(new Error('network gone'));
   conn.post({ op: 'want', keys: ['queued-while-away'] });
-  await eventually(() => ends.length === 2, 10_000, 'a reconnect attempt');
+  await waitUntil('a reconnect attempt', () => ends.length === 2, 10_000);
   const again = ends[1];
   assert.deepEqual(again.batches, [[{ op: 'hello', client: 'c-1', version: PROTOCOL_VERSION, name: 'named', resume: true }]], 'the same hello, marked resume, and nothing else before the welcome');
   assert.equal(again.keepAlive[again.keepAlive.length - 1], true, 'a caller still waits: the new transport keeps the process alive');
 
   again.welcome('c-1');
-  await eventually(() => again.batches.length === 2, 5000, 'the resync');
+  await waitUntil('the resync', () => again.batches.length === 2);
   assert.deepEqual(again.batches[1], [{ op: 'want', keys: ['queued-while-away'] }, ...resync], 'what waited, then the resync, in one batch');
   letGo();
   assert.equal(again.keepAlive[again.keepAlive.length - 1], false, 'idle again: the process may exit');
@@ -59,7 +59,7 @@ test('requests are numbered from 1 and a reply settles exactly its request', asy
   await conn.connected;
   const first = conn.request({ op: 'info' });
   const second = conn.request({ op: 'channels' });
-  await eventually(() => end.batches.length === 2, 5000, 'the requests');
+  await waitUntil('the requests', () => end.batches.length === 2);
   assert.deepEqual(end.batches[1], [
     { op: 'info', req: 1 },
     { op: 'channels', req: 2 },

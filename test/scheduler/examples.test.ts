@@ -5,7 +5,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from '../../scheduler';
-import { eventually, withCluster } from './helpers';
+import { withCluster } from './helpers';
+import { waitUntil } from '../support/wait';
 
 const run = promisify(execFile);
 const examples = path.resolve(__dirname, '../../examples');
@@ -40,7 +41,7 @@ test('examples idiom: delete a channel, then make it afresh, through the same cl
       const consumer = (async () => {
         for await (const item of other.channel<number>('again')) consumed.push(item);
       })();
-      await eventually(() => consumed.length === 1, 5000, 'the consumer to get the first item');
+      await waitUntil('the consumer to get the first item', () => consumed.length === 1, 5000);
 
       // Same client: delete, then make again.
       await client.channel('again').delete();
@@ -66,7 +67,7 @@ test('examples idiom: delete a channel, then make it afresh, through the same cl
         again.append(3);
         await again.flush();
         assert.deepEqual(again.data, [3]);
-        await eventually(() => fresh.stopped, 5000, 'the first client to hear of the delete');
+        await waitUntil('the first client to hear of the delete', () => fresh.stopped, 5000);
       } finally {
         await late.close();
       }

@@ -13,16 +13,6 @@ export async function withCluster<T>(threads: number, body: (client: Client, clu
   }
 }
 
-/** Polls `check` until it returns true (for asynchronous releases), failing after `ms`. */
-export async function eventually(check: () => Promise<boolean> | boolean, ms = 5000, what = 'condition'): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`${what} did not hold within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Collects everything a channel-like async iterable yields until it ends. */
 export async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

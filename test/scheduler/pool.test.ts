@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Future, TaskError } from '../../scheduler';
 import { withCluster } from './helpers';
+import { fileGate } from '../support/gate';
 
 test('throw, reject and process.exit fail only their task; the pool keeps serving', async () => {
   await withCluster(2, async (client) => {
@@ -36,14 +37,22 @@ test('a task that crashes its thread fails alone; its neighbours run again and f
         }),
       pure: false,
     });
-    const neighbours = client.map(
-      async (x: number) => {
-        await sleep(50);
-        return x;
-      },
-      [1, 2, 3, 4],
+    // The neighbours are still running when the thread crashes: they wait at a gate opened after the crash.
+    const gate = fileGate();
+    const neighbours = [1, 2, 3, 4].map((x) =>
+      client.submit(
+        async (n: number, file: string) => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+          const fsm = require('node:fs');
+          while (!fsm.existsSync(file)) await sleep(5);
+          return n;
+        },
+        x,
+        gate.path,
+      ),
     );
     const err = await crash.exception();
+    gate.open();
     assert.ok(err instanceof TaskError);
     assert.equal(err.name, 'WorkerCrashedError');
     assert.match(err.message, /uncaught in a timer/);

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CancelledError, Client, ConnectionError, type Future, LocalCluster } from '../../scheduler';
-import { eventually, withCluster } from './helpers';
+import { withCluster } from './helpers';
+import { fileGate } from '../support/gate';
+import { waitUntil } from '../support/wait';
 
 test('a future taken from a channel keeps working after the channel evicts it (it owns its key)', async () => {
   await withCluster(2, async (client, cluster) => {
@@ -28,10 +30,10 @@ test('a future taken from a channel keeps working after the channel evicts it (i
         chan.append(f);
         await chan.flush();
         f.release(); // the maker lets go: only the channel and the consumer hold it
-        await eventually(() => taken.length === i + 1, 5000, `item ${i} taken`);
+        await waitUntil(`item ${i} taken`, () => taken.length === i + 1);
       }
       await reading;
-      await eventually(() => seen.length === 2, 5000, 'the consumer window keeps the newest two');
+      await waitUntil('the consumer window keeps the newest two', () => seen.length === 2);
       // The first three were evicted from the channel; the consumer's handles still own them.
       assert.deepEqual(await Promise.all(taken.map((f) => f.result(10_000))), [0, 10, 20, 30, 40]);
       assert.equal(taken[0].status, 'finished', 'the status kept updating after eviction');
@@ -84,13 +86,21 @@ test('cancel() drops only this client\'s interest while others want the key; for
   await withCluster(2, async (a, cluster) => {
     const b = await Client.connect(cluster);
     try {
-      const fn = async () => (await sleep(300), 'done');
-      const fa = a.submit({ fn, key: 'shared-work' });
-      const fb = b.submit({ fn, key: 'shared-work' });
-      await eventually(() => fb.status === 'processing', 5000, 'b shares the running task');
+      // The shared task runs until a's cancel has been answered.
+      const gate = fileGate();
+      const fn = async (file: string) => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+        const fsm = require('node:fs');
+        while (!fsm.existsSync(file)) await sleep(5);
+        return 'done';
+      };
+      const fa = a.submit({ fn, args: [gate.path], key: 'shared-work' });
+      const fb = b.submit({ fn, args: [gate.path], key: 'shared-work' });
+      await waitUntil('b shares the running task', () => fb.status === 'processing');
       await fa.cancel();
       assert.equal(fa.status, 'cancelled', 'the caller\'s own handle reads cancelled');
       await assert.rejects(fa.result(), CancelledError);
+      gate.open();
       assert.equal(await fb.result(5000), 'done', 'the other client\'s work went on');
       assert.ok((await a.story('shared-work')).some((e) => e.event.startsWith('cancel-declined')), 'the story says why');
 
@@ -106,7 +116,7 @@ test('cancel() drops only this client\'s interest while others want the key; for
       // With force, everyone's handle is cancelled.
       const fa2 = a.submit({ fn: async () => (await sleep(5000), 'never'), key: 'forced' });
       const fb2 = b.submit({ fn: async () => (await sleep(5000), 'never'), key: 'forced' });
-      await eventually(() => fb2.status === 'processing', 5000, 'b shares the running task');
+      await waitUntil('b shares the running task', () => fb2.status === 'processing');
       await fa2.cancel({ force: true });
       await assert.rejects(fb2.result(5000), CancelledError);
     } finally {
@@ -117,10 +127,23 @@ test('cancel() drops only this client\'s interest while others want the key; for
 
 test('a cancelled run\'s late result is never taken as the result of a resubmission under the same key', async () => {
   await withCluster(2, async (client) => {
-    const old = client.submit({ fn: async () => (await sleep(150), 'old run'), key: 'rerun', pure: false });
-    await eventually(() => old.status === 'processing', 5000, 'the first run started');
+    // The old run ends only once the new one runs, and the new one only after the old result came back.
+    const [oldGate, freshGate] = [fileGate(), fileGate()];
+    const run = async (file: string, result: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+      const fsm = require('node:fs');
+      while (!fsm.existsSync(file)) await sleep(5);
+      return result;
+    };
+    const old = client.submit({ fn: run, args: [oldGate.path, 'old run'], key: 'rerun', pure: false });
+    await waitUntil('the first run started', () => old.status === 'processing');
     await old.cancel();
-    const fresh = client.submit({ fn: async () => (await sleep(600), 'new run'), key: 'rerun', pure: false });
+    const fresh = client.submit({ fn: run, args: [freshGate.path, 'new run'], key: 'rerun', pure: false });
+    await waitUntil('the second run started', () => fresh.status === 'processing');
+    oldGate.open();
+    await waitUntil('the late result of the first run', async () => (await client.story('rerun')).some((e) => e.event.startsWith('stale-result')));
+    assert.notEqual(fresh.status, 'finished', 'the late result of the first run was not taken');
+    freshGate.open();
     assert.equal(await fresh.result(5000), 'new run');
     assert.ok((await client.story('rerun')).some((e) => e.event.startsWith('stale-result')), 'the dropped result is in the story');
   });
@@ -158,7 +181,7 @@ test('a channel iteration ends normally on stop, and throws ConnectionError when
     () => 'ended normally',
     (err: unknown) => err,
   );
-  await eventually(() => got.length === 1, 5000, 'first item');
+  await waitUntil('first item', () => got.length === 1);
   await cluster.close();
   const end = await ended;
   assert.ok(end instanceof ConnectionError, `the iteration ended with ${String(end)}`);

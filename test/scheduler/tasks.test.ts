@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CancelledError, Client, FutureReleasedError, TaskError, TimeoutError } from '../../scheduler';
-import { withCluster, eventually } from './helpers';
+import { withCluster } from './helpers';
+import { fileGate } from '../support/gate';
+import { waitUntil } from '../support/wait';
 
 test('submit, result, and futures as arguments at any depth', async () => {
   await withCluster(2, async (client) => {
@@ -128,7 +130,7 @@ test('cancel: result raises CancelledError and dependents are cancelled', async 
       return 1;
     });
     const dep = client.submit((x: number) => x, slow);
-    await eventually(() => slow.status === 'processing', 5000, 'slow starts');
+    await waitUntil('slow starts', () => slow.status === 'processing');
     await slow.cancel();
     assert.equal(slow.status, 'cancelled');
     await assert.rejects(slow.result(), CancelledError);
@@ -137,12 +139,19 @@ test('cancel: result raises CancelledError and dependents are cancelled', async 
 });
 
 test('result(timeout) raises TimeoutError and leaves the task running', async () => {
+  const gate = fileGate();
   await withCluster(1, async (client) => {
-    const slow = client.submit(async () => {
-      await sleep(300);
+    // The task runs until the test lets it go, so the timeout cannot race its end.
+    const slow = client.submit(async (file: string) => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+      const fsm = require('node:fs');
+      while (!fsm.existsSync(file)) await sleep(5);
       return 'late';
-    });
+    }, gate.path);
+    await waitUntil('the task to run', () => slow.status === 'processing');
     await assert.rejects(slow.result(20), TimeoutError);
+    assert.equal(slow.status, 'processing', 'the timeout left the task running');
+    gate.open();
     assert.equal(await slow.result(), 'late');
   });
 });
@@ -153,7 +162,7 @@ test('released futures: gather raises FutureReleasedError; the scheduler forgets
     await f.result();
     f.release();
     await assert.rejects(client.gather([f]), FutureReleasedError);
-    await eventually(async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 0, 5000, 'key forgotten');
+    await waitUntil('key forgotten', async () => ((await client.schedulerInfo()).tasks.finished ?? 0) === 0);
     // A handle on a key the scheduler does not hold (any more) waits for it to be defined again (Dask).
     const ghost = client.future('to-release');
     await assert.rejects(ghost.result(50), TimeoutError);
@@ -189,7 +198,7 @@ test('events() streams batched task changes', async () => {
         if (seen.includes('finished')) return;
       }
     })();
-    await new Promise((r) => setTimeout(r, 10));
+    // No wait needed: the iterator asked for events when it was made, on the same connection as the submit below.
     const f = client.submit(() => 5);
     await f.result();
     await reading;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Client, LocalCluster } from '../../scheduler';
+import { waitUntil } from '../support/wait';
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -95,11 +96,7 @@ test('a thread that ends without closing its client (a kernel restart) releases 
     await new Promise((r) => worker.once('message', r));
     assert.equal((await observer.schedulerInfo()).tasks.finished, 1);
     await worker.terminate();
-    const until = Date.now() + 5000;
-    while (((await observer.schedulerInfo()).tasks.finished ?? 0) > 0) {
-      if (Date.now() > until) assert.fail('the terminated thread\'s future was not released');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil('the future of the terminated thread to be released', async () => ((await observer.schedulerInfo()).tasks.finished ?? 0) === 0);
   } finally {
     await observer.close();
     await cluster.close();

@@ -17,7 +17,7 @@ import WebSocket from 'ws';
 import { Client, type Future } from '../../scheduler';
 import { DEFAULT_LIMITS } from '../../scheduler/wire/limits';
 import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
-import { startScheduler, stopAll } from './spawn';
+import { startScheduler, stopAll } from '../support/processes';
 
 after(stopAll);
 

@@ -8,13 +8,11 @@
  * The token comes from SF_TOKEN. Output: READY when subscribed, `RESULT <json>` at the end.
  */
 import { Client, type Future } from '../../scheduler';
+import { waitUntil } from '../support/wait';
 
 async function produce(address: string, n: number): Promise<void> {
   const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
-  for (let i = 0; (await client.schedulerInfo()).workers.length < 2; i++) {
-    if (i > 400) throw new Error('two workers did not join');
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitUntil('two workers to join', async () => (await client.schedulerInfo()).workers.length >= 2);
   const chan = client.channel('pipeline');
   await chan.ready;
   // Each task takes a little while, so both single-thread workers get some.

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { CLI, spawnProc, stopAll, type Proc } from './spawn';
+import { CLI, spawnProc, stopAll, type Proc } from '../support/processes';
 
 const TOKEN = `netns-${randomUUID()}`;
 const PEER = path.join(__dirname, 'netns-peer.js');

@@ -14,6 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { propertyRuns } from '../support/property-runs';
 import { SchedulerState } from '../../scheduler/core/state';
 import type { ExecTask } from '../../scheduler/core/tasks';
 import type { SchedulerMessage, WireItem } from '../../scheduler/protocol/messages';
@@ -500,6 +501,6 @@ test('model: the core keeps counts, holds, channel logs and runs right under ran
       world.s.drainOutbox();
       assert.deepEqual([...world.s.tasks.keys()], [], 'keys left after every client left and every channel was deleted');
     }),
-    { numRuns: Number(process.env.MODEL_RUNS ?? 10000), includeErrorInReport: true },
+    { numRuns: propertyRuns(10_000, 1000), includeErrorInReport: true },
   );
 });
