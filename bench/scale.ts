@@ -1,0 +1,431 @@
+/**
+ * scale: the sans-I/O core (SchedulerState) driven directly — no sockets, no threads — by simulated clients
+ * and workers, at 10 / 100 / 1,000 workers and 100 / 1,000 / 10,000 clients, with 1,000,000 channel items
+ * retained at every size. Figures:
+ * Costs are CPU time of the process (the machine may be shared), median of rounds.
+ *   - scale-stimulus: mean cost of one stimulus of a mixed stream (submits, dispatches, task outcomes, releases,
+ *     wants, gathers, appends and flushes of clients, workers and clients leaving and joining), each followed by
+ *     the drains the server does after every event (outbox, frees, remote gathers);
+ *   - scale-deliver: one append of one value to the channel every client is subscribed to, until drainOutbox
+ *     returned every subscriber's message; per append and per subscriber;
+ *   - scale-heap-client / scale-heap-worker: scheduler heap per idle client (joined, subscribed to its two
+ *     channels, nothing wanted) and per idle worker (joined, ran one task), measured with global.gc.
+ * The channels: 'all' (maxlen 1,000, every client subscribed) and one 'topic-i' per 10 clients (each client
+ * subscribed to one: a topic has 10 subscribers at every size), the rest of the 1,000,000 items spread evenly
+ * over the topics (maxlen = their share, so the stream's appends keep the total retained constant). One client
+ * is an observer (the sidebar's or dashboard's `events`), as when a user watches the cluster.
+ * Targets: stimulus cost and per-subscriber delivery cost grow at most 2x across the 100x range; at most
+ * 10 KiB per idle client and 20 KiB per idle worker.
+ */
+import { SchedulerState } from '../scheduler/core/state';
+import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
+import { median, report } from './report';
+
+const SIZES = [
+  { workers: 10, clients: 100 },
+  { workers: 100, clients: 1_000 },
+  { workers: 1_000, clients: 10_000 },
+];
+const ALL_MAXLEN = 1_000;
+const PER_TOPIC = 10;
+
+/** A small deterministic generator (mulberry32): every size sees the same stream. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** CPU time of this process (ms): the machine may be shared, and waiting for a core is not the core's cost. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function heap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+interface Running {
+  key: string;
+  worker: string;
+  run: number;
+}
+
+/** One simulated cluster around one SchedulerState. */
+class Sim {
+  readonly s = new SchedulerState('bench://scale', Date.now, undefined);
+  readonly clients: string[] = [];
+  readonly workers: string[] = [];
+  /** Keys each client holds (submitted, not yet released), oldest first. */
+  readonly held = new Map<string, string[]>();
+  readonly finished = new Set<string>();
+  running: Running[] = [];
+  /** The client that asked for scheduler events (a sidebar, a dashboard). */
+  observer = '';
+  /** Workers that are in the cluster now (a departed worker's runs are dropped when picked). */
+  readonly alive = new Set<string>();
+  private nextClient = 0;
+  private nextWorker = 0;
+  private nextKey = 0;
+  private req = 0;
+  private fnSent = new Set<string>();
+  readonly topics: number;
+  readonly perTopic: number;
+
+  constructor(
+    readonly size: { workers: number; clients: number },
+    items: number,
+  ) {
+    this.topics = Math.max(1, Math.floor(size.clients / PER_TOPIC));
+    this.perTopic = Math.floor((items - ALL_MAXLEN) / this.topics);
+  }
+
+  /** The channels, filled to 1,000,000 items by a producer that then leaves them (unsubscribed). */
+  fill(): void {
+    const p = 'producer';
+    this.s.addClient(p);
+    this.fillOne(p, 'all', ALL_MAXLEN);
+    for (let i = 0; i < this.topics; i++) this.fillOne(p, `topic-${i}`, this.perTopic);
+    this.drain();
+  }
+
+  private fillOne(p: string, channel: string, n: number): void {
+    this.s.handleClient(p, { op: 'sub', channel, maxlen: n, from: undefined, create: true, resume: false } as ClientMessage);
+    for (let done = 0; done < n; ) {
+      const items: WireItem[] = [];
+      for (let j = 0; j < 1000 && done < n; j++, done++) items.push({ v: { seq: done, tag: channel } });
+      this.s.handleClient(p, { op: 'append', channel, items } as ClientMessage);
+    }
+    this.s.handleClient(p, { op: 'unsub', channel } as ClientMessage);
+    this.drain();
+  }
+
+  drain(): void {
+    this.s.drainOutbox();
+    this.s.drainFrees();
+    this.s.drainRemoteGathers();
+  }
+
+  /** A client joins and subscribes to 'all' and its topic from their ends (as a client that saw them). */
+  joinClient(): string {
+    const id = `c${this.nextClient++}`;
+    this.s.addClient(id);
+    this.drain();
+    const topic = `topic-${(this.nextClient - 1) % this.topics}`;
+    for (const channel of ['all', topic]) {
+      const from = this.s.channels.get(channel)?.count;
+      this.s.handleClient(id, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
+      this.drain();
+    }
+    this.clients.push(id);
+    this.held.set(id, []);
+    return id;
+  }
+
+  joinWorker(): string {
+    const id = `w${this.nextWorker++}`;
+    this.s.addWorker(id, 4);
+    this.drain();
+    this.workers.push(id);
+    this.alive.add(id);
+    return id;
+  }
+
+  topicOf(client: string): string {
+    return `topic-${Number(client.slice(1)) % this.topics}`;
+  }
+
+  // ------------------------------------------------------------ the mixed stream: one stimulus each
+
+  submit(c: string, n: number): void {
+    const tasks = [];
+    const held = this.held.get(c) as string[];
+    for (let i = 0; i < n; i++) {
+      const key = `k${this.nextKey++}`;
+      // One task in four depends on the client's newest key.
+      const dep = i === 0 && this.nextKey % 4 === 0 && held.length > 0 ? held[held.length - 1] : undefined;
+      tasks.push(dep ? { key, fn: 'inc', args: [1], deps: [dep] } : { key, fn: 'inc', args: [1] });
+      held.push(key);
+    }
+    const fns = this.fnSent.has(c) ? [] : [{ id: 'inc', src: '(x) => x + 1' }];
+    this.fnSent.add(c);
+    this.s.handleClient(c, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
+  }
+
+  dispatch(w: string): void {
+    for (const e of this.s.takeReady(w, 4)) this.running.push({ key: e.key, worker: w, run: e.run });
+  }
+
+  /** Takes run `i` off the list; false when its worker left meanwhile (the core requeued it). */
+  take(i: number): Running | undefined {
+    const r = this.running[i];
+    this.running[i] = this.running[this.running.length - 1];
+    this.running.pop();
+    return this.alive.has(r.worker) ? r : undefined;
+  }
+
+  outcome(r: Running, erred: boolean): void {
+    if (erred) this.s.taskErred(r.key, r.worker, { name: 'Error', message: 'boom' }, r.run);
+    else {
+      this.s.taskFinished(r.key, r.worker, 2, false, r.run);
+      this.finished.add(r.key);
+    }
+  }
+
+  release(c: string): void {
+    const held = this.held.get(c) as string[];
+    const keys = held.splice(0, 2);
+    for (const k of keys) this.finished.delete(k);
+    this.s.handleClient(c, { op: 'release', keys } as ClientMessage);
+  }
+
+  want(c: string, other: string): void {
+    const keys = (this.held.get(other) as string[]).slice(-1);
+    if (keys.length === 0) return this.flush(c);
+    this.held.get(c)?.push(keys[0]);
+    this.s.handleClient(c, { op: 'want', keys } as ClientMessage);
+  }
+
+  gather(c: string): void {
+    const held = this.held.get(c) as string[];
+    const key = held.find((k) => this.finished.has(k));
+    this.s.handleClient(c, { op: 'gather', req: ++this.req, keys: key ? [key] : [] } as ClientMessage);
+  }
+
+  append(c: string): void {
+    this.s.handleClient(c, { op: 'append', channel: this.topicOf(c), items: [{ v: { from: c } }] } as ClientMessage);
+  }
+
+  flush(c: string): void {
+    this.s.handleClient(c, { op: 'flush', req: ++this.req, channel: this.topicOf(c) } as ClientMessage);
+  }
+
+  leaveWorker(i: number): void {
+    const id = this.workers[i];
+    this.workers[i] = this.workers[this.workers.length - 1];
+    this.workers.pop();
+    this.alive.delete(id);
+    this.s.removeWorker(id);
+  }
+
+  leaveClient(i: number): void {
+    const id = this.clients[i];
+    this.clients[i] = this.clients[this.clients.length - 1];
+    this.clients.pop();
+    for (const k of this.held.get(id) ?? []) this.finished.delete(k);
+    this.held.delete(id);
+    this.s.removeClient(id);
+  }
+}
+
+type Kind = 'submit' | 'dispatch' | 'finish' | 'err' | 'release' | 'want' | 'gather' | 'append' | 'flush' | 'worker-leave' | 'worker-join' | 'client-leave' | 'client-join';
+
+/** Runs `n` stimuli of the mixed stream; returns the time (ms) spent in the core, in total and by kind. */
+function stream(sim: Sim, n: number, random: () => number, byKind: Map<Kind, { n: number; ms: number }>): number {
+  let total = 0;
+  const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
+  for (let i = 0; i < n; i++) {
+    const x = random() * 100;
+    const c = pick(sim.clients);
+    let kind: Kind;
+    let act: () => void;
+    const held = sim.held.get(c) as string[];
+    if (x < 16 && held.length < 12) {
+      kind = 'submit';
+      const size = random() < 0.1 ? 5 : 1;
+      act = () => sim.submit(c, size);
+    } else if (x < 36) {
+      kind = 'dispatch';
+      const w = pick(sim.workers);
+      act = () => sim.dispatch(w);
+    } else if (x < 60 && sim.running.length > 0) {
+      let r: Running | undefined;
+      while (!r && sim.running.length > 0) r = sim.take(Math.floor(random() * sim.running.length));
+      if (!r) continue;
+      const run = r;
+      const erred = random() < 0.03;
+      kind = erred ? 'err' : 'finish';
+      act = () => sim.outcome(run, erred);
+    } else if (x < 76) {
+      kind = 'release';
+      act = () => sim.release(c);
+    } else if (x < 80) {
+      kind = 'want';
+      const other = pick(sim.clients);
+      act = () => sim.want(c, other);
+    } else if (x < 85) {
+      kind = 'gather';
+      act = () => sim.gather(c);
+    } else if (x < 93) {
+      kind = 'append';
+      act = () => sim.append(c);
+    } else if (x < 97) {
+      kind = 'flush';
+      act = () => sim.flush(c);
+    } else if (x < 98) {
+      // A worker leaves and another joins: two stimuli.
+      const j = Math.floor(random() * sim.workers.length);
+      total += timed(sim, 'worker-leave', () => sim.leaveWorker(j), byKind);
+      kind = 'worker-join';
+      act = () => sim.joinWorker();
+    } else if (x < 99) {
+      const j = Math.floor(random() * sim.clients.length);
+      if (sim.clients[j] === sim.observer) continue; // the observer stays
+      total += timed(sim, 'client-leave', () => sim.leaveClient(j), byKind);
+      kind = 'client-join';
+      act = () => sim.joinClient();
+    } else {
+      kind = 'flush';
+      act = () => sim.flush(c);
+    }
+    total += timed(sim, kind, act, byKind);
+  }
+  return total;
+}
+
+function timed(sim: Sim, kind: Kind, act: () => void, byKind: Map<Kind, { n: number; ms: number }>): number {
+  const t0 = performance.now();
+  act();
+  sim.drain();
+  const dt = performance.now() - t0;
+  let k = byKind.get(kind);
+  if (!k) byKind.set(kind, (k = { n: 0, ms: 0 }));
+  k.n++;
+  k.ms += dt;
+  return dt;
+}
+
+interface Row {
+  workers: number;
+  clients: number;
+  stimulusNs: number;
+  byKind: Map<Kind, { n: number; ms: number }>;
+  deliverPerAppendUs: number;
+  deliverPerSubscriberNs: number;
+  heapPerClient: number;
+  heapPerWorker: number;
+}
+
+function measure(size: { workers: number; clients: number }, items: number, stimuli: number, rounds: number): Row {
+  const sim = new Sim(size, items);
+  sim.fill();
+  const retained = [...sim.s.channels.values()].reduce((n, ch) => n + ch.items.length, 0);
+  if (retained !== ALL_MAXLEN + sim.topics * sim.perTopic) throw new Error(`expected ${ALL_MAXLEN + sim.topics * sim.perTopic} retained items, found ${retained}`);
+
+  // Memory: idle clients (joined, subscribed), then idle workers (joined, each ran one task and is idle again).
+  // A few join and leave first, so that what the first ones cost once (compiled code) is not counted.
+  for (let i = 0; i < 50; i++) sim.joinClient();
+  while (sim.clients.length > 0) sim.leaveClient(0);
+  const h0 = heap();
+  for (let i = 0; i < size.clients; i++) sim.joinClient();
+  const h1 = heap();
+  for (let i = 0; i < size.workers; i++) sim.joinWorker();
+  for (const w of sim.workers) {
+    sim.submit(sim.clients[0], 1);
+    sim.dispatch(w);
+    while (sim.running.length > 0) {
+      const r = sim.take(0);
+      if (r) sim.outcome(r, false);
+    }
+    sim.release(sim.clients[0]);
+    sim.drain();
+  }
+  const h2 = heap();
+  const heapPerClient = (h1 - h0) / size.clients;
+  const heapPerWorker = (h2 - h1) / size.workers;
+  sim.observer = sim.clients[0];
+  sim.s.handleClient(sim.observer, { op: 'events', on: true } as ClientMessage);
+  sim.drain();
+
+  // The mixed stream: one warm-up round, then `rounds` measured ones; the median round counts.
+  const random = rng(42);
+  stream(sim, stimuli, random, new Map());
+  const perRound: number[] = [];
+  const byKind = new Map<Kind, { n: number; ms: number }>();
+  for (let r = 0; r < rounds; r++) {
+    const t0 = cpuMs();
+    stream(sim, stimuli, random, byKind);
+    perRound.push(((cpuMs() - t0) / stimuli) * 1e6);
+  }
+
+  // Append -> deliver: one value appended to 'all', until drainOutbox has every subscriber's message.
+  const appender = sim.clients[sim.clients.length - 1];
+  const subscribers = sim.s.channels.get('all')?.subscribers.size ?? 0;
+  sim.s.handleClient(appender, { op: 'append', channel: 'all', items: [{ v: { seq: -1 } }] } as ClientMessage);
+  let got = 0;
+  for (const msgs of sim.s.drainOutbox().values()) for (const m of msgs) if (m.op === 'items' && m.channel === 'all') got++;
+  if (got !== subscribers) throw new Error(`an append to 'all' reached ${got} of ${subscribers} subscribers`);
+  const appends = Math.max(50, Math.min(2_000, Math.floor(2_000_000 / subscribers)));
+  const deliverRounds: number[] = [];
+  for (let r = 0; r < rounds + 1; r++) {
+    const t0 = cpuMs();
+    for (let i = 0; i < appends; i++) {
+      sim.s.handleClient(appender, { op: 'append', channel: 'all', items: [{ v: { seq: i } }] } as ClientMessage);
+      sim.s.drainOutbox();
+    }
+    if (r > 0) deliverRounds.push((cpuMs() - t0) / appends); // the first is warm-up
+  }
+  const perAppendMs = median(deliverRounds);
+  return {
+    ...size,
+    stimulusNs: median(perRound),
+    byKind,
+    deliverPerAppendUs: perAppendMs * 1000,
+    deliverPerSubscriberNs: (perAppendMs * 1e6) / subscribers,
+    heapPerClient,
+    heapPerWorker,
+  };
+}
+
+function pad(s: string | number, n: number): string {
+  return String(s).padStart(n);
+}
+
+export async function run(): Promise<void> {
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('run with --expose-gc');
+  const items = Number(process.env.SF_BENCH_SCALE_ITEMS ?? 1_000_000);
+  const stimuli = Number(process.env.SF_BENCH_SCALE_STIMULI ?? 50_000);
+  const rounds = Number(process.env.SF_BENCH_SCALE_ROUNDS ?? 5);
+  const only = process.env.SF_BENCH_SCALE_SIZES?.split(',').map(Number);
+  const rows: Row[] = [];
+  for (const [i, size] of SIZES.entries()) {
+    if (only && !only.includes(i)) continue;
+    const row = measure(size, items, stimuli, rounds);
+    rows.push(row);
+    const extra = { workers: size.workers, clients: size.clients, items };
+    report('scale-stimulus', row.stimulusNs, 'ns/stimulus', extra);
+    report('scale-deliver-per-subscriber', row.deliverPerSubscriberNs, 'ns/subscriber', extra);
+    report('scale-deliver-per-append', row.deliverPerAppendUs, 'us/append', { ...extra, subscribers: size.clients });
+    report('scale-heap-client', row.heapPerClient, 'bytes/client', extra);
+    report('scale-heap-worker', row.heapPerWorker, 'bytes/worker', extra);
+  }
+  if (rows.length === 0) return;
+  const first = rows[0];
+  const last = rows[rows.length - 1];
+  const stimulusGrowth = last.stimulusNs / first.stimulusNs;
+  const deliverGrowth = last.deliverPerSubscriberNs / first.deliverPerSubscriberNs;
+  report('scale-stimulus-growth', stimulusGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
+  report('scale-deliver-growth', deliverGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
+
+  const lines = [
+    `scale: the core driven directly; ${items.toLocaleString('en')} channel items retained; ${stimuli.toLocaleString('en')} stimuli x ${rounds} rounds (median)`,
+    `${pad('workers', 8)} ${pad('clients', 8)} ${pad('ns/stimulus', 12)} ${pad('us/append', 10)} ${pad('ns/subscriber', 14)} ${pad('B/idle client', 14)} ${pad('B/idle worker', 14)}`,
+    ...rows.map((r) => `${pad(r.workers, 8)} ${pad(r.clients, 8)} ${pad(r.stimulusNs.toFixed(0), 12)} ${pad(r.deliverPerAppendUs.toFixed(1), 10)} ${pad(r.deliverPerSubscriberNs.toFixed(1), 14)} ${pad(r.heapPerClient.toFixed(0), 14)} ${pad(r.heapPerWorker.toFixed(0), 14)}`),
+    `growth ${pad(`${stimulusGrowth.toFixed(2)}x`, 29)} ${pad(`${deliverGrowth.toFixed(2)}x`, 25)}   (targets: <= 2x; <= 10240 B/client, <= 20480 B/worker)`,
+    'ns per stimulus by kind (mean wall time, a diagnostic):',
+    `${pad('kind', 13)} ${rows.map((r) => pad(`${r.workers}w/${r.clients}c`, 12)).join(' ')}`,
+    ...[...first.byKind.keys()].sort().map((k) => `${pad(k, 13)} ${rows.map((r) => { const b = r.byKind.get(k); return pad(b ? ((b.ms / b.n) * 1e6).toFixed(0) : '-', 12); }).join(' ')}`),
+  ];
+  process.stderr.write(`${lines.join('\n')}\n`);
+  const ok = stimulusGrowth <= 2 && deliverGrowth <= 2 && rows.every((r) => r.heapPerClient <= 10240 && r.heapPerWorker <= 20480);
+  process.stderr.write(`scale: targets ${ok ? 'met' : 'NOT met'}\n`);
+}
