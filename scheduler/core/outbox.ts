@@ -2,28 +2,116 @@
  * Messages the core produces, per client, until the server takes them (`drain`) after a stimulus. Status
  * updates are gathered per client into one `status` message that goes after the others; observers (the
  * sidebar, the dashboard) receive scheduler events, with one entry per channel however often it changed.
+ * One message may be queued for many clients (an append goes to every subscriber of the channel): nothing
+ * mutates a message once queued, and transports copy (clone or serialise) what they send.
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus, SchedulerEvent, SchedulerMessage } from '../protocol/messages';
 import type { ClientState } from './clients';
 
+interface StatusBuffer {
+  keys: string[];
+  s: FutureStatus[];
+  e: (ErrorInfo | null)[] | undefined;
+}
+
+/** One client's messages and status updates between two drains. */
+interface Box {
+  readonly id: string;
+  msgs: SchedulerMessage[] | undefined;
+  status: StatusBuffer | undefined;
+}
+
+/**
+ * What one drain took: each client's messages, in the order the clients were first sent something. A list,
+ * read as a map: the server only walks it, and a Map built afresh at every drain costs several times more per
+ * client once thousands of clients hear of one append.
+ */
+export class DrainedMessages implements ReadonlyMap<string, SchedulerMessage[]> {
+  private index: Map<string, SchedulerMessage[]> | undefined;
+
+  constructor(private readonly pairs: [string, SchedulerMessage[]][]) {}
+
+  get size(): number {
+    return this.pairs.length;
+  }
+
+  get(clientId: string): SchedulerMessage[] | undefined {
+    if (this.pairs.length <= 8) return this.pairs.find((p) => p[0] === clientId)?.[1];
+    this.index ??= new Map(this.pairs);
+    return this.index.get(clientId);
+  }
+
+  has(clientId: string): boolean {
+    return this.get(clientId) !== undefined;
+  }
+
+  forEach(fn: (msgs: SchedulerMessage[], clientId: string, map: ReadonlyMap<string, SchedulerMessage[]>) => void, thisArg?: unknown): void {
+    for (const [id, msgs] of this.pairs) fn.call(thisArg, msgs, id, this);
+  }
+
+  entries(): MapIterator<[string, SchedulerMessage[]]> {
+    return this.pairs.values();
+  }
+
+  keys(): MapIterator<string> {
+    return this.pairs.map((p) => p[0]).values();
+  }
+
+  values(): MapIterator<SchedulerMessage[]> {
+    return this.pairs.map((p) => p[1]).values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, SchedulerMessage[]]> {
+    return this.pairs.values();
+  }
+}
+
 export class Outbox {
-  private boxes = new Map<string, SchedulerMessage[]>();
-  private statusBuf = new Map<string, { keys: string[]; s: FutureStatus[]; e: (ErrorInfo | null)[] | undefined }>();
+  /**
+   * Each client's box, kept from one drain to the next (dropped by `forget`): a send finds it without adding
+   * to a map, and a drain visits only the boxes that were sent something (`dirty`, `statusDirty`).
+   */
+  private readonly boxes = new Map<string, Box>();
+  private dirty: Box[] = [];
+  private statusDirty: Box[] = [];
   private events: SchedulerEvent[] = [];
   private channelEvents = new Map<string, SchedulerEvent>();
   /** Clients that asked for events; nothing is recorded for observers while there are none. */
-  observers = 0;
+  private readonly observerIds = new Set<string>();
+
+  get observers(): number {
+    return this.observerIds.size;
+  }
+
+  /** Client `clientId` starts (`on`) or stops receiving scheduler events. */
+  observe(clientId: string, on: boolean): void {
+    if (on) this.observerIds.add(clientId);
+    else this.observerIds.delete(clientId);
+  }
+
+  private box(clientId: string): Box {
+    let box = this.boxes.get(clientId);
+    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined }));
+    return box;
+  }
 
   send(clientId: string, msg: SchedulerMessage): void {
-    let box = this.boxes.get(clientId);
-    if (!box) this.boxes.set(clientId, (box = []));
-    box.push(msg);
+    const box = this.box(clientId);
+    if (box.msgs) box.msgs.push(msg);
+    else {
+      box.msgs = [msg];
+      this.dirty.push(box);
+    }
   }
 
   sendStatus(clientId: string, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    let buf = this.statusBuf.get(clientId);
-    if (!buf) this.statusBuf.set(clientId, (buf = { keys: [], s: [], e: undefined }));
+    const box = this.box(clientId);
+    let buf = box.status;
+    if (!buf) {
+      box.status = buf = { keys: [], s: [], e: undefined };
+      this.statusDirty.push(box);
+    }
     if (e && !buf.e) buf.e = buf.keys.map(() => null);
     buf.keys.push(key);
     buf.s.push(s);
@@ -41,25 +129,41 @@ export class Outbox {
 
   /** Drops what was queued for a client that left or starts over. */
   forget(clientId: string): void {
+    const box = this.boxes.get(clientId);
+    if (!box) return;
+    // Still listed as dirty, perhaps: emptied, it is passed over by the drain.
+    box.msgs = undefined;
+    box.status = undefined;
     this.boxes.delete(clientId);
-    this.statusBuf.delete(clientId);
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
-  drain(clients: ReadonlyMap<string, ClientState>): Map<string, SchedulerMessage[]> {
-    for (const [cid, buf] of this.statusBuf) {
-      if (!clients.has(cid)) continue;
-      this.send(cid, buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s });
+  drain(clients: ReadonlyMap<string, ClientState>): DrainedMessages {
+    if (this.statusDirty.length > 0) {
+      const statusDirty = this.statusDirty;
+      this.statusDirty = [];
+      for (const box of statusDirty) {
+        const buf = box.status;
+        if (!buf) continue;
+        box.status = undefined;
+        if (!clients.has(box.id)) continue;
+        this.send(box.id, buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s });
+      }
     }
-    this.statusBuf.clear();
     if (this.observers > 0 && (this.events.length > 0 || this.channelEvents.size > 0)) {
       const events = [...this.events, ...this.channelEvents.values()];
-      for (const c of clients.values()) if (c.observer) this.send(c.id, { op: 'events', events });
+      // The observers only: a drain must not cost a visit to every client.
+      for (const id of this.observerIds) if (clients.get(id)?.observer) this.send(id, { op: 'events', events });
     }
-    this.events = [];
-    this.channelEvents.clear();
-    const out = this.boxes;
-    this.boxes = new Map();
-    return out;
+    if (this.events.length > 0) this.events = [];
+    if (this.channelEvents.size > 0) this.channelEvents.clear();
+    const pairs: [string, SchedulerMessage[]][] = [];
+    for (const box of this.dirty) {
+      if (!box.msgs) continue;
+      pairs.push([box.id, box.msgs]);
+      box.msgs = undefined;
+    }
+    this.dirty = [];
+    return new DrainedMessages(pairs);
   }
 }

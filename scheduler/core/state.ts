@@ -112,7 +112,7 @@ export class SchedulerState implements TransitionObserver {
     if (!c) return;
     this.stimulus('client-left', () => {
       this.clients.delete(id);
-      if (c.observer) this.outbox.observers--;
+      if (c.observer) this.outbox.observe(id, false);
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
       this.outbox.forget(id);
@@ -182,7 +182,7 @@ export class SchedulerState implements TransitionObserver {
       case 'events':
         if (msg.on !== c.observer) {
           c.observer = msg.on;
-          this.outbox.observers += msg.on ? 1 : -1;
+          this.outbox.observe(c.id, msg.on);
         }
         return;
       case 'hello':
@@ -443,7 +443,7 @@ export class SchedulerState implements TransitionObserver {
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
-  drainOutbox(): Map<string, SchedulerMessage[]> {
+  drainOutbox(): ReadonlyMap<string, SchedulerMessage[]> {
     return this.outbox.drain(this.clients);
   }
 }
