@@ -60,7 +60,7 @@ export class SchedulerState implements TransitionObserver {
     storyCapacity?: number,
   ) {
     this.machine = new TaskMachine(now, this, storyCapacity);
-    this.chans = new Channels(this.machine, this.clients, this.outbox);
+    this.chans = new Channels(this.machine, this.outbox);
   }
 
   /** Every channel, by name. */
