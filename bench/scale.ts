@@ -54,30 +54,47 @@ function heap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-interface Running {
+/** A key as the simulation knows it. */
+interface SimKey {
   key: string;
-  worker: string;
+  finished: boolean;
+}
+
+interface SimClient {
+  id: string;
+  topic: string;
+  /** Keys it holds (submitted or wanted, not yet released), oldest first. */
+  held: SimKey[];
+  fnSent: boolean;
+}
+
+interface SimWorker {
+  id: string;
+  /** False once it left: its runs are dropped when picked (the core requeued them). */
+  alive: boolean;
+}
+
+interface Running {
+  key: SimKey;
+  worker: SimWorker;
   run: number;
 }
 
-/** One simulated cluster around one SchedulerState. */
+/**
+ * One simulated cluster around one SchedulerState. Its own bookkeeping is arrays and objects (no maps keyed
+ * by id), so that what it costs per stimulus does not grow with the cluster and blur the core's figures.
+ */
 class Sim {
   readonly s = new SchedulerState('bench://scale', Date.now, undefined);
-  readonly clients: string[] = [];
-  readonly workers: string[] = [];
-  /** Keys each client holds (submitted, not yet released), oldest first. */
-  readonly held = new Map<string, string[]>();
-  readonly finished = new Set<string>();
+  readonly clients: SimClient[] = [];
+  readonly workers: SimWorker[] = [];
   running: Running[] = [];
   /** The client that asked for scheduler events (a sidebar, a dashboard). */
-  observer = '';
-  /** Workers that are in the cluster now (a departed worker's runs are dropped when picked). */
-  readonly alive = new Set<string>();
+  observer: SimClient | undefined;
   private nextClient = 0;
   private nextWorker = 0;
   private nextKey = 0;
   private req = 0;
-  private fnSent = new Set<string>();
   readonly topics: number;
   readonly perTopic: number;
 
@@ -116,130 +133,115 @@ class Sim {
   }
 
   /** A client joins and subscribes to 'all' and its topic from their ends (as a client that saw them). */
-  joinClient(): string {
-    const id = `c${this.nextClient++}`;
-    this.s.addClient(id);
+  joinClient(): SimClient {
+    const n = this.nextClient++;
+    const c: SimClient = { id: `c${n}`, topic: `topic-${n % this.topics}`, held: [], fnSent: false };
+    this.s.addClient(c.id);
     this.drain();
-    const topic = `topic-${(this.nextClient - 1) % this.topics}`;
-    for (const channel of ['all', topic]) {
+    for (const channel of ['all', c.topic]) {
       const from = this.s.channels.get(channel)?.count;
-      this.s.handleClient(id, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
+      this.s.handleClient(c.id, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
       this.drain();
     }
-    this.clients.push(id);
-    this.held.set(id, []);
-    return id;
+    this.clients.push(c);
+    return c;
   }
 
-  joinWorker(): string {
-    const id = `w${this.nextWorker++}`;
-    this.s.addWorker(id, 4);
+  joinWorker(): SimWorker {
+    const w: SimWorker = { id: `w${this.nextWorker++}`, alive: true };
+    this.s.addWorker(w.id, 4);
     this.drain();
-    this.workers.push(id);
-    this.alive.add(id);
-    return id;
-  }
-
-  topicOf(client: string): string {
-    return `topic-${Number(client.slice(1)) % this.topics}`;
+    this.workers.push(w);
+    return w;
   }
 
   // ------------------------------------------------------------ the mixed stream: one stimulus each
 
-  submit(c: string, n: number): void {
+  submit(c: SimClient, n: number): void {
     const tasks = [];
-    const held = this.held.get(c) as string[];
     for (let i = 0; i < n; i++) {
       const key = `k${this.nextKey++}`;
       // One task in four depends on the client's newest key.
-      const dep = i === 0 && this.nextKey % 4 === 0 && held.length > 0 ? held[held.length - 1] : undefined;
+      const dep = i === 0 && this.nextKey % 4 === 0 && c.held.length > 0 ? c.held[c.held.length - 1].key : undefined;
       tasks.push(dep ? { key, fn: 'inc', args: [1], deps: [dep] } : { key, fn: 'inc', args: [1] });
-      held.push(key);
+      c.held.push({ key, finished: false });
     }
-    const fns = this.fnSent.has(c) ? [] : [{ id: 'inc', src: '(x) => x + 1' }];
-    this.fnSent.add(c);
-    this.s.handleClient(c, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
+    const fns = c.fnSent ? [] : [{ id: 'inc', src: '(x) => x + 1' }];
+    c.fnSent = true;
+    this.s.handleClient(c.id, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
   }
 
-  dispatch(w: string): void {
-    for (const e of this.s.takeReady(w, 4)) this.running.push({ key: e.key, worker: w, run: e.run });
+  dispatch(w: SimWorker): void {
+    const taken = this.s.takeReady(w.id, 4);
+    for (const e of taken) this.running.push({ key: { key: e.key, finished: false }, worker: w, run: e.run });
   }
 
-  /** Takes run `i` off the list; false when its worker left meanwhile (the core requeued it). */
+  /** Takes run `i` off the list; undefined when its worker left meanwhile (the core requeued it). */
   take(i: number): Running | undefined {
     const r = this.running[i];
     this.running[i] = this.running[this.running.length - 1];
     this.running.pop();
-    return this.alive.has(r.worker) ? r : undefined;
+    return r.worker.alive ? r : undefined;
   }
 
   outcome(r: Running, erred: boolean): void {
-    if (erred) this.s.taskErred(r.key, r.worker, { name: 'Error', message: 'boom' }, r.run);
-    else {
-      this.s.taskFinished(r.key, r.worker, 2, false, r.run);
-      this.finished.add(r.key);
-    }
+    if (erred) this.s.taskErred(r.key.key, r.worker.id, { name: 'Error', message: 'boom' }, r.run);
+    else this.s.taskFinished(r.key.key, r.worker.id, 2, false, r.run);
   }
 
-  release(c: string): void {
-    const held = this.held.get(c) as string[];
-    const keys = held.splice(0, 2);
-    for (const k of keys) this.finished.delete(k);
-    this.s.handleClient(c, { op: 'release', keys } as ClientMessage);
+  release(c: SimClient): void {
+    const keys = c.held.splice(0, 2).map((k) => k.key);
+    this.s.handleClient(c.id, { op: 'release', keys } as ClientMessage);
   }
 
-  want(c: string, other: string): void {
-    const keys = (this.held.get(other) as string[]).slice(-1);
-    if (keys.length === 0) return this.flush(c);
-    this.held.get(c)?.push(keys[0]);
-    this.s.handleClient(c, { op: 'want', keys } as ClientMessage);
+  want(c: SimClient, other: SimClient): void {
+    const k = other.held[other.held.length - 1];
+    if (!k) return this.flush(c);
+    c.held.push(k);
+    this.s.handleClient(c.id, { op: 'want', keys: [k.key] } as ClientMessage);
   }
 
-  gather(c: string): void {
-    const held = this.held.get(c) as string[];
-    const key = held.find((k) => this.finished.has(k));
-    this.s.handleClient(c, { op: 'gather', req: ++this.req, keys: key ? [key] : [] } as ClientMessage);
+  gather(c: SimClient): void {
+    // The client's oldest key: finished by now, or the gather is answered that it is not.
+    const k = c.held[0];
+    this.s.handleClient(c.id, { op: 'gather', req: ++this.req, keys: k ? [k.key] : [] } as ClientMessage);
   }
 
-  append(c: string): void {
-    this.s.handleClient(c, { op: 'append', channel: this.topicOf(c), items: [{ v: { from: c } }] } as ClientMessage);
+  append(c: SimClient): void {
+    this.s.handleClient(c.id, { op: 'append', channel: c.topic, items: [{ v: { from: c.id } }] } as ClientMessage);
   }
 
-  flush(c: string): void {
-    this.s.handleClient(c, { op: 'flush', req: ++this.req, channel: this.topicOf(c) } as ClientMessage);
+  flush(c: SimClient): void {
+    this.s.handleClient(c.id, { op: 'flush', req: ++this.req, channel: c.topic } as ClientMessage);
   }
 
   leaveWorker(i: number): void {
-    const id = this.workers[i];
+    const w = this.workers[i];
     this.workers[i] = this.workers[this.workers.length - 1];
     this.workers.pop();
-    this.alive.delete(id);
-    this.s.removeWorker(id);
+    w.alive = false;
+    this.s.removeWorker(w.id);
   }
 
   leaveClient(i: number): void {
-    const id = this.clients[i];
+    const c = this.clients[i];
     this.clients[i] = this.clients[this.clients.length - 1];
     this.clients.pop();
-    for (const k of this.held.get(id) ?? []) this.finished.delete(k);
-    this.held.delete(id);
-    this.s.removeClient(id);
+    this.s.removeClient(c.id);
   }
 }
 
 type Kind = 'submit' | 'dispatch' | 'finish' | 'err' | 'release' | 'want' | 'gather' | 'append' | 'flush' | 'worker-leave' | 'worker-join' | 'client-leave' | 'client-join';
 
-/** Runs `n` stimuli of the mixed stream; returns the time (ms) spent in the core, in total and by kind. */
-function stream(sim: Sim, n: number, random: () => number, byKind: Map<Kind, { n: number; ms: number }>): number {
-  let total = 0;
+/** Runs `n` stimuli of the mixed stream, each timed (wall clock) by kind. */
+function stream(sim: Sim, n: number, random: () => number, byKind: Map<Kind, { n: number; ms: number }>): void {
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)];
   for (let i = 0; i < n; i++) {
     const x = random() * 100;
     const c = pick(sim.clients);
     let kind: Kind;
     let act: () => void;
-    const held = sim.held.get(c) as string[];
-    if (x < 16 && held.length < 12) {
+    if (x < 16 && c.held.length < 12) {
       kind = 'submit';
       const size = random() < 0.1 ? 5 : 1;
       act = () => sim.submit(c, size);
@@ -274,25 +276,24 @@ function stream(sim: Sim, n: number, random: () => number, byKind: Map<Kind, { n
     } else if (x < 98) {
       // A worker leaves and another joins: two stimuli.
       const j = Math.floor(random() * sim.workers.length);
-      total += timed(sim, 'worker-leave', () => sim.leaveWorker(j), byKind);
+      timed(sim, 'worker-leave', () => sim.leaveWorker(j), byKind);
       kind = 'worker-join';
       act = () => sim.joinWorker();
     } else if (x < 99) {
       const j = Math.floor(random() * sim.clients.length);
       if (sim.clients[j] === sim.observer) continue; // the observer stays
-      total += timed(sim, 'client-leave', () => sim.leaveClient(j), byKind);
+      timed(sim, 'client-leave', () => sim.leaveClient(j), byKind);
       kind = 'client-join';
       act = () => sim.joinClient();
     } else {
       kind = 'flush';
       act = () => sim.flush(c);
     }
-    total += timed(sim, kind, act, byKind);
+    timed(sim, kind, act, byKind);
   }
-  return total;
 }
 
-function timed(sim: Sim, kind: Kind, act: () => void, byKind: Map<Kind, { n: number; ms: number }>): number {
+function timed(sim: Sim, kind: Kind, act: () => void, byKind: Map<Kind, { n: number; ms: number }>): void {
   const t0 = performance.now();
   act();
   sim.drain();
@@ -301,7 +302,6 @@ function timed(sim: Sim, kind: Kind, act: () => void, byKind: Map<Kind, { n: num
   if (!k) byKind.set(kind, (k = { n: 0, ms: 0 }));
   k.n++;
   k.ms += dt;
-  return dt;
 }
 
 interface Row {
@@ -343,7 +343,7 @@ function measure(size: { workers: number; clients: number }, items: number, stim
   const heapPerClient = (h1 - h0) / size.clients;
   const heapPerWorker = (h2 - h1) / size.workers;
   sim.observer = sim.clients[0];
-  sim.s.handleClient(sim.observer, { op: 'events', on: true } as ClientMessage);
+  sim.s.handleClient(sim.observer.id, { op: 'events', on: true } as ClientMessage);
   sim.drain();
 
   // The mixed stream: one warm-up round, then `rounds` measured ones; the median round counts.
@@ -358,7 +358,7 @@ function measure(size: { workers: number; clients: number }, items: number, stim
   }
 
   // Append -> deliver: one value appended to 'all', until drainOutbox has every subscriber's message.
-  const appender = sim.clients[sim.clients.length - 1];
+  const appender = sim.clients[sim.clients.length - 1].id;
   const subscribers = sim.s.channels.get('all')?.subscribers.size ?? 0;
   sim.s.handleClient(appender, { op: 'append', channel: 'all', items: [{ v: { seq: -1 } }] } as ClientMessage);
   let got = 0;

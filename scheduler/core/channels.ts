@@ -117,7 +117,7 @@ export class Channels {
     const msg: SchedulerMessage = { op: 'items', channel: name, start, items: accepted.map(wireOf) };
     for (const sc of ch.subscribers.values()) {
       for (const t of futures) addWant(sc, t);
-      this.outbox.send(sc.id, msg);
+      this.outbox.sendTo(sc.box, msg);
     }
     this.changed(ch);
   }

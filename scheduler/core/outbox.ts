@@ -7,7 +7,6 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus, SchedulerEvent, SchedulerMessage } from '../protocol/messages';
-import type { ClientState } from './clients';
 
 interface StatusBuffer {
   keys: string[];
@@ -15,11 +14,13 @@ interface StatusBuffer {
   e: (ErrorInfo | null)[] | undefined;
 }
 
-/** One client's messages and status updates between two drains. */
-interface Box {
+/** One client's messages and status updates between two drains; a client keeps its box while connected. */
+export interface OutboxBox {
   readonly id: string;
   msgs: SchedulerMessage[] | undefined;
   status: StatusBuffer | undefined;
+  /** Made for a send to an id that has no box (not a client): dropped at the next drain. */
+  transient: boolean;
 }
 
 /**
@@ -69,12 +70,12 @@ export class DrainedMessages implements ReadonlyMap<string, SchedulerMessage[]> 
 
 export class Outbox {
   /**
-   * Each client's box, kept from one drain to the next (dropped by `forget`): a send finds it without adding
-   * to a map, and a drain visits only the boxes that were sent something (`dirty`, `statusDirty`).
+   * Each client's box, from `attach` to `remove`: a send finds it without adding to a map (the client's state
+   * holds it), and a drain visits only the boxes that were sent something (`dirty`, `statusDirty`).
    */
-  private readonly boxes = new Map<string, Box>();
-  private dirty: Box[] = [];
-  private statusDirty: Box[] = [];
+  private readonly boxes = new Map<string, OutboxBox>();
+  private dirty: OutboxBox[] = [];
+  private statusDirty: OutboxBox[] = [];
   private events: SchedulerEvent[] = [];
   private channelEvents = new Map<string, SchedulerEvent>();
   /** Clients that asked for events; nothing is recorded for observers while there are none. */
@@ -90,14 +91,25 @@ export class Outbox {
     else this.observerIds.delete(clientId);
   }
 
-  private box(clientId: string): Box {
+  /** The box of a client that connected (kept until `remove`). */
+  attach(clientId: string): OutboxBox {
+    const box = this.box(clientId);
+    box.transient = false;
+    return box;
+  }
+
+  private box(clientId: string): OutboxBox {
     let box = this.boxes.get(clientId);
-    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined }));
+    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined, transient: true }));
     return box;
   }
 
   send(clientId: string, msg: SchedulerMessage): void {
-    const box = this.box(clientId);
+    this.sendTo(this.box(clientId), msg);
+  }
+
+  /** `send` to a client whose box is at hand. */
+  sendTo(box: OutboxBox, msg: SchedulerMessage): void {
     if (box.msgs) box.msgs.push(msg);
     else {
       box.msgs = [msg];
@@ -127,18 +139,24 @@ export class Outbox {
     if (this.observers > 0) this.channelEvents.set(name, e);
   }
 
-  /** Drops what was queued for a client that left or starts over. */
+  /** Drops what was queued for a client that starts over: what it is sent next comes after the others'. */
   forget(clientId: string): void {
     const box = this.boxes.get(clientId);
     if (!box) return;
-    // Still listed as dirty, perhaps: emptied, it is passed over by the drain.
+    if (box.msgs) this.dirty.splice(this.dirty.indexOf(box), 1);
+    if (box.status) this.statusDirty.splice(this.statusDirty.indexOf(box), 1);
     box.msgs = undefined;
     box.status = undefined;
+  }
+
+  /** A client left: what was queued for it is dropped, with its box. */
+  remove(clientId: string): void {
+    this.forget(clientId);
     this.boxes.delete(clientId);
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
-  drain(clients: ReadonlyMap<string, ClientState>): DrainedMessages {
+  drain(clients: ReadonlyMap<string, { readonly observer: boolean }>): DrainedMessages {
     if (this.statusDirty.length > 0) {
       const statusDirty = this.statusDirty;
       this.statusDirty = [];
@@ -146,7 +164,10 @@ export class Outbox {
         const buf = box.status;
         if (!buf) continue;
         box.status = undefined;
-        if (!clients.has(box.id)) continue;
+        if (!clients.has(box.id)) {
+          if (box.transient && !box.msgs) this.boxes.delete(box.id);
+          continue;
+        }
         this.send(box.id, buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s });
       }
     }
@@ -162,6 +183,7 @@ export class Outbox {
       if (!box.msgs) continue;
       pairs.push([box.id, box.msgs]);
       box.msgs = undefined;
+      if (box.transient) this.boxes.delete(box.id);
     }
     this.dirty = [];
     return new DrainedMessages(pairs);

@@ -96,7 +96,7 @@ export class SchedulerState implements TransitionObserver {
   /** A client connected (its `hello`). */
   addClient(id: string): void {
     if (this.clients.has(id)) throw new Error(`client id ${id} is already connected`);
-    this.clients.set(id, newClientState(id));
+    this.clients.set(id, newClientState(id, this.outbox.attach(id)));
     this.send(id, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
   }
 
@@ -115,7 +115,7 @@ export class SchedulerState implements TransitionObserver {
       if (c.observer) this.outbox.observe(id, false);
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
-      this.outbox.forget(id);
+      this.outbox.remove(id);
     });
   }
 
