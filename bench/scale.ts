@@ -2,7 +2,8 @@
  * scale: the sans-I/O core (SchedulerState) driven directly — no sockets, no threads — by simulated clients
  * and workers, at 10 / 100 / 1,000 workers and 100 / 1,000 / 10,000 clients, with 1,000,000 channel items
  * retained at every size. Figures:
- * Costs are CPU time of the process (the machine may be shared), median of rounds.
+ * Costs are CPU time of the process (the machine may be shared), median of rounds; every size is set up
+ * first and the sizes' rounds interleave, so that a change of the machine's load does not fall on one size.
  *   - scale-stimulus: mean cost of one stimulus of a mixed stream (submits, dispatches, task outcomes, releases,
  *     wants, gathers, appends and flushes of clients, workers and clients leaving and joining), each followed by
  *     the drains the server does after every event (outbox, frees, remote gathers);
@@ -337,7 +338,22 @@ function warmUp(sim: Sim): void {
   sim.drain();
 }
 
-function measure(size: { workers: number; clients: number }, items: number, stimuli: number, rounds: number): Row {
+/** One size, set up and measured round by round (the sizes' rounds interleave: a change of load hits all). */
+interface Setup {
+  size: { workers: number; clients: number };
+  sim: Sim;
+  random: () => number;
+  heapPerClient: number;
+  heapPerWorker: number;
+  byKind: Map<Kind, { n: number; ms: number }>;
+  stimulusRounds: number[];
+  deliverRounds: number[];
+  appender: string;
+  subscribers: number;
+  appends: number;
+}
+
+function setUp(size: { workers: number; clients: number }, items: number, stimuli: number): Setup {
   const sim = new Sim(size, items);
   sim.fill();
   const retained = [...sim.s.channels.values()].reduce((n, ch) => n + ch.items.length, 0);
@@ -355,49 +371,67 @@ function measure(size: { workers: number; clients: number }, items: number, stim
   for (const w of sim.workers) sim.dispatch(w);
   sim.drain();
   const h2 = heap();
-  const heapPerClient = (h1 - h0) / size.clients;
-  const heapPerWorker = (h2 - h1) / size.workers;
   sim.observer = sim.clients[0];
   sim.s.handleClient(sim.observer.id, { op: 'events', on: true } as ClientMessage);
   sim.drain();
 
-  // The mixed stream: one warm-up round, then `rounds` measured ones; the median round counts.
+  // One warm-up round of the mixed stream.
   const random = rng(42);
   stream(sim, stimuli, random, new Map());
-  const perRound: number[] = [];
-  const byKind = new Map<Kind, { n: number; ms: number }>();
-  for (let r = 0; r < rounds; r++) {
-    const t0 = cpuMs();
-    stream(sim, stimuli, random, byKind);
-    perRound.push(((cpuMs() - t0) / stimuli) * 1e6);
-  }
 
   // Append -> deliver: one value appended to 'all', until drainOutbox has every subscriber's message.
-  const appender = sim.clients[sim.clients.length - 1].id;
+  // The producer appends: it subscribes to nothing and never leaves.
+  const appender = 'producer';
   const subscribers = sim.s.channels.get('all')?.subscribers.size ?? 0;
   sim.s.handleClient(appender, { op: 'append', channel: 'all', items: [{ v: { seq: -1 } }] } as ClientMessage);
   let got = 0;
   for (const msgs of sim.s.drainOutbox().values()) for (const m of msgs) if (m.op === 'items' && m.channel === 'all') got++;
   if (got !== subscribers) throw new Error(`an append to 'all' reached ${got} of ${subscribers} subscribers`);
-  const appends = Math.max(50, Math.min(2_000, Math.floor(2_000_000 / subscribers)));
-  const deliverRounds: number[] = [];
-  for (let r = 0; r < rounds + 1; r++) {
-    const t0 = cpuMs();
-    for (let i = 0; i < appends; i++) {
-      sim.s.handleClient(appender, { op: 'append', channel: 'all', items: [{ v: { seq: i } }] } as ClientMessage);
-      sim.s.drainOutbox();
-    }
-    if (r > 0) deliverRounds.push((cpuMs() - t0) / appends); // the first is warm-up
+  const st: Setup = {
+    size,
+    sim,
+    random,
+    heapPerClient: (h1 - h0) / size.clients,
+    heapPerWorker: (h2 - h1) / size.workers,
+    byKind: new Map(),
+    stimulusRounds: [],
+    deliverRounds: [],
+    appender,
+    subscribers,
+    appends: Math.max(50, Math.min(2_000, Math.floor(2_000_000 / subscribers))),
+  };
+  deliverRound(st); // warm-up
+  st.deliverRounds = [];
+  return st;
+}
+
+function stimulusRound(st: Setup, stimuli: number): void {
+  const t0 = cpuMs();
+  stream(st.sim, stimuli, st.random, st.byKind);
+  st.stimulusRounds.push(((cpuMs() - t0) / stimuli) * 1e6);
+}
+
+function deliverRound(st: Setup): void {
+  const t0 = cpuMs();
+  for (let i = 0; i < st.appends; i++) {
+    st.sim.s.handleClient(st.appender, { op: 'append', channel: 'all', items: [{ v: { seq: i } }] } as ClientMessage);
+    st.sim.s.drainOutbox();
   }
-  const perAppendMs = median(deliverRounds);
+  st.deliverRounds.push((cpuMs() - t0) / st.appends);
+  const subscribers = st.sim.s.channels.get('all')?.subscribers.size;
+  if (subscribers !== st.subscribers) throw new Error(`'all' has ${subscribers} subscribers, not ${st.subscribers}`);
+}
+
+function rowOf(st: Setup): Row {
+  const perAppendMs = median(st.deliverRounds);
   return {
-    ...size,
-    stimulusNs: median(perRound),
-    byKind,
+    ...st.size,
+    stimulusNs: median(st.stimulusRounds),
+    byKind: st.byKind,
     deliverPerAppendUs: perAppendMs * 1000,
-    deliverPerSubscriberNs: (perAppendMs * 1e6) / subscribers,
-    heapPerClient,
-    heapPerWorker,
+    deliverPerSubscriberNs: (perAppendMs * 1e6) / st.subscribers,
+    heapPerClient: st.heapPerClient,
+    heapPerWorker: st.heapPerWorker,
   };
 }
 
@@ -411,10 +445,17 @@ export async function run(): Promise<void> {
   const stimuli = Number(process.env.SF_BENCH_SCALE_STIMULI ?? 50_000);
   const rounds = Number(process.env.SF_BENCH_SCALE_ROUNDS ?? 5);
   const only = process.env.SF_BENCH_SCALE_SIZES?.split(',').map(Number);
+  const setups = SIZES.filter((_, i) => !only || only.includes(i)).map((size) => setUp(size, items, stimuli));
+  for (let r = 0; r < rounds; r++) {
+    for (const st of setups) {
+      stimulusRound(st, stimuli);
+      deliverRound(st);
+    }
+  }
   const rows: Row[] = [];
-  for (const [i, size] of SIZES.entries()) {
-    if (only && !only.includes(i)) continue;
-    const row = measure(size, items, stimuli, rounds);
+  for (const st of setups) {
+    const size = st.size;
+    const row = rowOf(st);
     rows.push(row);
     const extra = { workers: size.workers, clients: size.clients, items };
     report('scale-stimulus', row.stimulusNs, 'ns/stimulus', extra);
@@ -432,7 +473,7 @@ export async function run(): Promise<void> {
   report('scale-deliver-growth', deliverGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
 
   const lines = [
-    `scale: the core driven directly; ${items.toLocaleString('en')} channel items retained; ${stimuli.toLocaleString('en')} stimuli x ${rounds} rounds (median)`,
+    `scale: the core driven directly; ${items.toLocaleString('en')} channel items retained; ${stimuli.toLocaleString('en')} stimuli x ${rounds} rounds (median), sizes interleaved`,
     `${pad('workers', 8)} ${pad('clients', 8)} ${pad('ns/stimulus', 12)} ${pad('us/append', 10)} ${pad('ns/subscriber', 14)} ${pad('B/idle client', 14)} ${pad('B/idle worker', 14)}`,
     ...rows.map((r) => `${pad(r.workers, 8)} ${pad(r.clients, 8)} ${pad(r.stimulusNs.toFixed(0), 12)} ${pad(r.deliverPerAppendUs.toFixed(1), 10)} ${pad(r.deliverPerSubscriberNs.toFixed(1), 14)} ${pad(r.heapPerClient.toFixed(0), 14)} ${pad(r.heapPerWorker.toFixed(0), 14)}`),
     `growth ${pad(`${stimulusGrowth.toFixed(2)}x`, 29)} ${pad(`${deliverGrowth.toFixed(2)}x`, 25)}   (targets: <= 2x; <= 10240 B/client, <= 20480 B/worker at the largest size; smaller sizes' heap figures are within the heap's noise)`,
