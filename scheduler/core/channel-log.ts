@@ -1,5 +1,6 @@
 /** The scheduler's copy of one channel: the retained window, the total count and who listens. */
 import { Ring } from '../util/ring';
+import type { ClientState } from './clients';
 
 export class ChannelLog {
   /** Retained items, oldest first: a TaskRecord for a future, the value itself otherwise. */
@@ -7,8 +8,8 @@ export class ChannelLog {
   /** Appends ever accepted, evicted ones included; the index of the next append. */
   count = 0;
   stopped = false;
-  /** Clients subscribed now. */
-  readonly subscribers = new Set<string>();
+  /** Clients subscribed now, by id (their state at hand: a delivery to thousands looks none of them up). */
+  readonly subscribers = new Map<string, ClientState>();
 
   constructor(
     readonly name: string,

@@ -5,13 +5,22 @@
  * epoch, and a client is told of deletions it may have missed, so a resuming subscription never brings a
  * deleted channel back.
  */
-import type { ChannelInfo, WireItem } from '../protocol/messages';
+import type { ChannelInfo, SchedulerMessage, WireItem } from '../protocol/messages';
 import { ChannelLog } from './channel-log';
 import { addWant, type ClientState } from './clients';
 import type { Outbox } from './outbox';
 import type { TaskMachine } from './task-machine';
 import { TaskRecord } from './tasks';
 import { publicStatus } from './transitions';
+
+/** A channel item on the wire: a future with its status, or the value. */
+function wireOf(item: unknown): WireItem {
+  if (item instanceof TaskRecord) {
+    const s = publicStatus(item.state);
+    return item.error ? { k: item.key, s, e: item.error } : { k: item.key, s };
+  }
+  return { v: item };
+}
 
 export interface SubscribeRequest {
   name: string;
@@ -31,7 +40,6 @@ export class Channels {
 
   constructor(
     private readonly machine: TaskMachine,
-    private readonly clients: ReadonlyMap<string, ClientState>,
     private readonly outbox: Outbox,
   ) {}
 
@@ -52,7 +60,7 @@ export class Channels {
       this.logs.set(name, ch);
       this.changed(ch);
     }
-    ch.subscribers.add(c.id);
+    ch.subscribers.set(c.id, c);
     c.channels.add(name);
     const first = ch.count - ch.items.length;
     const start = typeof from === 'number' && from > first ? Math.min(from, ch.count) : first;
@@ -99,10 +107,13 @@ export class Channels {
       while (ch.maxlen !== null && ch.items.length > ch.maxlen) this.evict(ch);
     }
     // Items evicted within this same append are still delivered: every subscriber sees every append once.
-    for (const sid of ch.subscribers) {
-      const sc = this.clients.get(sid);
-      if (!sc) continue;
-      this.outbox.send(sid, { op: 'items', channel: name, start, items: accepted.map((a) => this.wireItem(sc, a)) });
+    // One message for all of them (what a subscriber receives does not depend on who it is; transports copy
+    // what they send): per subscriber only its wants of the futures are counted.
+    const futures = accepted.filter((a): a is TaskRecord => a instanceof TaskRecord);
+    const msg: SchedulerMessage = { op: 'items', channel: name, start, items: accepted.map(wireOf) };
+    for (const sc of ch.subscribers.values()) {
+      for (const t of futures) addWant(sc, t);
+      this.outbox.sendTo(sc.box, msg);
     }
     this.changed(ch);
   }
@@ -112,7 +123,7 @@ export class Channels {
     const ch = this.current(name, epoch);
     if (!ch || ch.stopped) return;
     ch.stopped = true;
-    for (const sid of ch.subscribers) this.outbox.send(sid, { op: 'chan-stop', channel: name });
+    for (const sid of ch.subscribers.keys()) this.outbox.send(sid, { op: 'chan-stop', channel: name });
     this.changed(ch);
   }
 
@@ -122,12 +133,11 @@ export class Channels {
     if (!ch) return;
     this.logs.delete(name);
     while (ch.items.length > 0) this.evict(ch);
-    for (const sid of ch.subscribers) {
-      const sc = this.clients.get(sid);
-      sc?.channels.delete(name);
+    for (const sc of ch.subscribers.values()) {
+      sc.channels.delete(name);
       // Noted in case the message is lost with a dropped connection: the client's resume is answered the same.
-      sc?.deleted.add(name);
-      this.outbox.send(sid, { op: 'chan-deleted', channel: name });
+      sc.deleted.add(name);
+      this.outbox.send(sc.id, { op: 'chan-deleted', channel: name });
     }
     this.outbox.channelEvent(name, { type: 'channel', name, count: ch.count, length: 0, maxlen: ch.maxlen, stopped: true, deleted: true });
   }
@@ -152,12 +162,8 @@ export class Channels {
 
   /** A channel item as sent to client `c`: a future carries its status, and counts as one want of `c`. */
   private wireItem(c: ClientState, item: unknown): WireItem {
-    if (item instanceof TaskRecord) {
-      addWant(c, item);
-      const s = publicStatus(item.state);
-      return item.error ? { k: item.key, s, e: item.error } : { k: item.key, s };
-    }
-    return { v: item };
+    if (item instanceof TaskRecord) addWant(c, item);
+    return wireOf(item);
   }
 
   private changed(ch: ChannelLog): void {

@@ -4,6 +4,7 @@
  * count is above zero; the TaskMachine forgets a key once no client, channel slot or dependent holds it.
  */
 import type { ErrorInfo } from '../protocol/errors';
+import type { OutboxBox } from './outbox';
 import type { TaskRecord } from './tasks';
 
 export interface ClientState {
@@ -16,10 +17,12 @@ export interface ClientState {
   /** Channels deleted while this client was subscribed: a resuming subscription must not bring them back. */
   deleted: Set<string>;
   observer: boolean;
+  /** Where its messages wait for the next drain (a delivery to thousands of subscribers looks none up). */
+  box: OutboxBox;
 }
 
-export function newClientState(id: string): ClientState {
-  return { id, wants: new Map(), channels: new Set(), refused: new Map(), deleted: new Set(), observer: false };
+export function newClientState(id: string, box: OutboxBox): ClientState {
+  return { id, wants: new Map(), channels: new Set(), refused: new Map(), deleted: new Set(), observer: false, box };
 }
 
 /** One more want of `t` by `c`. */

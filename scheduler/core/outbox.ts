@@ -2,28 +2,128 @@
  * Messages the core produces, per client, until the server takes them (`drain`) after a stimulus. Status
  * updates are gathered per client into one `status` message that goes after the others; observers (the
  * sidebar, the dashboard) receive scheduler events, with one entry per channel however often it changed.
+ * One message may be queued for many clients (an append goes to every subscriber of the channel): nothing
+ * mutates a message once queued, and transports copy (clone or serialise) what they send.
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus, SchedulerEvent, SchedulerMessage } from '../protocol/messages';
-import type { ClientState } from './clients';
+
+interface StatusBuffer {
+  keys: string[];
+  s: FutureStatus[];
+  e: (ErrorInfo | null)[] | undefined;
+}
+
+/** One client's messages and status updates between two drains; a client keeps its box while connected. */
+export interface OutboxBox {
+  readonly id: string;
+  msgs: SchedulerMessage[] | undefined;
+  status: StatusBuffer | undefined;
+  /** Made for a send to an id that has no box (not a client): dropped at the next drain. */
+  transient: boolean;
+}
+
+/**
+ * What one drain took: each client's messages, in the order the clients were first sent something. A list,
+ * read as a map: the server only walks it, and a Map built afresh at every drain costs several times more per
+ * client once thousands of clients hear of one append.
+ */
+export class DrainedMessages implements ReadonlyMap<string, SchedulerMessage[]> {
+  private index: Map<string, SchedulerMessage[]> | undefined;
+
+  constructor(private readonly pairs: [string, SchedulerMessage[]][]) {}
+
+  get size(): number {
+    return this.pairs.length;
+  }
+
+  get(clientId: string): SchedulerMessage[] | undefined {
+    if (this.pairs.length <= 8) return this.pairs.find((p) => p[0] === clientId)?.[1];
+    this.index ??= new Map(this.pairs);
+    return this.index.get(clientId);
+  }
+
+  has(clientId: string): boolean {
+    return this.get(clientId) !== undefined;
+  }
+
+  forEach(fn: (msgs: SchedulerMessage[], clientId: string, map: ReadonlyMap<string, SchedulerMessage[]>) => void, thisArg?: unknown): void {
+    for (const [id, msgs] of this.pairs) fn.call(thisArg, msgs, id, this);
+  }
+
+  entries(): MapIterator<[string, SchedulerMessage[]]> {
+    return this.pairs.values();
+  }
+
+  keys(): MapIterator<string> {
+    return this.pairs.map((p) => p[0]).values();
+  }
+
+  values(): MapIterator<SchedulerMessage[]> {
+    return this.pairs.map((p) => p[1]).values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, SchedulerMessage[]]> {
+    return this.pairs.values();
+  }
+}
 
 export class Outbox {
-  private boxes = new Map<string, SchedulerMessage[]>();
-  private statusBuf = new Map<string, { keys: string[]; s: FutureStatus[]; e: (ErrorInfo | null)[] | undefined }>();
+  /**
+   * Each client's box, from `attach` to `remove`: a send finds it without adding to a map (the client's state
+   * holds it), and a drain visits only the boxes that were sent something (`dirty`, `statusDirty`).
+   */
+  private readonly boxes = new Map<string, OutboxBox>();
+  private dirty: OutboxBox[] = [];
+  private statusDirty: OutboxBox[] = [];
   private events: SchedulerEvent[] = [];
   private channelEvents = new Map<string, SchedulerEvent>();
   /** Clients that asked for events; nothing is recorded for observers while there are none. */
-  observers = 0;
+  private readonly observerIds = new Set<string>();
+
+  get observers(): number {
+    return this.observerIds.size;
+  }
+
+  /** Client `clientId` starts (`on`) or stops receiving scheduler events. */
+  observe(clientId: string, on: boolean): void {
+    if (on) this.observerIds.add(clientId);
+    else this.observerIds.delete(clientId);
+  }
+
+  /** The box of a client that connected (kept until `remove`). */
+  attach(clientId: string): OutboxBox {
+    const box = this.box(clientId);
+    box.transient = false;
+    return box;
+  }
+
+  private box(clientId: string): OutboxBox {
+    let box = this.boxes.get(clientId);
+    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined, transient: true }));
+    return box;
+  }
 
   send(clientId: string, msg: SchedulerMessage): void {
-    let box = this.boxes.get(clientId);
-    if (!box) this.boxes.set(clientId, (box = []));
-    box.push(msg);
+    this.sendTo(this.box(clientId), msg);
+  }
+
+  /** `send` to a client whose box is at hand. */
+  sendTo(box: OutboxBox, msg: SchedulerMessage): void {
+    if (box.msgs) box.msgs.push(msg);
+    else {
+      box.msgs = [msg];
+      this.dirty.push(box);
+    }
   }
 
   sendStatus(clientId: string, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    let buf = this.statusBuf.get(clientId);
-    if (!buf) this.statusBuf.set(clientId, (buf = { keys: [], s: [], e: undefined }));
+    const box = this.box(clientId);
+    let buf = box.status;
+    if (!buf) {
+      box.status = buf = { keys: [], s: [], e: undefined };
+      this.statusDirty.push(box);
+    }
     if (e && !buf.e) buf.e = buf.keys.map(() => null);
     buf.keys.push(key);
     buf.s.push(s);
@@ -39,27 +139,53 @@ export class Outbox {
     if (this.observers > 0) this.channelEvents.set(name, e);
   }
 
-  /** Drops what was queued for a client that left or starts over. */
+  /** Drops what was queued for a client that starts over: what it is sent next comes after the others'. */
   forget(clientId: string): void {
+    const box = this.boxes.get(clientId);
+    if (!box) return;
+    if (box.msgs) this.dirty.splice(this.dirty.indexOf(box), 1);
+    if (box.status) this.statusDirty.splice(this.statusDirty.indexOf(box), 1);
+    box.msgs = undefined;
+    box.status = undefined;
+  }
+
+  /** A client left: what was queued for it is dropped, with its box. */
+  remove(clientId: string): void {
+    this.forget(clientId);
     this.boxes.delete(clientId);
-    this.statusBuf.delete(clientId);
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
-  drain(clients: ReadonlyMap<string, ClientState>): Map<string, SchedulerMessage[]> {
-    for (const [cid, buf] of this.statusBuf) {
-      if (!clients.has(cid)) continue;
-      this.send(cid, buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s });
+  drain(clients: ReadonlyMap<string, { readonly observer: boolean }>): DrainedMessages {
+    if (this.statusDirty.length > 0) {
+      const statusDirty = this.statusDirty;
+      this.statusDirty = [];
+      for (const box of statusDirty) {
+        const buf = box.status;
+        if (!buf) continue;
+        box.status = undefined;
+        if (!clients.has(box.id)) {
+          if (box.transient && !box.msgs) this.boxes.delete(box.id);
+          continue;
+        }
+        this.send(box.id, buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s });
+      }
     }
-    this.statusBuf.clear();
     if (this.observers > 0 && (this.events.length > 0 || this.channelEvents.size > 0)) {
       const events = [...this.events, ...this.channelEvents.values()];
-      for (const c of clients.values()) if (c.observer) this.send(c.id, { op: 'events', events });
+      // The observers only: a drain must not cost a visit to every client.
+      for (const id of this.observerIds) if (clients.get(id)?.observer) this.send(id, { op: 'events', events });
     }
-    this.events = [];
-    this.channelEvents.clear();
-    const out = this.boxes;
-    this.boxes = new Map();
-    return out;
+    if (this.events.length > 0) this.events = [];
+    if (this.channelEvents.size > 0) this.channelEvents.clear();
+    const pairs: [string, SchedulerMessage[]][] = [];
+    for (const box of this.dirty) {
+      if (!box.msgs) continue;
+      pairs.push([box.id, box.msgs]);
+      box.msgs = undefined;
+      if (box.transient) this.boxes.delete(box.id);
+    }
+    this.dirty = [];
+    return new DrainedMessages(pairs);
   }
 }

@@ -59,7 +59,7 @@ export class SchedulerState implements TransitionObserver {
     storyCapacity?: number,
   ) {
     this.machine = new TaskMachine(now, this, storyCapacity);
-    this.chans = new Channels(this.machine, this.clients, this.outbox);
+    this.chans = new Channels(this.machine, this.outbox);
   }
 
   /** Every channel, by name. */
@@ -95,7 +95,7 @@ export class SchedulerState implements TransitionObserver {
   /** A client connected (its `hello`). */
   addClient(id: string): void {
     if (this.clients.has(id)) throw new Error(`client id ${id} is already connected`);
-    this.clients.set(id, newClientState(id));
+    this.clients.set(id, newClientState(id, this.outbox.attach(id)));
     this.send(id, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
   }
 
@@ -111,10 +111,10 @@ export class SchedulerState implements TransitionObserver {
     if (!c) return;
     this.stimulus('client-left', () => {
       this.clients.delete(id);
-      if (c.observer) this.outbox.observers--;
+      if (c.observer) this.outbox.observe(id, false);
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
-      this.outbox.forget(id);
+      this.outbox.remove(id);
     });
   }
 
@@ -185,7 +185,7 @@ export class SchedulerState implements TransitionObserver {
       case 'events':
         if (msg.on !== c.observer) {
           c.observer = msg.on;
-          this.outbox.observers += msg.on ? 1 : -1;
+          this.outbox.observe(c.id, msg.on);
         }
         return;
       case 'hello':
@@ -436,7 +436,7 @@ export class SchedulerState implements TransitionObserver {
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
-  drainOutbox(): Map<string, SchedulerMessage[]> {
+  drainOutbox(): ReadonlyMap<string, SchedulerMessage[]> {
     return this.outbox.drain(this.clients);
   }
 }

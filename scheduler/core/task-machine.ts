@@ -234,7 +234,10 @@ export class TaskMachine implements TransitionContext {
     const held = [...w.has];
     this.workers.delete(id);
     this.argsByWorker.delete(id);
-    if (this.lastArgs?.worker === id) this.lastArgs = undefined;
+    if (this.lastWorker === id) {
+      this.lastWorker = undefined;
+      this.lastArgs = undefined;
+    }
     const done = new Set<TaskRecord>();
     for (const t of held) this.recompute(t, w.has, done, id);
     return w;
@@ -294,11 +297,13 @@ export class TaskMachine implements TransitionContext {
   // Dispatch and finish are the hot path: their (immutable) transition arguments are made once per worker.
   private readonly argsByWorker = new Map<string, { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs }>();
 
-  private lastArgs: { worker: string; args: { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs } } | undefined;
+  // The last worker asked for, and its arguments (two fields: a miss, frequent with many workers, allocates nothing).
+  private lastWorker: string | undefined;
+  private lastArgs: { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs } | undefined;
 
   private workerArgs(worker: string) {
-    // Outcomes come in runs from one worker: the last one asked for is nearly always the one asked for again.
-    if (this.lastArgs?.worker === worker) return this.lastArgs.args;
+    // Outcomes come in runs from one worker: the last one asked for is often the one asked for again.
+    if (this.lastWorker === worker && this.lastArgs) return this.lastArgs;
     let args = this.argsByWorker.get(worker);
     if (!args) {
       args = {
@@ -308,7 +313,8 @@ export class TaskMachine implements TransitionContext {
       };
       this.argsByWorker.set(worker, args);
     }
-    this.lastArgs = { worker, args };
+    this.lastWorker = worker;
+    this.lastArgs = args;
     return args;
   }
 

@@ -16,7 +16,7 @@ function setup() {
   return { s, fn };
 }
 
-function msgs(out: Map<string, SchedulerMessage[]>, client: string): SchedulerMessage[] {
+function msgs(out: ReadonlyMap<string, SchedulerMessage[]>, client: string): SchedulerMessage[] {
   return out.get(client) ?? [];
 }
 
