@@ -85,7 +85,7 @@ test('malformed messages on a raw port get error replies; the scheduler keeps se
     const errors = replies
       .filter((m) => (m as { op?: string }).op === 'error' || (m as { ok?: boolean }).ok === false)
       .map((m) => (m as { error?: { message?: string } }).error?.message ?? '');
-    const expected = [/nope/, /object with an op/, /fns and tasks/, /missing/, /unknown-key/, /name must not be empty/, /maxlen -4/, /batch must be an array/];
+    const expected = [/nope/, /an object with a string op/, /fns and tasks/, /missing/, /unknown-key/, /name must not be empty/, /maxlen -4/, /batch must be an array/];
     assert.equal(errors.length, expected.length, errors.join('\n'));
     expected.forEach((re, i) => assert.match(errors[i], re));
     assert.ok(replies.some((m) => (m as { op: string; req?: number }).op === 'reply' && (m as { req?: number }).req === 6 && (m as { ok?: boolean }).ok === true));
