@@ -24,6 +24,7 @@ import { SchedulerState } from '../scheduler/core/state';
 import { STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
 import { median, report } from './report';
+import { seededRandom } from '../test/support/random';
 
 const SIZES = [
   { workers: 10, clients: 100 },
@@ -32,18 +33,6 @@ const SIZES = [
 ];
 const ALL_MAXLEN = 1_000;
 const PER_TOPIC = 10;
-
-/** A small deterministic generator (mulberry32): every size sees the same stream. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** CPU time of this process (ms): the machine may be shared, and waiting for a core is not the core's cost. */
 function cpuMs(): number {
@@ -376,7 +365,7 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
   sim.drain();
 
   // One warm-up round of the mixed stream.
-  const random = rng(42);
+  const random = seededRandom(42);
   stream(sim, stimuli, random, new Map());
 
   // Append -> deliver: one value appended to 'all', until drainOutbox has every subscriber's message.

@@ -1,5 +1,5 @@
 /**
- * The workflow designer example (issue 3, point 11) as separate processes against a `shared-futures`
+ * The workflow designer example as separate processes against a `shared-futures`
  * scheduler and worker: a short-lived submit script, the long-running service, and a status script.
  */
 import { test, after } from 'node:test';

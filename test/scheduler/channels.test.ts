@@ -1,4 +1,4 @@
-/** Channel semantics of DESIGN §3, end to end. */
+/** Channel semantics as README "Channels: what is guaranteed" states them, end to end through the public API. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelStoppedError, Client, Future, LocalCluster, zip } from '../../scheduler';

@@ -1,5 +1,5 @@
 /**
- * What a Dask user hit before the core drove its own transitions (issue 9's list), each through the public
+ * What a Dask user hit before the core drove its own transitions, each through the public
  * API on an in-process cluster: every future a client holds owns its key, cancel() is Dask's, runs have ids,
  * placeholders wait, scatters survive races, a lost connection is not a stop.
  */

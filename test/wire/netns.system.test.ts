@@ -1,5 +1,5 @@
 /**
- * Several hosts (issue 3, point 10): the scheduler, two workers and two clients are separate processes,
+ * Several hosts: the scheduler, two workers and two clients are separate processes,
  * each in a network namespace of its own, joined by veth pairs to a bridge in a sixth namespace, with
  * addresses 10.77.0.x/24 that exist only inside them. The producer's tasks run on the workers, the
  * consumer in another namespace iterates the channel and fetches the results across the bridge.
