@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from '../test/support/ports';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,17 +25,6 @@ const TSLAB_BIN = path.join(TSLAB_DIR, 'node_modules', 'tslab', 'bin', 'tslab');
 const EXECUTE_RUNS = 300;
 const COMPLETE_RUNS = 60;
 const CELLS = 50;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** A minimal Jupyter client: one DEALER on shell, requests answered in order. */
 class ShellClient {

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from '../support/ports';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { jupyterSandbox, requireJupyterPython, ROOT, type JupyterSandbox } from './helpers';
@@ -23,17 +23,6 @@ let server: Proc | undefined;
 let browser: Browser | undefined;
 const serverLog = () => server?.output() ?? '';
 let port = 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const { port: p } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(p));
-    });
-    probe.on('error', reject);
-  });
-}
 
 before(async () => {
   requireJupyterPython(['notebook', 'jupyter_client']);

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
+import { freePort } from '../support/ports';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zmq from 'zeromq';
@@ -28,17 +28,6 @@ const iopubMessages: JupyterMessage[] = [];
 const factory = new MessageFactory();
 const signer = new Signer(KEY);
 const replySigner = new Signer(KEY);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** Waits for `check` to hold; a failure shows the kernel's stderr. */
 function waitFor<T>(what: string, check: () => T | undefined | false): Promise<T> {
