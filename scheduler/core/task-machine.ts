@@ -282,7 +282,7 @@ export class TaskMachine implements TransitionContext {
         const deps: Record<string, unknown> = {};
         for (const d of t.deps) {
           if (d.holder === undefined) deps[d.key] = d.value;
-          else (exec.at ??= {})[d.key] = d.holder;
+          else (exec.at ??= {})[d.key] = [d.holder];
         }
         exec.deps = deps;
       }

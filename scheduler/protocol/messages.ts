@@ -5,7 +5,7 @@
 import type { ErrorInfo } from './errors';
 
 /** Bumped whenever a message changes shape; checked in the handshake. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** What a user sees of a task. */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
@@ -54,8 +54,8 @@ export interface ExecTask {
   args: unknown[];
   /** Values of dependencies by key, when the task has any. */
   deps?: Record<string, unknown>;
-  /** Dependencies whose data is on a worker process: key -> worker id (the worker's adapter brings them). */
-  at?: Record<string, string>;
+  /** Dependencies whose data is on worker processes: key -> the ids of the workers holding it, the one to ask first first. */
+  at?: Record<string, string[]>;
   /** The task was on a pool thread that died: it must have its thread to itself until it settles. */
   alone?: true;
 }

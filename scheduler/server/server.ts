@@ -243,8 +243,9 @@ export class SchedulerServer implements WorkerHost {
   async fillRemoteDeps(tasks: ExecTask[], except?: string): Promise<void> {
     const byWorker = new Map<string, Set<string>>();
     for (const t of tasks) {
-      for (const [key, wid] of Object.entries(t.at ?? {})) {
-        if (wid === except) continue;
+      for (const [key, holders] of Object.entries(t.at ?? {})) {
+        if (except !== undefined && holders.includes(except)) continue;
+        const wid = holders[0];
         let keys = byWorker.get(wid);
         if (!keys) byWorker.set(wid, (keys = new Set()));
         keys.add(key);
@@ -260,8 +261,8 @@ export class SchedulerServer implements WorkerHost {
     );
     for (const t of tasks) {
       if (!t.at) continue;
-      for (const [key, wid] of Object.entries(t.at)) {
-        if (wid === except) continue;
+      for (const [key, holders] of Object.entries(t.at)) {
+        if (except !== undefined && holders.includes(except)) continue;
         (t.deps ??= {})[key] = values.get(key);
         delete t.at[key];
       }

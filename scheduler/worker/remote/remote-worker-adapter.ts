@@ -49,7 +49,7 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
   private dispatch(tasks: ExecTask[]): void {
     this.inFlight++;
     // Dependencies stored on this worker process stay where they are; others are brought along.
-    const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((w) => w !== this.id));
+    const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((holders) => !holders.includes(this.id)));
     const send = () => {
       this.transport.send({ op: 'run', fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks });
     };
