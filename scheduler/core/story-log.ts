@@ -11,6 +11,9 @@ export class StoryLog {
   private readonly to: (string | undefined)[];
   private readonly stimulusKinds: (string | undefined)[];
   private readonly stimulusSeqs: Float64Array;
+  /** The worker concerned and why it was chosen (dispatches, placements, finished runs), or undefined. */
+  private readonly workers: (string | undefined)[];
+  private readonly whys: (string | undefined)[];
   private readonly times: Float64Array;
   private next = 0;
   private size = 0;
@@ -22,11 +25,13 @@ export class StoryLog {
     this.to = new Array<string | undefined>(capacity);
     this.stimulusKinds = new Array<string | undefined>(capacity);
     this.stimulusSeqs = new Float64Array(capacity);
+    this.workers = new Array<string | undefined>(capacity);
+    this.whys = new Array<string | undefined>(capacity);
     this.times = new Float64Array(capacity);
   }
 
   /** Logs one transition (or, with `from === to`, something dropped: a stale outcome) caused by `stimulus`. */
-  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0): void {
+  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0, worker?: string, why?: string): void {
     const i = this.next;
     this.keys[i] = key;
     this.events[i] = event;
@@ -35,6 +40,8 @@ export class StoryLog {
     this.times[i] = time;
     this.stimulusKinds[i] = stimulusKind;
     this.stimulusSeqs[i] = stimulusSeq;
+    this.workers[i] = worker;
+    this.whys[i] = why;
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -48,6 +55,10 @@ export class StoryLog {
       if (this.keys[i] !== key) continue;
       const entry: StoryEntry = { time: this.times[i], event: this.events[i] as string, from: this.from[i] as string, to: this.to[i] as string };
       if (this.stimulusKinds[i]) entry.stimulus = `${this.stimulusKinds[i]}#${this.stimulusSeqs[i]}`;
+      const worker = this.workers[i];
+      if (worker !== undefined) entry.worker = worker;
+      const why = this.whys[i];
+      if (why !== undefined) entry.why = why;
       out.push(entry);
     }
     return out;
