@@ -113,7 +113,7 @@ export class Replicas {
       for (let i = 0; i < r.keys.length; i++) {
         const t = r.keys[i];
         if (t.state !== 'memory' || t.run !== r.runs[i] || this.machine.tasks.get(t.key) !== t) {
-          const how = t.state === 'memory' ? 'recomputed' : publicStatus(t.state);
+          const how = t.state === 'memory' ? 'recomputed' : t.state === 'forgotten' || this.machine.tasks.get(t.key) !== t ? 'released' : publicStatus(t.state);
           this.send(r.client, { op: 'reply', req: r.req, ok: false, error: { name: 'ReplicateError', message: `replicate: ${t.key} was ${how} while being copied`, code: 'ERR_REPLICATE', key: t.key } });
           return false;
         }
