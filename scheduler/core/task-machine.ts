@@ -104,10 +104,10 @@ export class TaskMachine implements TransitionContext {
     fn(this, t, args);
     if (to === 'forgotten') this.tasks.delete(t.key);
     const time = this.now();
-    // A task placed by its data: the story says on which worker, and why.
+    // Where (and why there) is the arguments' worker, or for a task placed by its data, the worker it waits for.
     const placed = t.queuedOn;
-    if (placed === undefined) this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, args.worker, args.why);
-    else this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, placed.id, WHY_LOCAL);
+    const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : this.workerArgs(placed.id).dispatchLocal;
+    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where);
     this.observer.transitioned(t, from, to, time, args.worker);
   }
 
@@ -271,7 +271,7 @@ export class TaskMachine implements TransitionContext {
     let least = Infinity;
     for (const w of this.workers.values()) least = Math.min(least, occupancy(w));
     if (occupancy(best) > least * OCCUPANCY_FACTOR + OCCUPANCY_SLACK) {
-      this.story.add(t.key, 'not-placed', t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, best.id, `busy: ${occupancy(best).toFixed(1)} tasks per thread, least ${least.toFixed(1)}`);
+      this.storyNote(t, 'not-placed', best.id, `busy: ${occupancy(best).toFixed(1)} tasks per thread, least ${least.toFixed(1)}`);
       return undefined;
     }
     return best;
@@ -390,7 +390,7 @@ export class TaskMachine implements TransitionContext {
         if (t.queuedOn !== w) continue; // a stale entry
         this.unplace(t);
         this.ready.push(t);
-        this.story.add(t.key, 'unplaced', t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, id, 'worker-lost');
+        this.storyNote(t, 'unplaced', id, 'worker-lost');
       }
       w.queue = undefined;
     }
@@ -399,7 +399,7 @@ export class TaskMachine implements TransitionContext {
     for (const t of w.has) {
       this.removeHolder(t, id);
       if (t.holder === undefined) gone.add(t);
-      else this.story.add(t.key, 'replica-lost', t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, id);
+      else this.storyNote(t, 'replica-lost', id);
     }
     const done = new Set<TaskRecord>();
     for (const t of gone) this.recompute(t, gone, done, id);
@@ -600,7 +600,7 @@ export class TaskMachine implements TransitionContext {
 
   /** Notes something that happened to `t` without a transition (a declined cancel, a copy made). */
   storyNote(t: TaskRecord, event: string, worker?: string, why?: string): void {
-    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker, why);
+    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker === undefined && why === undefined ? undefined : { worker, why });
   }
 
   storyOf(key: string) {
