@@ -233,7 +233,8 @@ export class TaskMachine implements TransitionContext {
   /** `t` leaves the own queue of the worker it was placed on (dispatched, moved on, or that worker left). */
   private unplace(t: TaskRecord): void {
     const w = t.queuedOn as WorkerState;
-    w.queued--;
+    // Emptied: the queue goes (with any stale entries, which would otherwise keep forgotten records alive).
+    if (--w.queued === 0) w.queue = undefined;
     this.placed--;
     t.queuedOn = undefined;
   }
@@ -385,8 +386,9 @@ export class TaskMachine implements TransitionContext {
       this.lastWorker = undefined;
       this.lastArgs = undefined;
     }
-    if (w.queue !== undefined) {
-      for (let t = w.queue.pop(); t !== undefined; t = w.queue.pop()) {
+    const queue = w.queue;
+    if (queue !== undefined) {
+      for (let t = queue.pop(); t !== undefined; t = queue.pop()) {
         if (t.queuedOn !== w) continue; // a stale entry
         this.unplace(t);
         this.ready.push(t);

@@ -200,6 +200,7 @@ class World {
     }
     for (const w of s.workers.values()) {
       assert.equal(w.queued, placedOn.get(w.id) ?? 0, `${step}: queued count of ${w.id}`);
+      if (w.queued === 0) assert.equal(w.queue, undefined, `${step}: ${w.id}'s emptied queue is dropped (stale entries and all)`);
       let bytes = 0;
       for (const t of w.has) {
         assert.ok(holdersOf(t).includes(w.id), `${step}: ${w.id} lists ${t.key}, not held there`);
