@@ -24,7 +24,7 @@ import { Client, Future, type SchedulerEvent, type StoryEntry } from '../../sche
 import { fileGate } from '../support/gate';
 import { spawnNode, startScheduler, startWorker, stopAll, type Proc } from '../support/processes';
 import { waitUntil } from '../support/wait';
-import { describeItem, type ProbeResult, type SubscribeResult } from './scale-peer';
+import { describeItem, nowUs, type ProbeResult, type SubscribeResult } from './scale-peer';
 
 const PEER = path.resolve(__dirname, 'scale-peer.js');
 const CHANNEL = 'scale';
@@ -41,6 +41,10 @@ export interface ScaleOptions {
   gated: number;
   /** How long one schedulerInfo() call may take before the probe calls it a hang. */
   probeDeadlineMs: number;
+  /** When set, the scheduler process writes a CPU profile into this folder (it is stopped with SIGTERM for that). */
+  profileDir?: string;
+  /** More Node flags for the scheduler process (to look into it: a preloaded probe, tracing). */
+  schedulerNodeArgs?: string[];
   /** Progress lines (the phases and how long each took). */
   log: (line: string) => void;
 }
@@ -78,6 +82,10 @@ export interface ScaleRun {
   victim: { id: string; soloKeys: string[]; runningKeys: string[] };
   /** Story of each of the victim's keys after the run. */
   stories: Record<string, StoryEntry[]>;
+  /** The run's phases: what had just been done, and when (nowUs, as the probe's `at`). */
+  phases: { what: string; atUs: number }[];
+  /** What the scheduler process printed until the subscribers reported. */
+  schedulerOutput: string;
   /** Tasks by status after the run. */
   tasks: Record<string, number>;
   workersAfter: number;
@@ -119,6 +127,14 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
+/** The `n` slowest probe calls, each with the phase it fell in (the first phase that ended after it began). */
+export function slowestCalls(run: Pick<ScaleRun, 'probe' | 'phases'>, n: number): { ms: number; during: string }[] {
+  return run.probe.samples
+    .map((ms, i) => ({ ms, during: run.phases.find((p) => p.atUs > run.probe.at[i])?.what ?? 'the end of the run' }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
+}
+
 async function result<T>(p: Proc, ms: number): Promise<T> {
   const m = await p.waitFor(/^RESULT (.*)\n/m, ms);
   return JSON.parse(m[1]) as T;
@@ -129,14 +145,19 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
   const token = `scale-${process.pid}-${Date.now()}`;
   const env = { ...process.env, SF_TOKEN: token };
   const clients: Client[] = [];
+  let scheduler: (Proc & { address: string }) | undefined;
   let phase = Date.now();
+  const phases: { what: string; atUs: number }[] = [];
   const step = (what: string) => {
     const now = Date.now();
+    phases.push({ what, atUs: Math.round(nowUs()) });
     o.log(`${what} (${now - phase} ms)`);
     phase = now;
   };
   try {
-    const scheduler = await startScheduler(['--port', '0', '--threads', '0', '--token', token]);
+    const nodeArgs = [...(o.schedulerNodeArgs ?? [])];
+    if (o.profileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.profileDir, '--cpu-prof-name', `scheduler-${process.pid}-${Date.now()}.cpuprofile`);
+    scheduler = await startScheduler(['--port', '0', '--threads', '0', '--token', token], { nodeArgs });
     const address = scheduler.address;
     const connect = async () => {
       const c = await Client.connect(address, { token });
@@ -233,7 +254,8 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       chans[by].append(item);
       appended[by].push(describeItem(item));
     };
-    const startUs = Number(process.hrtime.bigint()) / 1000;
+    step('the items prepared, appending');
+    const startUs = nowUs();
     const mid = o.appends >> 1;
     for (let i = 0; i < mid; i++) append(i);
     await Promise.all(chans.map((c) => c.flush()));
@@ -245,11 +267,13 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     step(`${o.appends - mid} more appends flushed`);
     gate.open();
     await chans[0].stop();
+    step('the gate opened, the channel stopped');
 
     const reports = await Promise.all(subscribers.map((p) => result<SubscribeResult>(p, 150_000)));
     const deliverMs = (Math.max(...reports.map((r) => r.lastItemUs)) - startUs) / 1000;
     step('every subscriber reported');
     const usage = rss(scheduler.proc.pid as number);
+    const schedulerOutput = scheduler.output();
 
     // Stop the probe: it ends when the control channel stops.
     const control = observer.channel(CONTROL);
@@ -296,6 +320,8 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       expectedResultsHash,
       victim,
       stories,
+      phases,
+      schedulerOutput,
       tasks: info.tasks as Record<string, number>,
       workersAfter: info.workers.length,
       deliverMs,
@@ -304,6 +330,12 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     };
   } finally {
     for (const c of clients) await c.close();
+    if (o.profileDir && scheduler) {
+      const s = scheduler;
+      const timer = setTimeout(() => void s.stop('SIGKILL'), 10_000);
+      await s.stop('SIGTERM');
+      clearTimeout(timer);
+    }
     await stopAll();
   }
 }

@@ -20,7 +20,7 @@ import { Client, Future } from '../../scheduler';
 const PROBE_PAUSE_MS = 20;
 
 /** Monotonic microseconds, comparable across the processes of this machine (CLOCK_MONOTONIC). */
-function nowUs(): number {
+export function nowUs(): number {
   return Number(process.hrtime.bigint()) / 1000;
 }
 
@@ -47,6 +47,8 @@ export interface SubscribeResult {
 export interface ProbeResult {
   /** Round trips in ms, in the order they were made. */
   samples: number[];
+  /** When each call was made (nowUs). */
+  at: number[];
   /** Set when a call did not answer within the deadline. */
   hung?: string;
 }
@@ -99,9 +101,11 @@ async function probe(address: string, control: string, deadlineMs: number): Prom
   })();
   console.log('READY');
   const samples: number[] = [];
+  const at: number[] = [];
   let hung: string | undefined;
   while (!stopped) {
     const t0 = performance.now();
+    const startUs = nowUs();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
     const answer = await Promise.race([client.schedulerInfo(), late]);
@@ -111,9 +115,10 @@ async function probe(address: string, control: string, deadlineMs: number): Prom
       break;
     }
     samples.push(Math.round((performance.now() - t0) * 100) / 100);
+    at.push(Math.round(startUs));
     await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
   }
-  const result: ProbeResult = hung ? { samples, hung } : { samples };
+  const result: ProbeResult = hung ? { samples, at, hung } : { samples, at };
   console.log(`RESULT ${JSON.stringify(result)}`);
   if (!hung) await ended;
   await client.close();

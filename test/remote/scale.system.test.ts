@@ -14,7 +14,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { stopAll } from '../support/processes';
-import { percentile, runScale } from './scale-cluster';
+import { percentile, runScale, slowestCalls } from './scale-cluster';
 
 after(stopAll);
 
@@ -63,6 +63,7 @@ test('16 worker processes, 500 clients, 1,000 appends, one worker killed: every 
   console.log(
     `# schedulerInfo() round trips during the run: ${s.length} calls, p50 ${percentile(s, 50)} ms, p99 ${percentile(s, 99)} ms, max ${Math.max(...s)} ms`,
   );
+  console.log(`# slowest calls: ${JSON.stringify(slowestCalls(run, 5))}`);
   console.log(
     `# workers joined in ${run.workersJoinMs} ms; ${clients} clients subscribed in ${run.clientsReadyMs} ms; all saw ${o.appends} appends ${Math.round(run.deliverMs)} ms after the first` +
       ` (${Math.round((clients * o.appends) / (run.deliverMs / 1000))} deliveries/s); scheduler RSS ${(run.schedulerRss / 2 ** 20).toFixed(0)} MiB (peak ${(run.schedulerPeakRss / 2 ** 20).toFixed(0)} MiB);` +
