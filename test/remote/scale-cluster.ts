@@ -135,6 +135,18 @@ export function slowestCalls(run: Pick<ScaleRun, 'probe' | 'phases'>, n: number)
     .slice(0, n);
 }
 
+/**
+ * `promise`, or a rejection naming `what` once `ms` have passed (with the scheduler's output): nothing in the
+ * run may wait forever on a scheduler that stopped answering.
+ */
+function within<T>(what: string, ms: number, promise: Promise<T>, detail: () => string = () => ''): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not complete within ${ms} ms${detail()}`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 async function result<T>(p: Proc, ms: number): Promise<T> {
   const m = await p.waitFor(/^RESULT (.*)\n/m, ms);
   return JSON.parse(m[1]) as T;
@@ -159,8 +171,11 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     if (o.profileDir) nodeArgs.push('--cpu-prof', '--cpu-prof-dir', o.profileDir, '--cpu-prof-name', `scheduler-${process.pid}-${Date.now()}.cpuprofile`);
     scheduler = await startScheduler(['--port', '0', '--threads', '0', '--token', token], { nodeArgs });
     const address = scheduler.address;
+    const sched = scheduler;
+    const schedulerSays = () => `; the scheduler's output:\n${sched.output().slice(-4000)}`;
+    const bounded = <T>(what: string, promise: Promise<T>, ms = 60_000) => within(what, ms, promise, schedulerSays);
     const connect = async () => {
-      const c = await Client.connect(address, { token });
+      const c = await bounded('a client connecting', Client.connect(address, { token }));
       clients.push(c);
       return c;
     };
@@ -177,7 +192,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const workers = await Promise.all(Array.from({ length: o.workers }, () => startWorker(address, ['--threads', '1', '--token', token])));
     const workerIds = new Map<string, Proc>();
     for (const w of workers) workerIds.set((w.output().match(/Shared Futures worker (\S+)/) as RegExpMatchArray)[1], w);
-    await waitUntil(`${o.workers} workers to join`, async () => (await observer.schedulerInfo()).workers.length === o.workers, 60_000);
+    await waitUntil(`${o.workers} workers to join`, async () => (await bounded('schedulerInfo()', observer.schedulerInfo())).workers.length === o.workers, 60_000);
     const workersJoinMs = Date.now() - t0;
     step(`${o.workers} workers joined`);
 
@@ -192,7 +207,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     // Two producers: one owns the base tasks, the other the gated ones; values alternate between them.
     const producers = [await connect(), await connect()];
     const chans = producers.map((p) => p.channel(CHANNEL));
-    await Promise.all(chans.map((c) => c.ready));
+    await bounded('the producers subscribing', Promise.all(chans.map((c) => c.ready)));
     const expected = new Map<string, unknown>();
     const base = Array.from({ length: o.base }, (_, i) => producers[0].submit(baseTask, i));
     base.forEach((f, i) => expected.set(f.key, i * 3 + 1));
@@ -212,7 +227,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const victim = await waitUntil(
       'a worker holding results and running tasks that wait at the gate',
       async () => {
-        const info = await observer.schedulerInfo();
+        const info = await bounded('schedulerInfo()', observer.schedulerInfo());
         lastInfo = info.workers.map((w) => ({ id: w.id, running: w.running.length, gated: w.running.filter((k) => gatedKeys.has(k)).length }));
         for (const w of info.workers) {
           const soloKeys = [...solo].filter((k) => finishedOn.get(k) === w.id);
@@ -258,15 +273,15 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const startUs = nowUs();
     const mid = o.appends >> 1;
     for (let i = 0; i < mid; i++) append(i);
-    await Promise.all(chans.map((c) => c.flush()));
+    await bounded(`flushing ${mid} appends`, Promise.all(chans.map((c) => c.flush())));
     step(`${mid} appends flushed`);
     await (workerIds.get(victim.id) as Proc).stop('SIGKILL');
     step(`worker ${victim.id} killed`);
     for (let i = mid; i < o.appends; i++) append(i);
-    await Promise.all(chans.map((c) => c.flush()));
+    await bounded(`flushing the other ${o.appends - mid} appends`, Promise.all(chans.map((c) => c.flush())));
     step(`${o.appends - mid} more appends flushed`);
     gate.open();
-    await chans[0].stop();
+    await bounded('stopping the channel', chans[0].stop());
     step('the gate opened, the channel stopped');
 
     const reports = await Promise.all(subscribers.map((p) => result<SubscribeResult>(p, 150_000)));
@@ -277,14 +292,13 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
 
     // Stop the probe: it ends when the control channel stops.
     const control = observer.channel(CONTROL);
-    await control.ready;
-    await control.stop();
+    await bounded('stopping the control channel', control.ready.then(() => control.stop()));
     const probeResult = await result<ProbeResult>(probe, 60_000);
 
     // A client that joins afterwards: the channel's log as the scheduler keeps it, and every future's result.
     const late = await connect();
     const replayChan = late.channel(CHANNEL);
-    await replayChan.ready;
+    await bounded("a late subscriber's replay", replayChan.ready);
     const items = replayChan.data as unknown[];
     const replay = items.map(describeItem);
     const replayHash = createHash('sha256')
@@ -304,8 +318,8 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       .update(inChannel.map((f) => `${f.key}=${JSON.stringify(expected.get(f.key))}\n`).join(''))
       .digest('hex');
     const stories: Record<string, StoryEntry[]> = {};
-    for (const key of [...victim.soloKeys, ...victim.runningKeys]) stories[key] = await late.story(key);
-    const info = await late.schedulerInfo();
+    for (const key of [...victim.soloKeys, ...victim.runningKeys]) stories[key] = await bounded('story()', late.story(key));
+    const info = await bounded('schedulerInfo()', late.schedulerInfo());
     step('replay and results checked');
     return {
       options: o,
@@ -329,7 +343,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       schedulerPeakRss: usage.peak,
     };
   } finally {
-    for (const c of clients) await c.close();
+    for (const c of clients) await within('closing a client', 10_000, c.close()).catch(() => undefined);
     if (o.profileDir && scheduler) {
       const s = scheduler;
       const timer = setTimeout(() => void s.stop('SIGKILL'), 10_000);
