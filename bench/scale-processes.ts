@@ -7,7 +7,8 @@
  *     (target: p99 <= 50 ms);
  *   - scale-processes-deliver: ms from the first append until every client saw all 1,000 items;
  *   - scale-processes-deliveries: appends x clients per second over that time;
- *   - scale-processes-rss: the scheduler process's resident set at the end of the run (its peak in extra).
+ *   - scale-processes-rss: the scheduler process's resident set at the end of the run (in extra: its peak,
+ *     and its size once the workers had joined and once the 500 clients had subscribed).
  * Every figure carries the machine's load average, since the machine may be shared.
  */
 import os from 'node:os';
@@ -22,6 +23,8 @@ export async function run(): Promise<void> {
   const rate: number[] = [];
   const rss: number[] = [];
   const peak: number[] = [];
+  const withWorkers: number[] = [];
+  const withClients: number[] = [];
   const loads: number[] = [];
   const slowest: ReturnType<typeof slowestCalls>[] = [];
   let clients = 0;
@@ -40,6 +43,8 @@ export async function run(): Promise<void> {
     rate.push((clients * o.appends) / (r.deliverMs / 1000));
     rss.push(r.schedulerRss);
     peak.push(r.schedulerPeakRss);
+    withWorkers.push(r.schedulerRssWorkers);
+    withClients.push(r.schedulerRssClients);
     loads.push(os.loadavg()[0]);
     slowest.push(slowestCalls(r, 3));
   }
@@ -48,5 +53,5 @@ export async function run(): Promise<void> {
   report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest });
   report('scale-processes-deliver', median(deliver), 'ms', { ...extra, rounds: deliver.map(Math.round) });
   report('scale-processes-deliveries', median(rate), 'deliveries/s', { ...extra, rounds: rate.map(Math.round) });
-  report('scale-processes-rss', median(rss) / 2 ** 20, 'MiB', { ...extra, rounds: rss.map((b) => Math.round(b / 2 ** 20)), peakMiB: peak.map((b) => Math.round(b / 2 ** 20)) });
+  report('scale-processes-rss', median(rss) / 2 ** 20, 'MiB', { ...extra, rounds: rss.map((b) => Math.round(b / 2 ** 20)), peakMiB: peak.map((b) => Math.round(b / 2 ** 20)), withWorkersMiB: withWorkers.map((b) => Math.round(b / 2 ** 20)), withClientsMiB: withClients.map((b) => Math.round(b / 2 ** 20)) });
 }

@@ -94,6 +94,9 @@ export interface ScaleRun {
   /** The scheduler process's resident set at the end and its peak (bytes), from /proc. */
   schedulerRss: number;
   schedulerPeakRss: number;
+  /** The scheduler's resident set once the workers had joined, and once every client had subscribed (bytes). */
+  schedulerRssWorkers: number;
+  schedulerRssClients: number;
 }
 
 /** The base tasks' function. */
@@ -194,6 +197,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     for (const w of workers) workerIds.set((w.output().match(/Shared Futures worker (\S+)/) as RegExpMatchArray)[1], w);
     await waitUntil(`${o.workers} workers to join`, async () => (await bounded('schedulerInfo()', observer.schedulerInfo())).workers.length === o.workers, 60_000);
     const workersJoinMs = Date.now() - t0;
+    const schedulerRssWorkers = rss(scheduler.proc.pid as number).now;
     step(`${o.workers} workers joined`);
 
     const probe = spawnNode(PEER, ['probe', address, CONTROL, String(o.probeDeadlineMs)], { env });
@@ -202,6 +206,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const subscribers = Array.from({ length: o.clientProcesses }, () => spawnNode(PEER, ['subscribe', address, String(o.clientsPerProcess), CHANNEL, String(o.appends)], { env }));
     await Promise.all(subscribers.map((p) => p.waitFor(/^READY$/m, 120_000)));
     const clientsReadyMs = Date.now() - t1;
+    const schedulerRssClients = rss(scheduler.proc.pid as number).now;
     step(`${o.clientProcesses * o.clientsPerProcess} clients subscribed`);
 
     // Two producers: one owns the base tasks, the other the gated ones; values alternate between them.
@@ -341,6 +346,8 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       deliverMs,
       schedulerRss: usage.now,
       schedulerPeakRss: usage.peak,
+      schedulerRssWorkers,
+      schedulerRssClients,
     };
   } finally {
     for (const c of clients) await within('closing a client', 10_000, c.close()).catch(() => undefined);

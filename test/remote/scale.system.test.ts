@@ -60,13 +60,14 @@ test('16 worker processes, 500 clients, 1,000 appends, one worker killed: every 
   assert.equal(run.probe.hung, undefined, run.probe.hung);
   assert.ok(run.probe.samples.length > 0);
   const s = run.probe.samples;
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   console.log(
     `# schedulerInfo() round trips during the run: ${s.length} calls, p50 ${percentile(s, 50)} ms, p99 ${percentile(s, 99)} ms, max ${Math.max(...s)} ms`,
   );
   console.log(`# slowest calls: ${JSON.stringify(slowestCalls(run, 5))}`);
   console.log(
     `# workers joined in ${run.workersJoinMs} ms; ${clients} clients subscribed in ${run.clientsReadyMs} ms; all saw ${o.appends} appends ${Math.round(run.deliverMs)} ms after the first` +
-      ` (${Math.round((clients * o.appends) / (run.deliverMs / 1000))} deliveries/s); scheduler RSS ${(run.schedulerRss / 2 ** 20).toFixed(0)} MiB (peak ${(run.schedulerPeakRss / 2 ** 20).toFixed(0)} MiB);` +
+      ` (${Math.round((clients * o.appends) / (run.deliverMs / 1000))} deliveries/s); scheduler RSS ${mib(run.schedulerRssWorkers)} MiB with the workers, ${mib(run.schedulerRssClients)} MiB with the clients, ${mib(run.schedulerRss)} MiB at the end (peak ${mib(run.schedulerPeakRss)} MiB);` +
       ` load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
 });
