@@ -227,16 +227,16 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     gated.forEach((f, j) => expected.set(f.key, ((j % o.base) * 3 + 1) * 1000 + j));
     // The victim: a worker that holds results of the open gate's tasks and runs tasks waiting at the gate.
     const solo = new Set(gated.filter((_, j) => j % 2 === 0).map((f) => f.key));
-    const gatedKeys = new Set(gated.filter((_, j) => j % 2 === 1).map((f) => f.key));
+    const waiting = new Set(gated.filter((_, j) => j % 2 === 1).map((f) => f.key));
     let lastInfo: unknown;
     const victim = await waitUntil(
       'a worker holding results and running tasks that wait at the gate',
       async () => {
         const info = await bounded('schedulerInfo()', observer.schedulerInfo());
-        lastInfo = info.workers.map((w) => ({ id: w.id, running: w.running.length, gated: w.running.filter((k) => gatedKeys.has(k)).length }));
+        lastInfo = info.workers.map((w) => ({ id: w.id, running: w.running.length, waiting: w.running.filter((k) => waiting.has(k)).length }));
         for (const w of info.workers) {
           const soloKeys = [...solo].filter((k) => finishedOn.get(k) === w.id);
-          const runningKeys = w.running.filter((k) => gatedKeys.has(k));
+          const runningKeys = w.running.filter((k) => waiting.has(k));
           if (soloKeys.length > 0 && runningKeys.length > 0 && workerIds.has(w.id)) return { id: w.id, soloKeys, runningKeys };
         }
         return undefined;
@@ -259,6 +259,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       if (i < base.length) futures.push(base[i]);
       if (i < gated.length) futures.push(gated[i]);
     }
+    const ownedBySecond = new Set(gated.map((f) => f.key));
     const appended: string[][] = [[], []];
     const append = (i: number) => {
       let item: unknown;
@@ -266,7 +267,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
       if (i % 4 === 1 && futures.length > 0) {
         const f = futures.shift() as Future;
         item = f;
-        by = gatedKeys.has(f.key) ? 1 : 0;
+        by = ownedBySecond.has(f.key) ? 1 : 0;
       } else {
         item = { i, text: `value ${i}` };
         by = i % 2;
