@@ -251,7 +251,12 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
         },
       },
     );
-    step(`victim ${victim.id}: holds ${victim.soloKeys.length} results, runs ${victim.runningKeys.length} tasks waiting at the gate`);
+    // How the tasks spread over the workers (a placement that leaves most workers idle shows here).
+    const spread = (keys: Iterable<string>) => [...new Set([...keys].map((k) => finishedOn.get(k)).filter((w) => w !== undefined))].length;
+    step(
+      `victim ${victim.id}: holds ${victim.soloKeys.length} results, runs ${victim.runningKeys.length} tasks waiting at the gate;` +
+        ` the base tasks ran on ${spread(base.map((f) => f.key))} workers, the open gate's on ${spread(solo)}, the waiting ones run on ${(lastInfo as { waiting: number }[]).filter((w) => w.waiting > 0).length}`,
+    );
 
     // The items: every fourth a future (base and gated ones, in turn), the rest values.
     const futures: Future[] = [];
