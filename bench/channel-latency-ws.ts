@@ -8,7 +8,7 @@
 import { Client } from '../scheduler';
 import { percentile, report } from './report';
 import { latencyEcho } from './ws-helpers/peer';
-import { nowUs, peerResult, startPeer, startScheduler, stopAll, TOKEN } from './ws-helpers/processes';
+import { cpuMs, nowUs, peerResult, startPeer, startScheduler, stopAll, TOKEN } from './ws-helpers/processes';
 
 const WARMUP = 1000;
 
@@ -36,7 +36,10 @@ async function pingPong(address: string, n: number, pingName: string, pongName: 
   };
 }
 
-function summary(name: string, samples: number[], rtts: number[], n: number): void {
+/** CPU time (µs) per round trip of the scheduler and of this process, next to the latency: what the hops cost, as against waiting. */
+type Cpu = { schedulerCpuUsPerRoundTrip: number; thisProcessCpuUsPerRoundTrip: number };
+
+function summary(name: string, samples: number[], rtts: number[], n: number, cpu: Cpu): void {
   if (samples.length !== n) throw new Error(`B saw ${samples.length} of ${n} items`);
   const oneWay = samples.slice(WARMUP);
   report(name, percentile(oneWay, 50), 'us', {
@@ -44,6 +47,7 @@ function summary(name: string, samples: number[], rtts: number[], n: number): vo
     p99: Number(percentile(oneWay, 99).toFixed(1)),
     roundTripP50: Number(percentile(rtts.slice(WARMUP), 50).toFixed(1)),
     samples: oneWay.length,
+    ...cpu,
     target: 150,
     targetP99: 1000,
   });
@@ -52,21 +56,32 @@ function summary(name: string, samples: number[], rtts: number[], n: number): vo
 export async function run(): Promise<void> {
   const n = Number(process.env.SF_BENCH_APPENDS ?? 20_000);
   try {
-    const { address } = await startScheduler(0);
+    const { address, proc } = await startScheduler(0);
+    const pid = proc.proc.pid;
+    let c0 = [cpuMs(pid), cpuMs()];
+    const cpu = (): Cpu => {
+      const c1 = [cpuMs(pid), cpuMs()];
+      const r = { schedulerCpuUsPerRoundTrip: Math.round(((c1[0] - c0[0]) * 1000) / n), thisProcessCpuUsPerRoundTrip: Math.round(((c1[1] - c0[1]) * 1000) / n) };
+      c0 = c1;
+      return r;
+    };
     // B in another process.
     const b = startPeer('latency-echo', address, n);
     await b.waitFor(/^READY$/m);
+    cpu();
     const across = await pingPong(address, n, 'lat-ping', 'lat-pong');
     const { samples } = await peerResult<{ samples: number[] }>(b);
-    summary('channel-latency-ws', samples, across.rtts, n);
+    summary('channel-latency-ws', samples, across.rtts, n, cpu());
     await across.close();
     // A and B in this process, each its own WebSocket connection (fresh channels: the first ones keep their last items).
     let ready!: () => void;
     const bReady = new Promise<void>((resolve) => (ready = resolve));
     const local = latencyEcho(address, n, TOKEN, ready, 'lat-ping-1p', 'lat-pong-1p');
     await bReady;
+    cpu();
     const within = await pingPong(address, n, 'lat-ping-1p', 'lat-pong-1p');
-    summary('channel-latency-ws-one-process', (await local).samples, within.rtts, n);
+    const { samples: localSamples } = await local;
+    summary('channel-latency-ws-one-process', localSamples, within.rtts, n, cpu());
     await within.close();
   } finally {
     await stopAll();
