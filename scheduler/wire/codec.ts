@@ -9,7 +9,7 @@ import { WireError } from '../protocol/errors';
 /**
  * Marks a message the core queued, unchanged, for many clients (a channel append goes to every subscriber):
  * the WebSocket transports encode it once and every connection sends the same bytes. A registered symbol,
- * so the core sets it without importing the wire; the serializer ignores symbol keys, so it never travels.
+ * so the core sets it without importing the wire; the serializer ignores symbol keys, so it never travels (the core sets it not enumerable, so it stays out of comparisons too).
  */
 export const SHARED_MESSAGE: unique symbol = Symbol.for('shared-futures.shared-message') as never;
 

@@ -48,7 +48,7 @@ test('a shared message sent on many connections in one tick is encoded once; eac
     const received: Msg[][] = ends.map(() => []);
     ends.forEach(([, rx], i) => rx.onMessages((batch) => received[i].push(...batch)));
     const shared: Msg = { op: 'items', channel: 'c', start: 0, items: [{ v: new Map([['deep', [1, 2, 3]]]) }] };
-    (shared as unknown as Record<symbol, boolean>)[SHARED_MESSAGE] = true;
+    Object.defineProperty(shared, SHARED_MESSAGE, { value: true });
     const before = encodeCount.batches;
     ends.forEach(([tx], i) => {
       tx.send({ op: 'reply', req: i });
@@ -74,7 +74,7 @@ test('a segmented batch larger than a chunk arrives whole and in order', async (
     ends.forEach(([, rx], i) => rx.onMessages((batch) => received[i].push(...batch)));
     const big = new Uint8Array(CHUNK_BYTES * 2 + 17).fill(7);
     const shared: Msg = { op: 'items', channel: 'big', start: 0, items: [{ v: big }] };
-    (shared as unknown as Record<symbol, boolean>)[SHARED_MESSAGE] = true;
+    Object.defineProperty(shared, SHARED_MESSAGE, { value: true });
     for (const [tx] of ends) {
       tx.send({ op: 'reply', req: 1 });
       tx.send(shared);
