@@ -10,12 +10,13 @@
 import { Client, type Future } from '../../scheduler';
 import { nowUs } from './processes';
 
-async function latencyEcho(address: string, n: number): Promise<void> {
-  const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
-  const ping = client.channel('lat-ping', { maxlen: 16 });
-  const pong = client.channel('lat-pong', { maxlen: 16 });
+/** B's side of channel-latency-ws (also run inside the bench's own process): returns the one-way times. */
+export async function latencyEcho(address: string, n: number, token = process.env.SF_TOKEN, onReady = () => console.log('READY'), pingName = 'lat-ping', pongName = 'lat-pong'): Promise<{ samples: number[] }> {
+  const client = await Client.connect(address, { token, reconnect: false });
+  const ping = client.channel(pingName, { maxlen: 16 });
+  const pong = client.channel(pongName, { maxlen: 16 });
   await Promise.all([ping.ready, pong.ready]);
-  console.log('READY');
+  onReady();
   const samples: number[] = [];
   let expected = 0;
   for await (const item of ping) {
@@ -28,8 +29,8 @@ async function latencyEcho(address: string, n: number): Promise<void> {
     if (expected === n) break;
   }
   await pong.flush();
-  console.log(`RESULT ${JSON.stringify({ samples })}`);
   await client.close();
+  return { samples };
 }
 
 async function roundtripEcho(address: string, n: number): Promise<void> {
@@ -73,25 +74,33 @@ async function fanout(address: string, clients: number, n: number): Promise<void
 async function main(): Promise<void> {
   const [role, address, ...rest] = process.argv.slice(2);
   const nums = rest.map(Number);
-  if (role === 'latency-echo') return latencyEcho(address, nums[0]);
+  if (role === 'latency-echo') {
+    const { samples } = await latencyEcho(address, nums[0]);
+    console.log(`RESULT ${JSON.stringify({ samples })}`);
+    return;
+  }
   if (role === 'roundtrip-echo') return roundtripEcho(address, nums[0]);
   if (role === 'fanout') return fanout(address, nums[0], nums[1]);
   throw new Error(`unknown role ${role}`);
 }
 
-// SIGTERM ends the process normally (so --cpu-prof can write its profile).
-process.on('SIGTERM', () => process.exit(0));
-// `await chan.ready` does not keep a process alive by itself (an idle connection is unref'd): stay up
-// until main settles.
-const alive = setInterval(() => undefined, 1 << 30);
+// Run as a process (not when the bench imports latencyEcho to run it in its own process).
+if (require.main === module) runAsProcess();
 
-main().then(
-  () => {
-    clearInterval(alive);
-    process.exit(0);
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+function runAsProcess(): void {
+  // SIGTERM ends the process normally (so --cpu-prof can write its profile).
+  process.on('SIGTERM', () => process.exit(0));
+  // `await chan.ready` does not keep a process alive by itself (an idle connection is unref'd): stay up
+  // until main settles.
+  const alive = setInterval(() => undefined, 1 << 30);
+  main().then(
+    () => {
+      clearInterval(alive);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

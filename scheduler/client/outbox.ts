@@ -1,6 +1,7 @@
 /**
  * The client's outgoing messages. This is the one place on the client path that batches per tick: what a
- * client posts during one tick leaves as one batch at the next microtask checkpoint, handed to the
+ * client posts during one tick leaves as one batch at the next microtask checkpoint (a very large submit
+ * leaves in parts, SUBMIT_CHUNK tasks each, as soon as each part is full), handed to the
  * transport's `sendBatch` (which delivers at once instead of queueing a second time). It lives here rather
  * than in the transport because only the client knows which of its messages merge into one:
  * - consecutive submits: one `submit` with every function and task,
@@ -10,6 +11,9 @@
  * and because while the client reconnects its messages must wait (`hold`) until the scheduler took it back.
  */
 import type { ClientMessage, FnSpec, TaskSpec, WireItem } from '../protocol/messages';
+
+/** Tasks in one submit message before it leaves without waiting for the end of the tick (see `submit`). */
+export const SUBMIT_CHUNK = 2048;
 
 export class Outbox {
   private queue: ClientMessage[] = [];
@@ -33,10 +37,18 @@ export class Outbox {
     }
   }
 
-  /** Queues tasks with the functions they need that were not shipped yet. */
+  /**
+   * Queues tasks with the functions they need that were not shipped yet. A submit that reached
+   * SUBMIT_CHUNK tasks leaves at once (with what was queued before it): the scheduler starts on the first
+   * tasks of a large `map` while the client is still preparing the rest, instead of receiving everything
+   * in one batch at the end of the tick.
+   */
   submit(fns: FnSpec[], task: TaskSpec): void {
     const last = this.last();
-    if (last?.op === 'submit') {
+    if (last?.op === 'submit' && last.tasks.length >= SUBMIT_CHUNK && !this.held) {
+      this.flush();
+      this.post({ op: 'submit', fns, tasks: [task] });
+    } else if (last?.op === 'submit') {
       for (const f of fns) last.fns.push(f);
       last.tasks.push(task);
     } else this.post({ op: 'submit', fns, tasks: [task] });

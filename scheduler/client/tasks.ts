@@ -29,9 +29,13 @@ export class TaskSubmitter {
   submit(spec: NamedFnSpec, rawArgs: unknown[], opts: Omit<SubmitOptions, 'fn' | 'args'>): Future {
     const deps: string[] = [];
     const args = encodeArgs(rawArgs, deps);
-    const key = opts.key ?? `${spec.name}-${opts.pure === false ? uniqueToken() : tokenize(spec.id, args)}`;
-    const followed = this.futures.followed(key);
-    if (followed) return followed;
+    // A fresh unique token names no state this client follows: the lookup is skipped (it is a cost per task of a map).
+    const fresh = opts.key === undefined && opts.pure === false;
+    const key = opts.key ?? `${spec.name}-${fresh ? uniqueToken() : tokenize(spec.id, args)}`;
+    if (!fresh) {
+      const followed = this.futures.followed(key);
+      if (followed) return followed;
+    }
     const task: TaskSpec = { key, fn: spec.id, args };
     if (deps.length > 0) task.deps = deps;
     if (opts.priority) task.priority = opts.priority;

@@ -111,6 +111,8 @@ export class Channels {
     // what they send): per subscriber only its wants of the futures are counted.
     const futures = accepted.filter((a): a is TaskRecord => a instanceof TaskRecord);
     const msg: SchedulerMessage = { op: 'items', channel: name, start, items: accepted.map(wireOf) };
+    // Marked shared (wire/codec.ts SHARED_MESSAGE, not enumerable): a WebSocket transport encodes it once for every subscriber.
+    if (ch.subscribers.size > 1) Object.defineProperty(msg, Symbol.for('shared-futures.shared-message'), { value: true });
     for (const sc of ch.subscribers.values()) {
       for (const t of futures) addWant(sc, t);
       this.outbox.sendTo(sc.box, msg);

@@ -4,10 +4,13 @@
  * not delay every other connection. Text frames are only used by the handshake (ws-server/ws-client).
  *
  * Frame layout: byte 0 is the kind — 0 a whole batch, 1 the first chunk (then a 4-byte big-endian total
- * length), 2 a further chunk — followed by the payload.
+ * length), 2 a further chunk, 3 a whole segmented batch, 4 the first chunk of a segmented batch (then the
+ * total length) — followed by the payload. A segmented batch (codec.ts, `writeSegments`) is how a batch
+ * holding shared messages leaves: each shared message is a segment encoded once for all connections, the
+ * messages between them are encoded together per connection.
  */
 import type WebSocket from 'ws';
-import { decodeBatch, encodeBatch } from './codec';
+import { decodeBatch, decodeSegments, encodeBatch, encodeShared, isShared, segmentsLength, writeSegments } from './codec';
 import { WireError } from '../protocol/errors';
 import { CloseCode, closeError } from './close-codes';
 import { CHUNK_BYTES, RateLimiter, type WireLimits } from './limits';
@@ -16,6 +19,8 @@ import { BatchingTransport } from '../transport/transport-base';
 const WHOLE = 0;
 const FIRST = 1;
 const MORE = 2;
+const WHOLE_SEGMENTS = 3;
+const FIRST_SEGMENTS = 4;
 
 export interface WsTransportOptions {
   limits: WireLimits;
@@ -31,7 +36,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   private sending: Buffer[] = [];
   private draining = false;
   private closing = false;
-  private assembling: { total: number; parts: Buffer[]; received: number } | undefined;
+  private assembling: { total: number; parts: Buffer[]; received: number; segmented: boolean } | undefined;
   private readonly rate: RateLimiter;
 
   constructor(
@@ -51,6 +56,9 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   }
 
   protected deliver(batch: Out[]): void {
+    let shared = false;
+    for (const m of batch) if (isShared(m)) shared = true;
+    if (shared) return this.deliverSegments(batch);
     let payload: Buffer;
     try {
       payload = encodeBatch(batch);
@@ -63,6 +71,39 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     this.enqueueFrames(payload);
   }
 
+  /** A batch with shared messages: those reuse their one encoding, the runs between them are encoded here. */
+  private deliverSegments(batch: Out[]): void {
+    const segments: Buffer[] = [];
+    try {
+      let run: Out[] = [];
+      for (const m of batch) {
+        if (!isShared(m)) {
+          run.push(m);
+          continue;
+        }
+        if (run.length > 0) segments.push(encodeBatch(run));
+        run = [];
+        segments.push(encodeShared(m as object));
+      }
+      if (run.length > 0) segments.push(encodeBatch(run));
+    } catch (err) {
+      if (batch.length > 1) return this.sendEach(batch);
+      this.opts.onBadFrame?.(err as WireError);
+      return;
+    }
+    if (segments.length === 1) return this.enqueueFrames(segments[0]);
+    const total = segmentsLength(segments);
+    if (total <= CHUNK_BYTES) {
+      const frame = Buffer.allocUnsafe(1 + total);
+      frame[0] = WHOLE_SEGMENTS;
+      writeSegments(segments, frame, 1);
+      return this.enqueueFrame(frame);
+    }
+    const payload = Buffer.allocUnsafe(total);
+    writeSegments(segments, payload, 0);
+    this.enqueueFrames(payload, FIRST_SEGMENTS);
+  }
+
   private sendEach(batch: Out[]): void {
     for (const m of batch) {
       try {
@@ -73,23 +114,37 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     }
   }
 
-  private enqueueFrames(payload: Buffer): void {
-    if (this.ws.bufferedAmount > this.opts.limits.maxOutstandingBytes) {
-      this.fail(CloseCode.slowConsumer, `slow consumer: more than ${this.opts.limits.maxOutstandingBytes} bytes unread`);
-      return;
-    }
+  /** Queues `payload` as one frame or, past CHUNK_BYTES, as chunks (`first` is the kind of the first chunk). */
+  private enqueueFrames(payload: Buffer, first = FIRST): void {
     if (payload.length <= CHUNK_BYTES) {
-      this.sending.push(Buffer.concat([Buffer.from([WHOLE]), payload]));
-    } else {
-      const head = Buffer.alloc(5);
-      head[0] = FIRST;
-      head.writeUInt32BE(payload.length, 1);
-      this.sending.push(Buffer.concat([head, payload.subarray(0, CHUNK_BYTES)]));
-      for (let off = CHUNK_BYTES; off < payload.length; off += CHUNK_BYTES) {
-        this.sending.push(Buffer.concat([Buffer.from([MORE]), payload.subarray(off, off + CHUNK_BYTES)]));
-      }
+      const frame = Buffer.allocUnsafe(1 + payload.length);
+      frame[0] = WHOLE;
+      payload.copy(frame, 1);
+      return this.enqueueFrame(frame);
+    }
+    if (this.overLimit()) return;
+    const head = Buffer.alloc(5);
+    head[0] = first;
+    head.writeUInt32BE(payload.length, 1);
+    this.sending.push(Buffer.concat([head, payload.subarray(0, CHUNK_BYTES)]));
+    for (let off = CHUNK_BYTES; off < payload.length; off += CHUNK_BYTES) {
+      this.sending.push(Buffer.concat([Buffer.from([MORE]), payload.subarray(off, off + CHUNK_BYTES)]));
     }
     if (!this.draining) this.drain();
+  }
+
+  /** Queues one whole frame (kind byte included). */
+  private enqueueFrame(frame: Buffer): void {
+    if (this.overLimit()) return;
+    this.sending.push(frame);
+    if (!this.draining) this.drain();
+  }
+
+  /** Cuts off a peer that leaves more than maxOutstandingBytes unread; true when it did. */
+  private overLimit(): boolean {
+    if (this.ws.bufferedAmount <= this.opts.limits.maxOutstandingBytes) return false;
+    this.fail(CloseCode.slowConsumer, `slow consumer: more than ${this.opts.limits.maxOutstandingBytes} bytes unread`);
+    return true;
   }
 
   /** Sends queued frames; after each chunk of a large batch, yields a turn so other work can run. */
@@ -98,7 +153,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     while (this.sending.length > 0 && !this.closed) {
       const frame = this.sending.shift() as Buffer;
       this.ws.send(frame, { binary: true });
-      if (frame[0] !== WHOLE && this.sending.length > 0) {
+      if (frame[0] !== WHOLE && frame[0] !== WHOLE_SEGMENTS && this.sending.length > 0) {
         setImmediate(() => this.drain());
         return;
       }
@@ -110,19 +165,20 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (this.closed) return;
     if (!isBinary || data.length === 0) return this.bad(new WireError('ERR_FRAME', 'expected a binary frame after the handshake'));
     const kind = data[0];
-    if ((kind === WHOLE || kind === FIRST) && this.assembling) {
+    if ((kind === WHOLE || kind === FIRST || kind === WHOLE_SEGMENTS || kind === FIRST_SEGMENTS) && this.assembling) {
       // The peer gave up on a chunked batch: drop it (and say so) rather than refuse every later frame.
       this.assembling = undefined;
       this.bad(new WireError('ERR_FRAME', 'a chunked batch was abandoned before its last chunk; it was dropped'));
     }
-    if (kind === WHOLE) return this.decodeAndReceive(data.subarray(1));
-    if (kind === FIRST) {
+    if (kind === WHOLE) return this.decodeAndReceive(data.subarray(1), false);
+    if (kind === WHOLE_SEGMENTS) return this.decodeAndReceive(data.subarray(1), true);
+    if (kind === FIRST || kind === FIRST_SEGMENTS) {
       if (data.length < 5) return this.bad(new WireError('ERR_FRAME', 'malformed first chunk'));
       const total = data.readUInt32BE(1);
       if (total > this.opts.limits.maxBatchBytes) {
         return this.fail(CloseCode.tooBig, `a batch of ${total} bytes is over the limit of ${this.opts.limits.maxBatchBytes}`);
       }
-      this.assembling = { total, parts: [data.subarray(5)], received: data.length - 5 };
+      this.assembling = { total, parts: [data.subarray(5)], received: data.length - 5, segmented: kind === FIRST_SEGMENTS };
     } else if (kind === MORE) {
       if (!this.assembling) return this.bad(new WireError('ERR_FRAME', 'a continuation chunk without a first chunk'));
       this.assembling.parts.push(data.subarray(1));
@@ -137,14 +193,14 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     }
     if (a.received === a.total) {
       this.assembling = undefined;
-      this.decodeAndReceive(Buffer.concat(a.parts));
+      this.decodeAndReceive(Buffer.concat(a.parts), a.segmented);
     }
   }
 
-  private decodeAndReceive(payload: Buffer): void {
+  private decodeAndReceive(payload: Buffer, segmented: boolean): void {
     let batch: unknown[];
     try {
-      batch = decodeBatch(payload);
+      batch = segmented ? decodeSegments(payload) : decodeBatch(payload);
     } catch (err) {
       return this.bad(err as WireError);
     }
