@@ -43,6 +43,8 @@ export class SchedulerServer implements WorkerHost {
   private readonly conns = new Map<string, SchedulerSide>();
   private readonly workers = new Map<string, WorkerAdapter>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
+  /** Threads of every worker now connected. */
+  private threads = 0;
   private closed = false;
   log: SchedulerLog = () => undefined;
 
@@ -52,6 +54,7 @@ export class SchedulerServer implements WorkerHost {
 
   addWorker(adapter: WorkerAdapter, threads: number): void {
     this.workers.set(adapter.id, adapter);
+    this.threads += threads;
     this.state.addWorker(adapter.id, threads, adapter.fetch !== undefined);
     this.afterEvent();
   }
@@ -72,6 +75,10 @@ export class SchedulerServer implements WorkerHost {
 
   get readyCount(): number {
     return this.state.readyCount;
+  }
+
+  get totalThreads(): number {
+    return this.threads;
   }
 
   takeReady(workerId: string, max: number): ExecTask[] {
@@ -117,6 +124,7 @@ export class SchedulerServer implements WorkerHost {
   /** A worker process's connection closed or its heartbeats stopped. */
   workerLost(id: string, why: string): void {
     if (!this.workers.delete(id)) return;
+    this.threads -= this.state.workers.get(id)?.threads ?? 0;
     this.log('warn', `worker ${id} lost: ${why}; its tasks are rescheduled`);
     this.state.removeWorker(id);
     this.afterEvent();

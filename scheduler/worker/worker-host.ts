@@ -32,6 +32,8 @@ export type RunOutcome = { key: string; run: number; ok: true; value?: unknown; 
 export interface WorkerHost {
   /** Ready tasks waiting for a worker. */
   readonly readyCount: number;
+  /** Threads of every worker of the scheduler (its own pool and worker processes): a batch takes one thread's share of the ready tasks. */
+  readonly totalThreads: number;
   /** Hands up to `max` ready tasks to `workerId`, each as a new run. */
   takeReady(workerId: string, max: number): ExecTask[];
   /** The functions with these ids, to ship with a batch. */

@@ -8,10 +8,14 @@ export class BatchSizer {
 
   constructor(private readonly threads: number) {}
 
-  /** How many of `ready` tasks the next batch takes. */
-  next(ready: number): number {
+  /**
+   * How many of `ready` tasks the next batch takes: about TARGET_BATCH_MS of work, and no more than one
+   * thread's share of them over every thread of the cluster (`clusterThreads`), so that the first worker
+   * asked does not take the whole queue while others stand idle.
+   */
+  next(ready: number, clusterThreads = this.threads): number {
     const byTime = this.msPerTask < 0 ? 8 : Math.floor(TARGET_BATCH_MS / Math.max(this.msPerTask, 1e-4));
-    const fair = Math.ceil(ready / this.threads);
+    const fair = Math.ceil(ready / Math.max(clusterThreads, 1));
     return Math.max(1, Math.min(MAX_BATCH, byTime, fair));
   }
 

@@ -38,7 +38,7 @@ export class ThreadPool implements WorkerAdapter {
 
   pump(): void {
     while (!this.closing && this.runner.batchesInFlight < this.maxInFlight && this.host.readyCount > 0) {
-      const tasks = this.host.takeReady(this.id, this.sizer.next(this.host.readyCount));
+      const tasks = this.host.takeReady(this.id, this.sizer.next(this.host.readyCount, this.host.totalThreads));
       if (tasks.length === 0) break;
       this.dispatch(tasks);
     }

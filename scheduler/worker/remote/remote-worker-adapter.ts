@@ -40,7 +40,7 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
 
   pump(): void {
     while (!this.gone && this.inFlight < this.threads * 2 && this.host.readyCount > 0) {
-      const tasks = this.host.takeReady(this.id, this.sizer.next(this.host.readyCount));
+      const tasks = this.host.takeReady(this.id, this.sizer.next(this.host.readyCount, this.host.totalThreads));
       if (tasks.length === 0) break;
       this.dispatch(tasks);
     }
