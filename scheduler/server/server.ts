@@ -1,7 +1,10 @@
 /**
  * The I/O shell around the sans-I/O core: accepts client transports, feeds their messages to the
- * SchedulerState, delivers what it produces, lets workers pull ready tasks, and moves data between
- * worker processes (relayed here) for gathers and dependencies.
+ * SchedulerState, delivers what it produces and lets workers pull ready tasks. Data stays where it was
+ * computed: worker processes fetch dependencies from each other (it only tells them where each holder's
+ * peer server listens), and a client that can reach the workers is told where its gathered results are.
+ * It relays results itself only for clients that cannot fetch them (in-process ones, or `direct: 'never'`)
+ * and for dependencies its own thread pool needs.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from '../core/state';
@@ -42,6 +45,8 @@ export class SchedulerServer implements WorkerHost {
   readonly state: SchedulerState;
   private readonly conns = new Map<string, SchedulerSide>();
   private readonly workers = new Map<string, WorkerAdapter>();
+  /** Worker process id -> where its peer server listens. */
+  private readonly peerAddresses = new Map<string, string>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
   log: SchedulerLog = () => undefined;
@@ -57,13 +62,14 @@ export class SchedulerServer implements WorkerHost {
   }
 
   /** Takes a worker process's connection (its handshake passed in ws-server.ts); a RemoteWorkerAdapter serves it. */
-  acceptWorkerProcess(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string): void {
+  acceptWorkerProcess(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string, peer?: string): void {
     if (this.closed || this.workers.has(id)) {
       transport.send({ op: 'error', error: handshakeError(`worker id ${id} is already connected`) });
       transport.close();
       return;
     }
-    const adapter = new RemoteWorkerAdapter(this, transport, id, threads);
+    if (peer !== undefined) this.peerAddresses.set(id, peer);
+    const adapter = new RemoteWorkerAdapter(this, transport, id, threads, (wid) => this.peerAddresses.get(wid));
     this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
     this.addWorker(adapter, threads);
   }
@@ -117,6 +123,7 @@ export class SchedulerServer implements WorkerHost {
   /** A worker process's connection closed or its heartbeats stopped. */
   workerLost(id: string, why: string): void {
     if (!this.workers.delete(id)) return;
+    this.peerAddresses.delete(id);
     this.log('warn', `worker ${id} lost: ${why}; its tasks are rescheduled`);
     this.state.removeWorker(id);
     this.afterEvent();

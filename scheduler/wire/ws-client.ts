@@ -23,6 +23,10 @@ export interface WsConnectOptions {
   limits?: Partial<WireLimits>;
   /** Milliseconds to wait for the socket to open. */
   connectTimeoutMs?: number;
+  /** Role client: say in the handshake that this client fetches results from worker processes itself. */
+  direct?: boolean;
+  /** Called with the size of every frame that arrives (peer clients bound the bytes they are receiving). */
+  onFrameBytes?: (bytes: number) => void;
 }
 
 export class WsClientTransport<In, Out extends { op: string }> implements Transport<In, Out> {
@@ -35,7 +39,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
 
   constructor(
     private readonly address: string,
-    private readonly role: 'client' | 'worker',
+    private readonly role: 'client' | 'worker' | 'peer',
     private readonly opts: WsConnectOptions & { threads?: number } = {},
   ) {
     const url = parseSchedulerAddress(address);
@@ -52,6 +56,8 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
       if (!this.inner) this.ended(closeError(code, reason.toString(), address) ?? new ConnectionError(`${address} closed the connection before it was open (${code})`, { closeCode: code }));
     });
     this.ws.once('open', () => this.opened(limits));
+    const onBytes = opts.onFrameBytes;
+    if (onBytes) this.ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => onBytes(Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength));
   }
 
   private opened(limits: WireLimits): void {
@@ -61,7 +67,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
     }
     const queue = this.queue;
     this.queue = [];
-    const hello = queue.shift() as unknown as { op: string; client?: string; id?: string; name?: string; resume?: boolean };
+    const hello = queue.shift() as unknown as { op: string; client?: string; id?: string; name?: string; resume?: boolean; peer?: string };
     if (!hello || hello.op !== 'hello') throw new Error('the first message on a connection must be hello');
     const handshake: Handshake = {
       op: 'hello',
@@ -70,6 +76,8 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
       id: (hello.client ?? hello.id) as string,
       ...(hello.name ? { name: hello.name } : {}),
       ...(hello.resume ? { resume: true } : {}),
+      ...(hello.peer ? { peer: hello.peer } : {}),
+      ...(this.opts.direct ? { direct: true } : {}),
       ...(this.opts.threads ? { threads: this.opts.threads } : {}),
       ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
     };
