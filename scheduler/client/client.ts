@@ -15,6 +15,7 @@ import { Connection, type ClientSide, type ConnectionOwner } from './connection'
 import { ClientClosedError, InvalidArgumentError } from '../protocol/errors';
 import { Future, checkTimeout, isFuture, resultsOf } from './future';
 import { FutureRegistry } from './future-registry';
+import { DirectGather, directMode, type DirectMode } from './direct';
 import { EventFeed } from './events';
 import { encodeValue } from './encode';
 import { fnSpec, type TaskFunction } from './functions';
@@ -28,6 +29,7 @@ import { WsClientTransport, parseSchedulerAddress } from '../wire/ws-client';
 export type { ClientSide } from './connection';
 export type { TaskFunction } from './functions';
 export type { MapOptions, SubmitOptions } from './options';
+export type { DirectMode } from './direct';
 export type { TaskGraph } from './tasks';
 
 /** Options of `Client.connect`. */
@@ -44,6 +46,13 @@ export interface ConnectOptions {
   name?: string;
   /** Threads of the default in-process cluster (only when it is started by this call). */
   threads?: number;
+  /**
+   * Where a ws:// client gets results held on worker processes (`result()`, `gather`): 'auto' (default)
+   * fetches them from the worker holding them and goes through the scheduler when that worker cannot be
+   * reached; 'always' fetches from the workers only (an unreachable worker is a ConnectionError); 'never'
+   * always goes through the scheduler. In-process clients always get results through the scheduler.
+   */
+  direct?: DirectMode;
 }
 
 /**
@@ -86,7 +95,7 @@ export class Client {
   private readonly chans: ChannelTable;
   private readonly feed: EventFeed;
 
-  private constructor(transport: ClientSide, opts: { name?: string; connector?: () => ClientSide; reconnectTimeoutMs?: number } = {}) {
+  private constructor(transport: ClientSide, opts: { name?: string; connector?: () => ClientSide; reconnectTimeoutMs?: number; gatherer?: DirectGather } = {}) {
     this.id = `${opts.name ?? 'client'}-${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const owner: ConnectionOwner = {
       receive: (msg) => this.receive(msg),
@@ -95,10 +104,11 @@ export class Client {
         this.futures.wakeAll();
         this.chans.closeAll(lost);
         this.feed.end();
+        opts.gatherer?.close();
       },
     };
     this.conn = new Connection(this.id, transport, owner, opts);
-    this.futures = new FutureRegistry(this.conn);
+    this.futures = new FutureRegistry(this.conn, opts.gatherer);
     this.tasks = new TaskSubmitter(this.conn, this.futures);
     this.chans = new ChannelTable(this.conn, this.futures);
     this.feed = new EventFeed(this.conn);
@@ -119,8 +129,10 @@ export class Client {
       const token = opts.token ?? url.searchParams.get('token') ?? process.env.SHARED_FUTURES_TOKEN;
       url.search = '';
       const address = url.toString().replace(/\/$/, '');
-      const connector = () => new WsClientTransport<SchedulerMessage, ClientMessage>(address, 'client', { token, ca: opts.ca });
-      client = new Client(connector(), { name: opts.name, connector: opts.reconnect === false ? undefined : connector, reconnectTimeoutMs: opts.reconnectTimeoutMs });
+      const mode = directMode(opts.direct);
+      const direct = mode === 'never' ? undefined : new DirectGather(token, opts.name ?? 'client', mode);
+      const connector = () => new WsClientTransport<SchedulerMessage, ClientMessage>(address, 'client', { token, ca: opts.ca, direct: direct !== undefined });
+      client = new Client(connector(), { name: opts.name, connector: opts.reconnect === false ? undefined : connector, reconnectTimeoutMs: opts.reconnectTimeoutMs, gatherer: direct });
     } else if (isMessagePort(target)) {
       client = new Client(new MessagePortTransport<SchedulerMessage, ClientMessage>(target), opts);
     } else if (target && typeof (target as InProcessScheduler).connectInThread === 'function') {

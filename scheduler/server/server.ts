@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from '../core/state';
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { checkClientMessage } from '../protocol/validation';
-import { PROTOCOL_VERSION, type ClientMessage, type ExecTask, type FnSpec, type SchedulerMessage } from '../protocol/messages';
+import { PROTOCOL_VERSION, type ClientMessage, type ExecTask, type FnSpec, type GatherWhere, type SchedulerMessage } from '../protocol/messages';
 import { RemoteWorkerAdapter } from '../worker/remote/remote-worker-adapter';
 import type { FromWorkerProcess, ToWorkerProcess } from '../protocol/worker-process-messages';
 import { MessagePortTransport } from '../transport/message-port';
@@ -45,6 +45,10 @@ export class SchedulerServer implements WorkerHost {
   readonly state: SchedulerState;
   private readonly conns = new Map<string, SchedulerSide>();
   private readonly workers = new Map<string, WorkerAdapter>();
+  /** Clients that fetch results from worker processes themselves (they said `direct` in their hello). */
+  private readonly directClients = new Set<string>();
+  /** Gathers of the batch being handled that asked the scheduler to relay (`relay`), as `client req`. */
+  private readonly relayed = new Set<string>();
   /** Worker process id -> where its peer server listens. */
   private readonly peerAddresses = new Map<string, string>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
@@ -155,12 +159,14 @@ export class SchedulerServer implements WorkerHost {
           this.graceTimers.delete(hello.client);
           clientId = hello.client;
           this.conns.set(clientId, transport);
+          this.setDirect(clientId, hello.direct === true);
           this.state.resumeClient(clientId);
           this.log('info', `client ${clientId} reconnected`);
         } else {
           if (this.conns.has(hello.client) || this.state.clients.has(hello.client)) return this.reject(transport, `client id ${hello.client} is already connected`);
           clientId = hello.client;
           this.conns.set(clientId, transport);
+          this.setDirect(clientId, hello.direct === true);
           this.state.addClient(clientId);
         }
         i = 1;
@@ -173,6 +179,7 @@ export class SchedulerServer implements WorkerHost {
           if (++refused <= MAX_REFUSALS_ANSWERED) refuse(transport, wrong);
           continue;
         }
+        if (msg.op === 'gather' && msg.relay === true) this.relayed.add(`${clientId} ${msg.req}`);
         if (msg.op === 'close') {
           explicitClose = true;
           transport.close();
@@ -194,6 +201,7 @@ export class SchedulerServer implements WorkerHost {
         // Keep its wants and subscriptions for a while: it may reconnect and resume.
         const timer = setTimeout(() => {
           this.graceTimers.delete(id);
+          this.directClients.delete(id);
           this.state.removeClient(id);
           this.afterEvent();
         }, grace);
@@ -201,9 +209,15 @@ export class SchedulerServer implements WorkerHost {
         this.graceTimers.set(id, timer);
         return;
       }
+      this.directClients.delete(id);
       this.state.removeClient(id);
       this.afterEvent();
     });
+  }
+
+  private setDirect(clientId: string, direct: boolean): void {
+    if (direct) this.directClients.add(clientId);
+    else this.directClients.delete(clientId);
   }
 
   /** Takes a client on another thread of this process. */
@@ -228,6 +242,15 @@ export class SchedulerServer implements WorkerHost {
     }
     for (const [wid, keys] of this.state.drainFrees()) this.workers.get(wid)?.free?.(keys);
     for (const g of this.state.drainRemoteGathers()) {
+      if (this.directClients.has(g.client) && !this.relayed.has(`${g.client} ${g.req}`)) {
+        const where = this.whereIs(g.remote);
+        if (where) {
+          // The client fetches these from the workers itself (scheduler/client/direct.ts).
+          const value: GatherWhere = { where, values: g.values };
+          this.conns.get(g.client)?.send({ op: 'reply', req: g.req, ok: true, value });
+          continue;
+        }
+      }
       const fetches = [...g.remote].map(([wid, part]) =>
         this.fetchFrom(wid, part.keys).then((values) => {
           part.index.forEach((idx, j) => (g.values[idx] = values[j]));
@@ -238,6 +261,18 @@ export class SchedulerServer implements WorkerHost {
         (err: unknown) => this.conns.get(g.client)?.send({ op: 'reply', req: g.req, ok: false, error: toErrorInfo(err) }),
       );
     }
+    this.relayed.clear();
+  }
+
+  /** Where a direct client fetches results held on worker processes, or undefined when a holder has no peer address. */
+  private whereIs(remote: Map<string, { keys: string[]; index: number[] }>): GatherWhere['where'] | undefined {
+    const where: GatherWhere['where'] = [];
+    for (const [worker, part] of remote) {
+      const address = this.peerAddresses.get(worker);
+      if (address === undefined) return undefined;
+      where.push({ worker, address, keys: part.keys, index: part.index });
+    }
+    return where;
   }
 
   private fetchFrom(workerId: string, keys: string[]): Promise<unknown[]> {

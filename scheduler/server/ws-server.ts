@@ -134,7 +134,7 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
       server.acceptWorkerProcess(transport, hello.id, threads, hello.name, peer);
       return;
     }
-    const first: ClientMessage = { op: 'hello', client: hello.id, version: hello.version, ...(hello.name ? { name: hello.name } : {}), ...(hello.resume ? { resume: true } : {}) };
+    const first: ClientMessage = { op: 'hello', client: hello.id, version: hello.version, ...(hello.name ? { name: hello.name } : {}), ...(hello.resume ? { resume: true } : {}), ...(hello.direct === true ? { direct: true } : {}) };
     const transport: WebSocketTransport<ClientMessage, SchedulerMessage> = new WebSocketTransport(ws, {
       limits,
       initial: [first],

@@ -1,0 +1,172 @@
+/**
+ * The peer-to-peer data plane: worker processes fetch dependencies from each other and clients fetch results
+ * from the workers holding them, without the scheduler relaying the data. Data through the scheduler is
+ * counted where it would pass: RemoteWorkerAdapter.fetch (the scheduler asking a worker process for results).
+ */
+import { test, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { AuthenticationError, Client, LocalCluster, type Future } from '../../scheduler';
+import { RemoteWorkerAdapter } from '../../scheduler/worker/remote/remote-worker-adapter';
+import { WorkerProcess } from '../../scheduler/worker/remote/worker-process';
+import { PeerClient } from '../../scheduler/wire/peer-client';
+import { fileGate, type Gate } from '../support/gate';
+import { waitUntil } from '../support/wait';
+import { startScheduler, startWorker, stopAll } from '../support/processes';
+
+after(stopAll);
+
+/** Keys the scheduler fetched from worker processes (relayed through it), since the test began. */
+const relayed: string[] = [];
+const originalFetch = RemoteWorkerAdapter.prototype.fetch;
+RemoteWorkerAdapter.prototype.fetch = function (this: RemoteWorkerAdapter, keys: string[]) {
+  relayed.push(...keys);
+  return originalFetch.call(this, keys);
+};
+
+const gates: Gate[] = [];
+afterEach(() => {
+  for (const g of gates.splice(0)) g.open();
+  relayed.length = 0;
+});
+
+/** A task that holds its pool thread (without spinning) until `gate` exists. */
+function holdThread(gate: string): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- task code runs on a worker, where require is the way in
+  const fsm = require('node:fs');
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!fsm.existsSync(gate)) Atomics.wait(cell, 0, 0, 5);
+  return 0;
+}
+
+/**
+ * Fills the only worker there is with two tasks that hold its thread (one running, one queued behind it, in
+ * two batches): it pulls no more work until the returned gate opens, so the next tasks go to a worker that joins.
+ */
+async function occupy(client: Client): Promise<Gate> {
+  const gate = fileGate();
+  gates.push(gate);
+  for (let i = 0; i < 2; i++) {
+    const f: Future = client.submit({ fn: holdThread, args: [gate.path], pure: false });
+    await waitUntil(`blocker ${i} dispatched`, () => f.status === 'processing', 20_000);
+  }
+  return gate;
+}
+
+async function inProcessCluster() {
+  const cluster = await LocalCluster.start({ threads: 0, listen: { port: 0 } });
+  const workers: WorkerProcess[] = [];
+  const addWorker = async () => {
+    const w = await WorkerProcess.start(cluster.address, { threads: 1, token: cluster.token });
+    workers.push(w);
+    return w;
+  };
+  const close = async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await cluster.close();
+  };
+  return { cluster, addWorker, close, token: cluster.token as string };
+}
+
+test('a dependency moves from worker to worker without passing through the scheduler', async () => {
+  const c = await inProcessCluster();
+  const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  try {
+    await c.addWorker();
+    await waitUntil('worker A joined', async () => (await client.schedulerInfo()).workers.length === 1);
+    const a = client.submit((n: number) => new Float64Array(n).fill(1.5), 100_000);
+    await waitUntil('a computed on A', () => a.status === 'finished', 20_000);
+    const gate = await occupy(client);
+    await c.addWorker();
+    await waitUntil('worker B joined', async () => (await client.schedulerInfo()).workers.length === 2);
+    // A is full: b runs on B, so the sum needs one dependency from the other worker wherever it runs.
+    const b = client.submit((n: number) => new Float64Array(n).fill(2), 1000);
+    await waitUntil('b computed on B', () => b.status === 'finished', 20_000);
+    gate.open();
+    const sum = client.submit((x: Float64Array, y: Float64Array) => x.reduce((s, v) => s + v, 0) + y.reduce((s, v) => s + v, 0), a, b);
+    assert.equal(await sum.result(20_000), 150_000 + 2000);
+    assert.deepEqual(relayed, [], 'the scheduler fetched no result from a worker process');
+  } finally {
+    await client.close();
+    await c.close();
+  }
+});
+
+test("result() comes from the worker directly ('auto'), through the scheduler with 'never' or when the worker cannot be reached", async () => {
+  const c = await inProcessCluster();
+  const auto = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  const never = await Client.connect(c.cluster.address, { token: c.token, reconnect: false, direct: 'never' });
+  const always = await Client.connect(c.cluster.address, { token: c.token, reconnect: false, direct: 'always' });
+  try {
+    const w = await c.addWorker();
+    await waitUntil('the worker joined', async () => (await auto.schedulerInfo()).workers.length === 1);
+    const f = auto.submit((n: number) => ({ n, xs: Array.from({ length: n }, (_, i) => i * i) }), 50);
+    const expected = { n: 50, xs: Array.from({ length: 50 }, (_, i) => i * i) };
+    assert.deepEqual(await f.result(20_000), expected);
+    assert.deepEqual(await auto.gather([f, f]), [expected, expected]);
+    assert.deepEqual(await always.future(f.key).result(20_000), expected);
+    assert.deepEqual(relayed, [], "'auto' and 'always' fetch from the worker");
+
+    assert.deepEqual(await never.future(f.key).result(20_000), expected);
+    assert.deepEqual(relayed, [f.key], "'never' goes through the scheduler");
+
+    // The worker's peer port closes (an address that no longer answers): 'auto' falls back to the scheduler.
+    relayed.length = 0;
+    await (w as unknown as { peerServer: { close(): Promise<void> } }).peerServer.close();
+    const g = auto.submit((x: number) => x * 3, 14);
+    assert.equal(await g.result(20_000), 42);
+    assert.deepEqual(relayed, [g.key], "'auto' relays through the scheduler when the worker cannot be reached");
+    await assert.rejects(always.future(g.key).result(20_000), (err: Error) => err.name === 'ConnectionError' && /direct: 'always'/.test(err.message));
+  } finally {
+    await Promise.all([auto.close(), never.close(), always.close()]);
+    await c.close();
+  }
+});
+
+test('the peer port refuses a wrong token, and serves the right one', async () => {
+  const c = await inProcessCluster();
+  const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  const wrong = new PeerClient('not-the-token-at-all', 'intruder');
+  const right = new PeerClient(c.token, 'friend');
+  try {
+    const w = await c.addWorker();
+    await waitUntil('the worker joined', async () => (await client.schedulerInfo()).workers.length === 1);
+    const f = client.submit((x: number) => x + 1, 41);
+    await waitUntil('computed', () => f.status === 'finished', 20_000);
+    await assert.rejects(wrong.get(w.peerAddress, [f.key]), (err: Error) => err instanceof AuthenticationError && /wrong token/.test(err.message));
+    const ok = await right.get(w.peerAddress, [f.key, 'no-such-key']);
+    assert.deepEqual(ok.values, [42, undefined]);
+    assert.deepEqual(ok.missing, ['no-such-key'], 'a key the worker does not hold is named as missing');
+  } finally {
+    wrong.close();
+    right.close();
+    await client.close();
+    await c.close();
+  }
+});
+
+test('the holder of a dependency killed with SIGKILL while the dependent fetches it: the dependency is recomputed', async () => {
+  const TOKEN = 'test-token-peer-data-0123456789';
+  const s = await startScheduler(['--port', '0', '--threads', '0', '--token', TOKEN]);
+  const client = await Client.connect(s.address, { token: TOKEN, reconnect: false });
+  try {
+    const holder = await startWorker(s.address, ['--threads', '1', '--token', TOKEN]);
+    await waitUntil('the holder joined', async () => (await client.schedulerInfo()).workers.length === 1, 20_000);
+    const big = client.submit((n: number) => new Uint8Array(n).fill(3), 32 * 2 ** 20);
+    await waitUntil('big computed on the holder', () => big.status === 'finished', 30_000);
+    const gate = await occupy(client);
+    await startWorker(s.address, ['--threads', '1', '--token', TOKEN]);
+    await waitUntil('the second worker joined', async () => (await client.schedulerInfo()).workers.length === 2, 20_000);
+    // The holder is full: the dependent goes to the other worker, which fetches `big` from the holder.
+    const dependent = client.submit((x: Uint8Array) => x.length + x[x.length - 1], big);
+    await waitUntil('the dependent dispatched', () => dependent.status === 'processing', 20_000);
+    // (The blockers are rescheduled when the holder dies: they must not hold the other worker.)
+    gate.open();
+    await holder.stop('SIGKILL');
+    assert.equal(await dependent.result(60_000), 32 * 2 ** 20 + 3);
+    const story = await client.story(big.key);
+    assert.ok(story.some((e) => e.event === 'recompute'), `big was recomputed: ${JSON.stringify(story)}`);
+  } finally {
+    await client.close();
+    await stopAll();
+  }
+});
