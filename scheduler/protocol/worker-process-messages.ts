@@ -11,6 +11,9 @@ export type ToWorkerProcess =
   | { op: 'run'; fns: FnSpec[]; tasks: ExecTask[]; peers?: Record<string, string> }
   /** Send these results (for a client's gather or another worker's task). */
   | { op: 'get'; req: number; keys: string[] }
+  /** The answer to a `relay`: the values of its keys, in order. */
+  | { op: 'relayed'; req: number; ok: true; values: unknown[] }
+  | { op: 'relayed'; req: number; ok: false; error: ErrorInfo }
   /** Drop these results: nobody needs them any more. */
   | { op: 'free'; keys: string[] }
   | { op: 'error'; error: ErrorInfo };
@@ -29,6 +32,11 @@ export type FromWorkerProcess =
    * or no longer held them): the scheduler recomputes them or errs the runs. `dropped`: none of the batch's
    * tasks ran, so no `ran` follows for it.
    */
+  /**
+   * No holder's peer server gave these dependencies (unreachable from here, e.g. a peer address this machine
+   * cannot route to): the scheduler fetches them from the holders for this worker, as a last resort.
+   */
+  | { op: 'relay'; req: number; at: Record<string, string[]> }
   | { op: 'missing'; runs: { key: string; run: number }[]; keys: string[]; dropped: boolean };
 
 /** How often a worker process says it is alive, and how long the scheduler waits before it gives up on one. */

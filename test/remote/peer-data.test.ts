@@ -91,6 +91,30 @@ test('a dependency moves from worker to worker without passing through the sched
   }
 });
 
+test("a holder whose peer port cannot be reached: the dependent still gets the value, through the scheduler", async () => {
+  const c = await inProcessCluster();
+  const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  try {
+    const a = await c.addWorker();
+    await waitUntil('worker A joined', async () => (await client.schedulerInfo()).workers.length === 1);
+    const x = client.submit((n: number) => Array.from({ length: n }, (_, i) => i), 1000);
+    await waitUntil('x computed on A', () => x.status === 'finished', 20_000);
+    // A stays connected to the scheduler but its announced peer address no longer answers.
+    await (a as unknown as { peerServer: { close(): Promise<void> } }).peerServer.close();
+    const gate = await occupy(client);
+    await c.addWorker();
+    await waitUntil('worker B joined', async () => (await client.schedulerInfo()).workers.length === 2);
+    const y = client.submit((xs: number[]) => xs.reduce((p, q) => p + q, 0), x);
+    await waitUntil('y dispatched to B', () => y.status === 'processing' || y.status === 'finished', 20_000);
+    gate.open();
+    assert.equal(await y.result(20_000), 499_500);
+    assert.ok(relayed.includes(x.key), 'x was relayed by the scheduler');
+  } finally {
+    await client.close();
+    await c.close();
+  }
+});
+
 test("result() comes from the worker directly ('auto'), through the scheduler with 'never' or when the worker cannot be reached", async () => {
   const c = await inProcessCluster();
   const auto = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });

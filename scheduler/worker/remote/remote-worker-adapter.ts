@@ -71,6 +71,20 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
     this.transport.send(peers ? { op: 'run', fns, tasks, peers } : { op: 'run', fns, tasks });
   }
 
+  /**
+   * Fetches dependencies the worker process could not get from their holders' peer servers, through this
+   * scheduler: slower, but a worker whose peers cannot reach it still gets its results used.
+   */
+  private relay(req: number, at: Record<string, string[]>): void {
+    const keys = Object.keys(at);
+    // The host fills the `deps` of tasks from their `at`; one carrier task holds them all.
+    const carrier: ExecTask = { key: '', run: 0, fn: '', args: [], at: { ...at } };
+    this.host.fillRemoteDeps([carrier]).then(
+      () => this.transport.send({ op: 'relayed', req, ok: true, values: keys.map((k) => carrier.deps?.[k]) }),
+      (err: unknown) => this.transport.send({ op: 'relayed', req, ok: false, error: toErrorInfo(err) }),
+    );
+  }
+
   /** Results this worker process stores, in the order of `keys`. */
   fetch(keys: string[]): Promise<unknown[]> {
     if (this.gone) return Promise.reject(new ConnectionError(`worker ${this.id} is gone`));
@@ -109,6 +123,9 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
           else f.reject(fromErrorInfo(m.error));
           break;
         }
+        case 'relay':
+          this.relay(m.req, m.at);
+          break;
         case 'missing':
           // No holder could give these runs their dependencies: the scheduler recomputes them (or errs the runs).
           if (m.dropped) {

@@ -45,6 +45,9 @@ export class WorkerProcess {
   private readonly peerAddresses = new Map<string, string>();
   private readonly peers: PeerClient;
   private readonly fetcher: DependencyFetcher;
+  /** Dependencies asked of the scheduler (`relay`) and not answered yet, by request id. */
+  private readonly relays = new Map<number, (values: unknown[] | undefined) => void>();
+  private nextRelay = 1;
 
   private constructor(
     readonly scheduler: string,
@@ -67,7 +70,13 @@ export class WorkerProcess {
       },
       { scheduler, ...(opts.token !== undefined ? { token: opts.token } : {}) },
     );
-    this.closedPromise = new Promise((resolve) => this.transport.onClose((reason) => resolve(reason)));
+    this.closedPromise = new Promise((resolve) =>
+      this.transport.onClose((reason) => {
+        for (const answer of this.relays.values()) answer(undefined);
+        this.relays.clear();
+        resolve(reason);
+      }),
+    );
     this.transport.onMessages((batch) => this.receive(batch));
     this.transport.send({ op: 'hello', id: this.id, ...(opts.name ? { name: opts.name } : {}), peer: peerServer.address });
     this.transport.setKeepAlive(true);
@@ -127,6 +136,12 @@ export class WorkerProcess {
           }
           break;
         }
+        case 'relayed': {
+          const answer = this.relays.get(m.req);
+          this.relays.delete(m.req);
+          answer?.(m.ok ? m.values : undefined);
+          break;
+        }
         case 'free':
           for (const k of m.keys) this.store.delete(k);
           break;
@@ -150,7 +165,7 @@ export class WorkerProcess {
       }
     }
     if (elsewhere.size === 0) return this.start(batch);
-    void this.fetcher.fetch(elsewhere).then(({ values, missing }) => {
+    void this.fetchDeps(elsewhere).then(({ values, missing }) => {
       if (this.closing) return;
       const runnable: ExecTask[] = [];
       const stuck: ExecTask[] = [];
@@ -177,6 +192,23 @@ export class WorkerProcess {
       }
       if (runnable.length > 0) this.start({ ...batch, tasks: runnable });
     });
+  }
+
+  /** Fetches from the holders' peer servers; what none of them gave, through the scheduler. */
+  private async fetchDeps(elsewhere: Map<string, string[]>): Promise<{ values: Map<string, unknown>; missing: Set<string> }> {
+    const got = await this.fetcher.fetch(elsewhere);
+    if (got.missing.size === 0 || this.closing) return got;
+    const at: Record<string, string[]> = {};
+    for (const k of got.missing) at[k] = elsewhere.get(k) ?? [];
+    const req = this.nextRelay++;
+    const relayed = await new Promise<unknown[] | undefined>((resolve) => {
+      this.relays.set(req, resolve);
+      this.send({ op: 'relay', req, at });
+    });
+    if (relayed === undefined) return got;
+    Object.keys(at).forEach((k, i) => got.values.set(k, relayed[i]));
+    got.missing.clear();
+    return got;
   }
 
   private start(batch: Batch): void {
