@@ -5,9 +5,15 @@
  * closes is dropped from the cache and opened again by the next request.
  */
 import { randomUUID } from 'node:crypto';
-import { ConnectionError, fromErrorInfo } from '../protocol/errors';
+import WebSocket from 'ws';
+import { AuthenticationError, ConnectionError, WireError, fromErrorInfo } from '../protocol/errors';
+import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { FromPeer, ToPeer } from '../protocol/worker-process-messages';
-import { WsClientTransport } from './ws-client';
+import { parseSchedulerAddress } from './address';
+import { CloseCode, closeError } from './close-codes';
+import type { Handshake } from './handshake';
+import { DEFAULT_LIMITS, type WireLimits } from './limits';
+import { decodeMessage, encodeMessage, rebuildRaw, type RawPart } from './peer-frames';
 
 /** How long a peer may take to accept a connection. */
 const PEER_CONNECT_TIMEOUT_MS = 5_000;
@@ -25,39 +31,62 @@ export interface PeerAnswer {
 
 type Pending = { resolve: (a: PeerAnswer) => void; reject: (e: Error) => void };
 
+/** A reply whose raw parts are still arriving. */
+interface Assembling {
+  reply: { req: number; values: unknown[]; missing?: string[] };
+  parts: RawPart[];
+  next: number;
+}
+
 class PeerConnection {
-  private readonly transport: WsClientTransport<FromPeer, ToPeer | { op: 'hello'; id: string }>;
+  private readonly ws: WebSocket;
+  private open = false;
+  private readonly queue: Buffer[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextReq = 1;
   private lastHeard = Date.now();
   private readonly idle: NodeJS.Timeout;
-  /** Bytes arrived since the oldest outstanding request started (what this connection is receiving). */
-  receiving = 0;
+  private assembling: Assembling | undefined;
+  /** Bytes announced by replies and not arrived yet (what this connection is receiving). */
+  private receiving = 0;
   dead = false;
 
   constructor(
     readonly address: string,
     id: string,
     token: string | undefined,
+    limits: WireLimits,
     private readonly onEnd: (c: PeerConnection) => void,
     private readonly onBytes: (delta: number) => void,
   ) {
-    this.transport = new WsClientTransport(address, 'peer', {
-      ...(token !== undefined ? { token } : {}),
-      connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS,
-      onFrameBytes: (n) => {
-        this.lastHeard = Date.now();
-        if (this.pending.size === 0) return;
-        this.receiving += n;
-        this.onBytes(n);
-      },
+    const url = parseSchedulerAddress(address);
+    this.ws = new WebSocket(url, { maxPayload: limits.maxBatchBytes, perMessageDeflate: false, handshakeTimeout: PEER_CONNECT_TIMEOUT_MS });
+    this.ws.on('unexpected-response', (_req, res) => {
+      this.ws.terminate();
+      this.end(new ConnectionError(`${address} answered HTTP ${res.statusCode}: not a Shared Futures worker's peer port`));
     });
-    this.transport.onMessages((batch) => this.receive(batch));
-    this.transport.onClose((reason) => this.end(reason ?? new ConnectionError(`peer ${address} closed the connection`)));
-    this.transport.send({ op: 'hello', id });
+    this.ws.on('error', (err: Error) => this.end(new ConnectionError(`cannot reach peer ${address}: ${err.message}`, { cause: err })));
+    this.ws.on('close', (code: number, reason: Buffer) => this.end(closeError(code, reason.toString(), `peer ${address}`) ?? new ConnectionError(`peer ${address} closed the connection`)));
+    this.ws.once('open', () => {
+      const hello: Handshake = { op: 'hello', version: PROTOCOL_VERSION, role: 'peer', id, ...(token !== undefined ? { token } : {}) };
+      this.ws.send(JSON.stringify(hello));
+      this.open = true;
+      for (const f of this.queue.splice(0)) this.ws.send(f, { binary: true });
+      this.applyKeepAlive();
+    });
+    this.ws.on('message', (data: Buffer, binary: boolean) => {
+      this.lastHeard = Date.now();
+      try {
+        if (!binary) throw new WireError('ERR_FRAME', 'expected a binary frame');
+        this.receive(data);
+      } catch (err) {
+        this.ws.terminate();
+        this.end(err as Error);
+      }
+    });
     this.idle = setInterval(() => {
       if (this.pending.size > 0 && Date.now() - this.lastHeard > PEER_IDLE_TIMEOUT_MS) {
-        this.transport.close();
+        this.ws.terminate();
         this.end(new ConnectionError(`peer ${address} sent nothing for ${PEER_IDLE_TIMEOUT_MS / 1000}s`));
       }
     }, PEER_IDLE_TIMEOUT_MS / 4);
@@ -68,36 +97,65 @@ class PeerConnection {
     if (this.dead) return Promise.reject(new ConnectionError(`peer ${this.address} is unreachable`));
     const req = this.nextReq++;
     if (this.pending.size === 0) this.lastHeard = Date.now();
-    this.transport.setKeepAlive(true);
     return new Promise((resolve, reject) => {
       this.pending.set(req, { resolve, reject });
-      this.transport.send({ op: 'get', req, keys });
+      this.applyKeepAlive();
+      const frame = encodeMessage({ op: 'get', req, keys } satisfies ToPeer);
+      if (this.open) this.ws.send(frame, { binary: true });
+      else this.queue.push(frame);
     });
   }
 
-  private receive(batch: FromPeer[]): void {
-    for (const m of batch) {
-      if (m?.op === 'data') {
-        const p = this.pending.get(m.req);
-        if (!p) continue;
-        this.pending.delete(m.req);
-        this.settled();
-        p.resolve({ values: m.values, missing: m.missing ?? [] });
-      } else if (m?.op === 'error') {
-        // The peer could not take a request (it says why); nothing is left to wait for on this connection.
-        this.transport.close();
-        this.end(fromErrorInfo(m.error));
+  private receive(frame: Buffer): void {
+    const a = this.assembling;
+    if (a) {
+      const part = a.parts[a.next++];
+      a.reply.values[part.i] = rebuildRaw(part, frame);
+      this.received(part.bytes);
+      if (a.next === a.parts.length) {
+        this.assembling = undefined;
+        this.settle(a.reply);
       }
+      return;
+    }
+    const m = decodeMessage(frame) as FromPeer & { raw?: RawPart[] };
+    if (m?.op === 'data') {
+      if (m.raw && m.raw.length > 0) {
+        const announced = m.raw.reduce((n, p) => n + p.bytes, 0);
+        this.receiving += announced;
+        this.onBytes(announced);
+        this.assembling = { reply: m, parts: m.raw, next: 0 };
+        return;
+      }
+      this.settle(m);
+    } else if (m?.op === 'error') {
+      // The peer could not take a request (it says why); nothing is left to wait for on this connection.
+      this.ws.terminate();
+      this.end(fromErrorInfo(m.error));
+    } else {
+      throw new WireError('ERR_DECODE', `unknown peer message ${JSON.stringify((m as { op?: unknown })?.op)}`);
     }
   }
 
-  /** A request was answered: what arrived for it no longer counts as being received. */
-  private settled(): void {
-    if (this.pending.size === 0) {
-      this.onBytes(-this.receiving);
-      this.receiving = 0;
-      this.transport.setKeepAlive(false);
-    }
+  private received(bytes: number): void {
+    this.receiving -= bytes;
+    this.onBytes(-bytes);
+  }
+
+  private settle(reply: { req: number; values: unknown[]; missing?: string[] }): void {
+    const p = this.pending.get(reply.req);
+    if (!p) return;
+    this.pending.delete(reply.req);
+    this.applyKeepAlive();
+    p.resolve({ values: reply.values, missing: reply.missing ?? [] });
+  }
+
+  /** An idle connection does not keep the process alive; one with requests outstanding does. */
+  private applyKeepAlive(): void {
+    const socket = (this.ws as unknown as { _socket?: { ref(): void; unref(): void } })._socket;
+    if (!socket) return;
+    if (this.pending.size > 0) socket.ref();
+    else socket.unref();
   }
 
   private end(reason: Error): void {
@@ -106,14 +164,15 @@ class PeerConnection {
     clearInterval(this.idle);
     this.onBytes(-this.receiving);
     this.receiving = 0;
-    const err = reason instanceof ConnectionError || reason.name === 'AuthenticationError' ? reason : new ConnectionError(`peer ${this.address}: ${reason.message}`, { cause: reason });
+    const err = reason instanceof ConnectionError || reason instanceof AuthenticationError ? reason : new ConnectionError(`peer ${this.address}: ${reason.message}`, { cause: reason });
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.onEnd(this);
   }
 
   close(): void {
-    this.transport.close();
+    if (this.open) this.ws.close(CloseCode.normal, 'closed');
+    else this.ws.terminate();
     this.end(new ConnectionError(`the connection to peer ${this.address} was closed`));
   }
 }
@@ -121,7 +180,7 @@ class PeerConnection {
 export class PeerClient {
   private readonly conns = new Map<string, PeerConnection>();
   private readonly id: string;
-  /** Bytes arriving for outstanding requests, over every connection. */
+  /** See bytesInFlight. */
   private inFlight = 0;
 
   constructor(
@@ -132,7 +191,7 @@ export class PeerClient {
     this.id = `${name}-peer-${randomUUID().slice(0, 8)}`;
   }
 
-  /** Bytes received so far for requests not yet answered. */
+  /** Bytes of large results announced by peers and not arrived yet, over every connection. */
   get bytesInFlight(): number {
     return this.inFlight;
   }
@@ -146,6 +205,7 @@ export class PeerClient {
           address,
           this.id,
           this.token,
+          DEFAULT_LIMITS,
           (ended) => {
             if (this.conns.get(address) === ended) this.conns.delete(address);
           },

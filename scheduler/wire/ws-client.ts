@@ -25,8 +25,6 @@ export interface WsConnectOptions {
   connectTimeoutMs?: number;
   /** Role client: say in the handshake that this client fetches results from worker processes itself. */
   direct?: boolean;
-  /** Called with the size of every frame that arrives (peer clients bound the bytes they are receiving). */
-  onFrameBytes?: (bytes: number) => void;
 }
 
 export class WsClientTransport<In, Out extends { op: string }> implements Transport<In, Out> {
@@ -39,7 +37,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
 
   constructor(
     private readonly address: string,
-    private readonly role: 'client' | 'worker' | 'peer',
+    private readonly role: 'client' | 'worker',
     private readonly opts: WsConnectOptions & { threads?: number } = {},
   ) {
     const url = parseSchedulerAddress(address);
@@ -56,8 +54,6 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
       if (!this.inner) this.ended(closeError(code, reason.toString(), address) ?? new ConnectionError(`${address} closed the connection before it was open (${code})`, { closeCode: code }));
     });
     this.ws.once('open', () => this.opened(limits));
-    const onBytes = opts.onFrameBytes;
-    if (onBytes) this.ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => onBytes(Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength));
   }
 
   private opened(limits: WireLimits): void {

@@ -9,6 +9,8 @@ import { AuthenticationError, Client, LocalCluster, type Future } from '../../sc
 import { RemoteWorkerAdapter } from '../../scheduler/worker/remote/remote-worker-adapter';
 import { WorkerProcess } from '../../scheduler/worker/remote/worker-process';
 import { PeerClient } from '../../scheduler/wire/peer-client';
+import { RAW_MIN_BYTES } from '../../scheduler/wire/peer-frames';
+import { listenForPeers } from '../../scheduler/worker/remote/peer-server';
 import { fileGate, type Gate } from '../support/gate';
 import { waitUntil } from '../support/wait';
 import { startScheduler, startWorker, stopAll } from '../support/processes';
@@ -192,5 +194,39 @@ test('the holder of a dependency killed with SIGKILL while the dependent fetches
   } finally {
     await client.close();
     await stopAll();
+  }
+});
+
+test('results of every kind cross the peer link whole: large typed arrays as raw frames, views of a larger buffer, small values inline', async () => {
+  const n = RAW_MIN_BYTES; // elements: every large array below is at least RAW_MIN_BYTES bytes
+  const backing = new Uint8Array(3 * n).map((_, i) => i % 251);
+  const stored = new Map<string, unknown>([
+    ['u8', new Uint8Array(n).map((_, i) => i % 256)],
+    ['f64', new Float64Array(n).map((_, i) => i / 3)],
+    ['i16', new Int16Array(n).map((_, i) => -i)],
+    ['big64', new BigInt64Array(n).map((_, i) => BigInt(i) * -7n)],
+    ['buf', Buffer.alloc(n, 9)],
+    ['view', backing.subarray(n + 1, 2 * n + 1)],
+    ['odd-view', new Uint16Array(backing.buffer, 2, n)],
+    ['small', new Float32Array([1.5, 2.5])],
+    ['obj', { a: [1, 'two', new Map([[3, 4]])] }],
+  ]);
+  const server = await listenForPeers((keys) => ({ values: keys.map((k) => stored.get(k)), missing: keys.filter((k) => !stored.has(k)) }), { token: 'peer-frames-token' });
+  const client = new PeerClient('peer-frames-token', 'frames');
+  try {
+    const keys = [...stored.keys(), 'absent'];
+    const [first, second] = await Promise.all([client.get(server.address, keys), client.get(server.address, ['u8', 'obj'])]);
+    keys.forEach((k, i) => {
+      const got = first.values[i];
+      assert.deepEqual(got, stored.get(k), `${k} arrives equal`);
+      if (k !== 'absent') assert.equal(Object.getPrototypeOf(got), Object.getPrototypeOf(stored.get(k)), `${k} keeps its type`);
+    });
+    assert.deepEqual(first.missing, ['absent']);
+    assert.deepEqual(second.values, [stored.get('u8'), stored.get('obj')], 'replies to requests on one connection do not mix');
+    const view = first.values[keys.indexOf('view')] as Uint8Array;
+    assert.equal(view.buffer.byteLength, view.byteLength, 'a view arrives owning exactly its bytes');
+  } finally {
+    client.close();
+    await server.close();
   }
 });

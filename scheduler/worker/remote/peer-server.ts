@@ -3,7 +3,8 @@
  * their gathers) fetch the results this worker stores here, so that data moves between the machines that
  * have it and need it without passing through the scheduler. The first frame is the JSON text handshake of
  * role 'peer' carrying the scheduler's token, checked in constant time before any binary frame is decoded,
- * as the scheduler does (server/ws-server.ts). Then: `get` keys → `data` values (and the keys not stored).
+ * as the scheduler does (server/ws-server.ts). Then: `get` keys → `data` values (and the keys not stored),
+ * framed as wire/peer-frames.ts says (large binary results as frames of their own bytes).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,7 @@ import { isLoopback, tokensMatch } from '../../wire/auth';
 import { CloseCode } from '../../wire/close-codes';
 import type { Handshake } from '../../wire/handshake';
 import { DEFAULT_LIMITS, type WireLimits } from '../../wire/limits';
-import { WebSocketTransport } from '../../wire/ws-transport';
+import { decodeMessage, encodeMessage, encodeReply } from '../../wire/peer-frames';
 
 export interface PeerListenOptions {
   host?: string;
@@ -43,7 +44,7 @@ export async function listenForPeers(lookup: (keys: string[]) => { values: unkno
     throw new InvalidArgumentError(`a token is required to listen for peers on ${host}, which other machines can reach: pass --token (or SHARED_FUTURES_TOKEN)`);
   }
   // Replies carry results of any size; the requesting side bounds what it asks for at once.
-  const limits: WireLimits = { ...DEFAULT_LIMITS, ...opts.limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER };
+  const limits: WireLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const httpServer = http.createServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' });
     res.end('Shared Futures worker peer port: connect with a WebSocket client\n');
@@ -98,19 +99,26 @@ function handshake(ws: WebSocket, token: string | undefined, limits: WireLimits,
       ws.close(CloseCode.versionMismatch, `protocol version ${String(hello.version)} is not supported (this worker speaks ${PROTOCOL_VERSION})`);
       return;
     }
-    const transport: WebSocketTransport<ToPeer, FromPeer> = new WebSocketTransport(ws, {
-      limits,
-      onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
-    });
-    transport.onMessages((batch) => {
-      for (const m of batch) {
-        if (m?.op !== 'get' || !Number.isSafeInteger(m.req) || !Array.isArray(m.keys) || !m.keys.every((k) => typeof k === 'string')) {
-          transport.send({ op: 'error', error: toErrorInfo(new InvalidArgumentError('a peer asks {op: "get", req, keys: string[]}')) });
-          continue;
-        }
-        const { values, missing } = lookup(m.keys);
-        transport.send(missing.length > 0 ? { op: 'data', req: m.req, values, missing } : { op: 'data', req: m.req, values });
+    const fail = (message: string) => ws.send(encodeMessage({ op: 'error', error: toErrorInfo(new InvalidArgumentError(message)) } satisfies FromPeer));
+    ws.on('message', (frame: Buffer, binary: boolean) => {
+      let m: ToPeer;
+      try {
+        if (!binary) throw new Error('expected a binary frame after the handshake');
+        m = decodeMessage(frame) as ToPeer;
+      } catch (err) {
+        return fail((err as Error).message);
       }
+      if (m?.op !== 'get' || !Number.isSafeInteger(m.req) || !Array.isArray(m.keys) || !m.keys.every((k) => typeof k === 'string')) {
+        return fail('a peer asks {op: "get", req, keys: string[]}');
+      }
+      const { values, missing } = lookup(m.keys);
+      let frames: Uint8Array[];
+      try {
+        frames = encodeReply(missing.length > 0 ? { op: 'data', req: m.req, values, missing } : { op: 'data', req: m.req, values });
+      } catch (err) {
+        return ws.send(encodeMessage({ op: 'error', error: toErrorInfo(err) } satisfies FromPeer));
+      }
+      for (const f of frames) ws.send(f, { binary: true });
     });
   });
 }
