@@ -30,7 +30,7 @@ export async function workerCommand(argv: readonly string[], io: CliIo): Promise
   const threads = values.threads ?? Math.max(1, availableParallelism());
   const listen = values.listen === undefined ? undefined : parseListen(values.listen);
   if (listen && token === undefined && !isLoopback(listen.host)) {
-    throw new CliFailure(`a token is required to listen on ${listen.host}, which other machines can reach: pass --token (or SHARED_FUTURES_TOKEN)`);
+    throw new UsageError(`a token is required to listen on ${listen.host}, which other machines can reach: pass --token (or SHARED_FUTURES_TOKEN)`);
   }
   // A client first: a scheduler that is down or a wrong token is said in one line, and the client
   // then sees this worker join, so "serving" is printed only once it is true.

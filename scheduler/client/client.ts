@@ -119,6 +119,7 @@ export class Client {
    * LocalCluster, to a MessagePort handed out by `cluster.createPort()`, or to `ws://host:port`.
    */
   static async connect(target?: InProcessScheduler | MessagePort | string, opts: ConnectOptions = {}): Promise<Client> {
+    const mode = directMode(opts.direct);
     let client: Client;
     if (target === undefined) {
       if (!defaultClusterStarter) throw new Error('no default cluster is available in this build');
@@ -129,7 +130,6 @@ export class Client {
       const token = opts.token ?? url.searchParams.get('token') ?? process.env.SHARED_FUTURES_TOKEN;
       url.search = '';
       const address = url.toString().replace(/\/$/, '');
-      const mode = directMode(opts.direct);
       const direct = mode === 'never' ? undefined : new DirectGather(token, opts.name ?? 'client', mode);
       const connector = () => new WsClientTransport<SchedulerMessage, ClientMessage>(address, 'client', { token, ca: opts.ca, direct: direct !== undefined });
       client = new Client(connector(), { name: opts.name, connector: opts.reconnect === false ? undefined : connector, reconnectTimeoutMs: opts.reconnectTimeoutMs, gatherer: direct });
