@@ -31,12 +31,14 @@ import { addWant, dropWant, heldByOthers, newClientState, setWant, type ClientSt
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { gatherPlan, type GatherPlan } from './gather';
 import { Outbox } from './outbox';
+import { type CopyOrder, Replicas } from './replicas';
 import { TaskMachine, type TransitionObserver } from './task-machine';
 import { type ExecTask, TaskRecord, type WorkerState } from './tasks';
 import { type TaskState, publicStatus } from './transitions';
 
 export { TaskRecord } from './tasks';
 export type { ExecTask, WorkerState } from './tasks';
+export type { CopyOrder } from './replicas';
 
 /** A gather waiting on data from remote workers. */
 export interface RemoteGather {
@@ -52,6 +54,7 @@ export class SchedulerState implements TransitionObserver {
   private readonly machine: TaskMachine;
   private readonly outbox = new Outbox();
   private readonly chans: Channels;
+  private readonly replicas: Replicas;
   private remoteGathers: RemoteGather[] = [];
 
   constructor(
@@ -62,6 +65,7 @@ export class SchedulerState implements TransitionObserver {
   ) {
     this.machine = new TaskMachine(now, this, storyCapacity);
     this.chans = new Channels(this.machine, this.outbox);
+    this.replicas = new Replicas(this.machine, (client, msg) => this.send(client, msg));
   }
 
   /** Every channel, by name. */
@@ -78,8 +82,9 @@ export class SchedulerState implements TransitionObserver {
     return this.machine.workers;
   }
 
+  /** Ready tasks not yet taken, in the shared queue and in workers' own queues. */
   get readyCount(): number {
-    return this.machine.ready.length;
+    return this.machine.readyCount;
   }
 
   /** Runs one stimulus: `fn` asks for transitions; then the machine settles. */
@@ -116,6 +121,7 @@ export class SchedulerState implements TransitionObserver {
       if (c.observer) this.outbox.observe(id, false);
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
+      this.replicas.clientLeft(id);
       this.outbox.remove(id);
     });
   }
@@ -184,6 +190,8 @@ export class SchedulerState implements TransitionObserver {
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.info() });
       case 'story':
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.storyOf(msg.key) });
+      case 'replicate':
+        return this.replicas.request(c.id, msg.req, msg.keys, msg.n);
       case 'events':
         if (msg.on !== c.observer) {
           c.observer = msg.on;
@@ -310,10 +318,12 @@ export class SchedulerState implements TransitionObserver {
 
   // ---------------------------------------------------------------- workers
 
-  addWorker(id: string, threads: number): void {
+  /** `holdsData`: a worker process, which keeps its results (the default); false for the scheduler's own pool. */
+  addWorker(id: string, threads: number, holdsData = true): void {
     this.stimulus(`worker-joined:${id}`, () => {
-      this.machine.addWorker(id, threads);
+      this.machine.addWorker(id, threads, holdsData);
       this.outbox.event({ type: 'worker', id, threads, state: 'joined' });
+      this.replicas.settle(); // replicate requests to all workers now want one more copy
     });
   }
 
@@ -322,6 +332,7 @@ export class SchedulerState implements TransitionObserver {
     this.stimulus(`worker-lost:${id}`, () => {
       const w = this.machine.removeWorker(id);
       if (w) this.outbox.event({ type: 'worker', id, threads: w.threads, state: 'left' });
+      if (w) this.replicas.workerLeft(id);
     });
   }
 
@@ -338,11 +349,11 @@ export class SchedulerState implements TransitionObserver {
   // Outcomes are the hot path: no closure, no allocation beyond what the transition needs. `run` omitted
   // (tests driving the core by hand): the current run.
 
-  /** A task finished; `remote` when its result stays on the worker that computed it. */
-  taskFinished(key: string, workerId: string, value: unknown, remote = false, run = this.currentRun(key)): void {
+  /** A task finished; `remote` when its result stays on the worker that computed it (`nbytes`: its size there). */
+  taskFinished(key: string, workerId: string, value: unknown, remote = false, run = this.currentRun(key), nbytes = 0): void {
     this.machine.begin('task-finished');
     try {
-      this.machine.taskFinished(key, workerId, run, value, remote);
+      this.machine.taskFinished(key, workerId, run, value, remote, nbytes);
     } finally {
       this.machine.settle();
     }
@@ -374,6 +385,21 @@ export class SchedulerState implements TransitionObserver {
   /** Keys remote workers may drop, by worker, since the last call. */
   drainFrees(): Map<string, string[]> {
     return this.machine.drainFrees();
+  }
+
+  /** Copies `replicate` asks for, by target worker (each to fetch `key` from one of `from`), since the last call. */
+  drainCopies(): Map<string, CopyOrder[]> {
+    return this.replicas.drain();
+  }
+
+  /** Worker `workerId` now holds a copy of `key` (a copy order carried out). */
+  replicaAdded(key: string, workerId: string): void {
+    this.stimulus('replica-added', () => this.replicas.added(key, workerId));
+  }
+
+  /** A copy order of `key` to `workerId` could not be carried out (`why`: what went wrong). */
+  replicaFailed(key: string, workerId: string, why?: string): void {
+    this.stimulus('replica-failed', () => this.replicas.failed(key, workerId, why));
   }
 
   // ---------------------------------------------------------------- observing

@@ -4,6 +4,12 @@
  */
 import type { StoryEntry } from '../protocol/messages';
 
+/** Where something happened, and why there. */
+export interface StoryWhere {
+  readonly worker?: string;
+  readonly why?: string;
+}
+
 export class StoryLog {
   private readonly keys: (string | undefined)[];
   private readonly events: (string | undefined)[];
@@ -11,6 +17,11 @@ export class StoryLog {
   private readonly to: (string | undefined)[];
   private readonly stimulusKinds: (string | undefined)[];
   private readonly stimulusSeqs: Float64Array;
+  /**
+   * The worker concerned and why it was chosen (dispatches, placements, finished runs), or undefined: one
+   * reference (often the transition's own arguments, made once per worker), so logging stays one store.
+   */
+  private readonly wheres: (StoryWhere | undefined)[];
   private readonly times: Float64Array;
   private next = 0;
   private size = 0;
@@ -22,11 +33,12 @@ export class StoryLog {
     this.to = new Array<string | undefined>(capacity);
     this.stimulusKinds = new Array<string | undefined>(capacity);
     this.stimulusSeqs = new Float64Array(capacity);
+    this.wheres = new Array<StoryWhere | undefined>(capacity);
     this.times = new Float64Array(capacity);
   }
 
   /** Logs one transition (or, with `from === to`, something dropped: a stale outcome) caused by `stimulus`. */
-  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0): void {
+  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0, where?: StoryWhere): void {
     const i = this.next;
     this.keys[i] = key;
     this.events[i] = event;
@@ -35,6 +47,7 @@ export class StoryLog {
     this.times[i] = time;
     this.stimulusKinds[i] = stimulusKind;
     this.stimulusSeqs[i] = stimulusSeq;
+    this.wheres[i] = where;
     this.next = (i + 1) % this.capacity;
     if (this.size < this.capacity) this.size++;
   }
@@ -48,6 +61,9 @@ export class StoryLog {
       if (this.keys[i] !== key) continue;
       const entry: StoryEntry = { time: this.times[i], event: this.events[i] as string, from: this.from[i] as string, to: this.to[i] as string };
       if (this.stimulusKinds[i]) entry.stimulus = `${this.stimulusKinds[i]}#${this.stimulusSeqs[i]}`;
+      const where = this.wheres[i];
+      if (where?.worker !== undefined) entry.worker = where.worker;
+      if (where?.why !== undefined) entry.why = where.why;
       out.push(entry);
     }
     return out;

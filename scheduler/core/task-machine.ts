@@ -10,7 +10,7 @@ import type { ErrorInfo } from '../protocol/errors';
 import type { TaskSpec } from '../protocol/messages';
 import { futureRef } from '../protocol/messages';
 import { StoryLog } from './story-log';
-import { type ExecTask, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
+import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
 import {
   type TaskState,
   type TransitionArgs,
@@ -21,6 +21,36 @@ import {
 
 /** Transitions the story log keeps by default (the newest). */
 export const STORY_CAPACITY = 100_000;
+
+/**
+ * Placement by data (after Dask's `decide_worker`). A ready task whose dependencies' bytes are mostly on one
+ * worker process is queued for that worker, so that they need not move. Below this total it is not worth it:
+ * moving a few KiB costs about what a message does, while waiting for one particular worker can cost a task's
+ * whole duration; such tasks go to the shared queue, taken by whichever worker is free first.
+ */
+export const PLACE_MIN_BYTES = 64 * 1024;
+
+/**
+ * The occupancy rule: the worker holding the data is skipped (the task goes to the shared queue) when its
+ * occupancy — tasks queued on it plus tasks it is running, per thread — exceeds the least occupied worker's
+ * times OCCUPANCY_FACTOR plus OCCUPANCY_SLACK. Moving the bytes costs a transfer once; waiting behind a long
+ * queue costs the durations of the tasks ahead, which the core does not know. The slack lets a few tasks per
+ * thread wait for their data's worker (they start within about one task's time), the factor keeps a loaded
+ * cluster from sending everything elsewhere, and beyond both the wait is likely to cost more than the move.
+ */
+export const OCCUPANCY_FACTOR = 2;
+export const OCCUPANCY_SLACK = 2;
+
+/**
+ * Work stealing: a worker with free threads and nothing in its own or the shared queue takes tasks from the
+ * longest own queue, but only the part of it beyond what its worker will start soon (this many per thread):
+ * stealing what the owner would start next moves data for nothing.
+ */
+export const STEAL_PER_THREAD = 2;
+
+/** Why a task went to a worker, as the story records it. */
+const WHY_LOCAL = 'local-data';
+const WHY_SHARED = 'shared';
 
 const SUBMITTED: TransitionArgs = Object.freeze({ event: 'submit' });
 const RELEASED: TransitionArgs = Object.freeze({ event: 'released' });
@@ -67,13 +97,17 @@ export class TaskMachine implements TransitionContext {
   transition(t: TaskRecord, to: TaskState, args: TransitionArgs): void {
     const from = t.state;
     const fn = transitionFunction(t.key, from, to);
+    if (t.queuedOn !== undefined) this.unplace(t); // leaves its worker's own queue (the entry there goes stale)
     t.state = to;
     this.counts[from]--;
     this.counts[to]++;
     fn(this, t, args);
     if (to === 'forgotten') this.tasks.delete(t.key);
     const time = this.now();
-    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq);
+    // Where (and why there) is the arguments' worker, or for a task placed by its data, the worker it waits for.
+    const placed = t.queuedOn;
+    const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : this.workerArgs(placed.id).dispatchLocal;
+    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where);
     this.observer.transitioned(t, from, to, time, args.worker);
   }
 
@@ -119,19 +153,129 @@ export class TaskMachine implements TransitionContext {
 
   setHolder(t: TaskRecord, worker: string): void {
     t.holder = worker;
-    this.workers.get(worker)?.has.add(t);
+    t.moreHolders = undefined;
+    const w = this.workers.get(worker);
+    if (w) {
+      w.has.add(t);
+      w.nbytes += t.nbytes;
+    }
+  }
+
+  /** One more worker holds a copy of `t`'s result (`replicate`). */
+  addReplica(t: TaskRecord, worker: string): void {
+    if (holdsOn(t, worker)) return;
+    if (t.holder === undefined) t.holder = worker;
+    else (t.moreHolders ??= []).push(worker);
+    const w = this.workers.get(worker);
+    if (w) {
+      w.has.add(t);
+      w.nbytes += t.nbytes;
+    }
+  }
+
+  /** Worker `worker` no longer holds `t` (it left); the first of the others becomes the first holder. */
+  private removeHolder(t: TaskRecord, worker: string): void {
+    if (t.holder === worker) {
+      const more = t.moreHolders;
+      t.holder = more?.shift();
+      if (more !== undefined && more.length === 0) t.moreHolders = undefined;
+    } else if (t.moreHolders !== undefined) {
+      const i = t.moreHolders.indexOf(worker);
+      if (i >= 0) t.moreHolders.splice(i, 1);
+      if (t.moreHolders.length === 0) t.moreHolders = undefined;
+    }
   }
 
   dropData(t: TaskRecord): void {
     t.value = undefined;
     if (t.holder !== undefined) {
-      const w = this.workers.get(t.holder);
-      if (w) {
-        w.has.delete(t);
-        this.freeOn(t.holder, t.key);
-      }
+      this.dropOn(t, t.holder);
+      if (t.moreHolders !== undefined) for (const h of t.moreHolders) this.dropOn(t, h);
       t.holder = undefined;
+      t.moreHolders = undefined;
     }
+    t.nbytes = 0;
+  }
+
+  private dropOn(t: TaskRecord, holder: string): void {
+    const w = this.workers.get(holder);
+    if (!w) return;
+    if (w.has.delete(t)) w.nbytes -= t.nbytes;
+    this.freeOn(holder, t.key);
+  }
+
+  // ---------------------------------------------------------------- queues and placement
+
+  /** Ready tasks not yet taken: the shared queue and every worker's own (the shared one may count stale entries). */
+  get readyCount(): number {
+    return this.ready.length + this.placed;
+  }
+
+  /** Tasks queued on workers' own queues now. */
+  private placed = 0;
+
+  enqueue(t: TaskRecord): void {
+    // Tasks without dependencies on worker processes (nearly all of them, in most workloads) pay one check.
+    const deps = t.deps;
+    if (deps !== undefined && this.remoteBytes(deps) >= PLACE_MIN_BYTES) {
+      const w = this.placement(t, deps);
+      if (w !== undefined) {
+        (w.queue ??= new ReadyQueue(16)).push(t);
+        w.queued++;
+        this.placed++;
+        t.queuedOn = w;
+        return;
+      }
+    }
+    this.ready.push(t);
+  }
+
+  /** `t` leaves the own queue of the worker it was placed on (dispatched, moved on, or that worker left). */
+  private unplace(t: TaskRecord): void {
+    const w = t.queuedOn as WorkerState;
+    // Emptied: the queue goes (with any stale entries, which would otherwise keep forgotten records alive).
+    if (--w.queued === 0) w.queue = undefined;
+    this.placed--;
+    t.queuedOn = undefined;
+  }
+
+  /** Bytes of these dependencies held on worker processes. */
+  private remoteBytes(deps: TaskRecord[]): number {
+    let total = 0;
+    for (const d of deps) if (d.holder !== undefined) total += d.nbytes;
+    return total;
+  }
+
+  /** The worker process holding most of `deps`' bytes, when it holds most of them and is not too busy. */
+  private placement(t: TaskRecord, deps: TaskRecord[]): WorkerState | undefined {
+    let total = 0;
+    let best: WorkerState | undefined;
+    let bestBytes = 0;
+    for (const d of deps) {
+      if (d.holder === undefined) continue;
+      total += d.nbytes;
+      for (let i = -1; i < (d.moreHolders?.length ?? 0); i++) {
+        const h = i < 0 ? d.holder : (d.moreHolders as string[])[i];
+        if (h === best?.id) continue;
+        const w = this.workers.get(h);
+        if (w === undefined) continue; // leaving
+        let bytes = 0;
+        for (const e of deps) if (e.holder !== undefined && holdsOn(e, h)) bytes += e.nbytes;
+        if (bytes > bestBytes) {
+          best = w;
+          bestBytes = bytes;
+        }
+      }
+    }
+    // Mostly: more than half of the bytes. Otherwise they move wherever the task runs.
+    if (best === undefined || bestBytes * 2 <= total) return undefined;
+    let least = Infinity;
+    for (const w of this.workers.values()) least = Math.min(least, occupancy(w));
+    if (occupancy(best) > least * OCCUPANCY_FACTOR + OCCUPANCY_SLACK) {
+      this.storyNote(t, 'not-placed', best.id, `busy: ${occupancy(best).toFixed(1)} tasks per thread, least ${least.toFixed(1)}`);
+      return undefined;
+    }
+    return best;
   }
 
   // ---------------------------------------------------------------- defining keys
@@ -223,24 +367,44 @@ export class TaskMachine implements TransitionContext {
 
   // ---------------------------------------------------------------- workers
 
-  addWorker(id: string, threads: number): void {
-    this.workers.set(id, { id, threads, processing: new Set(), has: new Set() });
+  /** `holdsData`: a worker process, which keeps the results it computes; false for the scheduler's own pool. */
+  addWorker(id: string, threads: number, holdsData = true): void {
+    this.workers.set(id, { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0 });
   }
 
-  /** A worker left: its running tasks go back to the queue; results it held are recomputed, or lost. */
+  /**
+   * A worker left: tasks queued on it go to the shared queue, its running tasks back to the queues; results
+   * it held stay where another worker holds a copy, and are otherwise recomputed, or lost.
+   */
   removeWorker(id: string): WorkerState | undefined {
     const w = this.workers.get(id);
     if (!w) return undefined;
-    for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
-    const held = [...w.has];
+    // Gone first, so that placing the tasks it ran or had queued never picks it.
     this.workers.delete(id);
     this.argsByWorker.delete(id);
     if (this.lastWorker === id) {
       this.lastWorker = undefined;
       this.lastArgs = undefined;
     }
+    const queue = w.queue;
+    if (queue !== undefined) {
+      for (let t = queue.pop(); t !== undefined; t = queue.pop()) {
+        if (t.queuedOn !== w) continue; // a stale entry
+        this.unplace(t);
+        this.ready.push(t);
+        this.storyNote(t, 'unplaced', id, 'worker-lost');
+      }
+      w.queue = undefined;
+    }
+    for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
+    const gone = new Set<TaskRecord>();
+    for (const t of w.has) {
+      this.removeHolder(t, id);
+      if (t.holder === undefined) gone.add(t);
+      else this.storyNote(t, 'replica-lost', id);
+    }
     const done = new Set<TaskRecord>();
-    for (const t of held) this.recompute(t, w.has, done, id);
+    for (const t of gone) this.recompute(t, gone, done, id);
     return w;
   }
 
@@ -259,48 +423,81 @@ export class TaskMachine implements TransitionContext {
     this.transition(t, waiting ? 'waiting' : 'queued', { event: 'recompute' });
   }
 
-  /** Hands up to `max` ready tasks to worker `workerId` (queued -> processing), each as a new run. */
+  /**
+   * Hands up to `max` ready tasks to worker `workerId` (queued -> processing), each as a new run: from its own
+   * queue first, then the shared queue, then (work stealing) from the longest own queue of another worker.
+   */
   takeReady(workerId: string, max: number): ExecTask[] {
     const w = this.workers.get(workerId);
     if (!w) return [];
     const out: ExecTask[] = [];
-    const dispatched = this.dispatchArgs(workerId);
-    while (out.length < max && this.ready.length > 0) {
-      const t = this.ready.pop() as TaskRecord;
-      if (t.state !== 'queued') continue; // moved on while queued (cancelled, forgotten, waiting again)
+    const args = this.workerArgs(workerId);
+    if (w.queued > 0 && !this.takeFrom(w.queue as ReadyQueue, w, w, max, out, args.dispatchLocal)) return out;
+    if (out.length < max && this.ready.length > 0 && !this.takeFrom(this.ready, undefined, w, max, out, args.dispatch)) return out;
+    if (out.length < max && this.placed > 0) {
+      // Work stealing: the longest own queue of another worker, beyond what that worker will start soon.
+      let victim: WorkerState | undefined;
+      for (const v of this.workers.values()) if (v !== w && v.queued > (victim?.queued ?? 0)) victim = v;
+      const spare = victim === undefined ? 0 : victim.queued - victim.threads * STEAL_PER_THREAD;
+      if (victim !== undefined && spare > 0) {
+        const stolen: TransitionArgs = { event: 'dispatch', worker: workerId, why: `stolen from ${victim.id}` };
+        this.takeFrom(victim.queue as ReadyQueue, victim, w, Math.min(max, out.length + spare), out, stolen);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Dispatches tasks of `queue` (the own queue of `owner`, or the shared one) to `w` until `out` has `max`.
+   * False when it stopped for a task that must run alone: nothing more may go with it.
+   */
+  private takeFrom(queue: ReadyQueue, owner: WorkerState | undefined, w: WorkerState, max: number, out: ExecTask[], args: TransitionArgs): boolean {
+    while (out.length < max && queue.length > 0) {
+      const t = queue.pop() as TaskRecord;
+      if (t.state !== 'queued' || t.queuedOn !== owner) continue; // moved on while queued: a stale entry
       // A task that was on a dying thread runs alone, so a crash can be pinned on it.
       if (t.suspicious > 0 && out.length > 0) {
-        this.ready.push(t);
-        break;
+        queue.push(t);
+        return false;
       }
       t.run = ++this.runs;
-      t.worker = workerId;
+      t.worker = w.id;
       w.processing.add(t);
-      this.transition(t, 'processing', dispatched);
+      this.transition(t, 'processing', args);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
       if (t.deps) {
         const deps: Record<string, unknown> = {};
         for (const d of t.deps) {
           if (d.holder === undefined) deps[d.key] = d.value;
-          else (exec.at ??= {})[d.key] = [d.holder];
+          else (exec.at ??= {})[d.key] = d.moreHolders === undefined ? [d.holder] : this.holderOrder(d, w.id);
         }
         exec.deps = deps;
       }
       out.push(exec);
       if (t.suspicious > 0) {
         exec.alone = true;
-        break;
+        return false;
       }
     }
-    return out;
+    return true;
+  }
+
+  /**
+   * Every holder of `d`, in the order to ask them: the dispatching worker first when it holds a copy (then
+   * nothing moves), then the others least occupied first (a busy worker serves data later).
+   */
+  private holderOrder(d: TaskRecord, dispatchedTo: string): string[] {
+    const others = [d.holder as string, ...(d.moreHolders as string[])].filter((h) => h !== dispatchedTo);
+    others.sort((a, b) => occupancyOf(this.workers.get(a)) - occupancyOf(this.workers.get(b)));
+    return holdsOn(d, dispatchedTo) ? [dispatchedTo, ...others] : others;
   }
 
   // Dispatch and finish are the hot path: their (immutable) transition arguments are made once per worker.
-  private readonly argsByWorker = new Map<string, { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs }>();
+  private readonly argsByWorker = new Map<string, WorkerArgs>();
 
   // The last worker asked for, and its arguments (two fields: a miss, frequent with many workers, allocates nothing).
   private lastWorker: string | undefined;
-  private lastArgs: { dispatch: TransitionArgs; finished: TransitionArgs; finishedThere: TransitionArgs } | undefined;
+  private lastArgs: WorkerArgs | undefined;
 
   private workerArgs(worker: string) {
     // Outcomes come in runs from one worker: the last one asked for is often the one asked for again.
@@ -308,7 +505,8 @@ export class TaskMachine implements TransitionContext {
     let args = this.argsByWorker.get(worker);
     if (!args) {
       args = {
-        dispatch: Object.freeze({ event: 'dispatch', worker }),
+        dispatch: Object.freeze({ event: 'dispatch', worker, why: WHY_SHARED }),
+        dispatchLocal: Object.freeze({ event: 'dispatch', worker, why: WHY_LOCAL }),
         finished: Object.freeze({ event: 'task-finished', worker }),
         finishedThere: Object.freeze({ event: 'task-finished', worker, holder: worker }),
       };
@@ -317,10 +515,6 @@ export class TaskMachine implements TransitionContext {
     this.lastWorker = worker;
     this.lastArgs = args;
     return args;
-  }
-
-  private dispatchArgs(worker: string): TransitionArgs {
-    return this.workerArgs(worker).dispatch;
   }
 
   /** A finished run's arguments: the result stays on `worker` (`remote`), or is on the record already. */
@@ -337,15 +531,20 @@ export class TaskMachine implements TransitionContext {
     return undefined;
   }
 
-  taskFinished(key: string, worker: string, run: number, value: unknown, remote: boolean): void {
+  /** `nbytes`: the size of a result kept on its worker process (`remote`). */
+  taskFinished(key: string, worker: string, run: number, value: unknown, remote: boolean, nbytes = 0): void {
     const t = this.current(key, worker, run, 'result');
     if (!t) {
       // A remote worker keeps what it computed; unless it now holds this key's current result, it drops it.
-      if (remote && this.tasks.get(key)?.holder !== worker) this.freeOn(worker, key);
+      if (remote) {
+        const now = this.tasks.get(key);
+        if (now === undefined || !holdsOn(now, worker)) this.freeOn(worker, key);
+      }
       return;
     }
     t.suspicious = 0;
     if (!remote) t.value = value;
+    else t.nbytes = nbytes;
     this.transition(t, 'memory', this.finishedArgs(worker, remote));
   }
 
@@ -387,7 +586,8 @@ export class TaskMachine implements TransitionContext {
     this.transition(t, waiting ? 'waiting' : 'queued', { event: 'dependency-lost', worker });
   }
 
-  private freeOn(workerId: string, key: string): void {
+  /** Tells worker `workerId` it may drop its copy of `key` (with the next `drainFrees`). */
+  freeOn(workerId: string, key: string): void {
     let keys = this.frees.get(workerId);
     if (!keys) this.frees.set(workerId, (keys = []));
     keys.push(key);
@@ -400,14 +600,30 @@ export class TaskMachine implements TransitionContext {
     return out;
   }
 
-  /** Notes something that happened to `t` without a transition (a declined cancel). */
-  storyNote(t: TaskRecord, event: string): void {
-    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq);
+  /** Notes something that happened to `t` without a transition (a declined cancel, a copy made). */
+  storyNote(t: TaskRecord, event: string, worker?: string, why?: string): void {
+    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker === undefined && why === undefined ? undefined : { worker, why });
   }
 
   storyOf(key: string) {
     return this.story.storyOf(key);
   }
+}
+
+interface WorkerArgs {
+  dispatch: TransitionArgs;
+  dispatchLocal: TransitionArgs;
+  finished: TransitionArgs;
+  finishedThere: TransitionArgs;
+}
+
+/** Tasks queued on `w` and running there, per thread. */
+export function occupancy(w: WorkerState): number {
+  return (w.queued + w.processing.size) / w.threads;
+}
+
+function occupancyOf(w: WorkerState | undefined): number {
+  return w === undefined ? Infinity : occupancy(w);
 }
 
 /** Nobody holds `t`: no client wants it, no channel slot, no dependent. */

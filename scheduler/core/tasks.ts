@@ -45,8 +45,17 @@ export class TaskRecord {
   /** Id of the current run (set at dispatch); outcomes of any other run are stale and dropped. */
   run = 0;
   worker: string | undefined;
-  /** The remote worker holding the result; undefined when the value is here (`value`). */
+  /**
+   * The worker processes holding the result: `holder` the first, `moreHolders` any others (copies made by
+   * `replicate`). Most keys have one holder, which costs no array. Both undefined: the value is here (`value`).
+   * Read them with `holderCount`, `holdsOn`, `forEachHolder`; change them through the TaskMachine.
+   */
   holder: string | undefined;
+  moreHolders: string[] | undefined;
+  /** Byte size of the result as its worker process serialized it (0: not known, or kept here). */
+  nbytes = 0;
+  /** While queued: the worker whose own queue it is in (placed by data); undefined in the shared queue. */
+  queuedOn: WorkerState | undefined;
   value: unknown;
   error: ErrorInfo | undefined;
   constructor(readonly key: string) {}
@@ -57,12 +66,36 @@ export class TaskRecord {
   }
 }
 
+/** How many worker processes hold the result of `t`. */
+export function holderCount(t: TaskRecord): number {
+  return t.holder === undefined ? 0 : 1 + (t.moreHolders?.length ?? 0);
+}
+
+/** Whether worker `id` holds the result of `t`. */
+export function holdsOn(t: TaskRecord, id: string): boolean {
+  return t.holder === id || (t.moreHolders !== undefined && t.moreHolders.includes(id));
+}
+
+/** The holders of `t`, first holder first (a new array: not for the hot path). */
+export function holdersOf(t: TaskRecord): string[] {
+  if (t.holder === undefined) return [];
+  return t.moreHolders === undefined ? [t.holder] : [t.holder, ...t.moreHolders];
+}
+
 export interface WorkerState {
   id: string;
   threads: number;
   processing: Set<TaskRecord>;
   /** Results this (remote) worker holds. */
   has: Set<TaskRecord>;
+  /** Sum of `nbytes` of what it holds. */
+  nbytes: number;
+  /** Whether it can hold results (a worker process); the scheduler's own pool keeps them in the scheduler. */
+  holdsData: boolean;
+  /** Tasks placed on this worker by their data, not yet taken (created at the first one: most workers never get any). */
+  queue: ReadyQueue | undefined;
+  /** How many tasks are queued on it now (its queue may also hold stale entries, skipped when taken). */
+  queued: number;
 }
 
 /**
@@ -71,8 +104,12 @@ export interface WorkerState {
  * queued is skipped by the taker.
  */
 export class ReadyQueue {
-  private readonly fifo = new Ring<TaskRecord>(1024);
+  private readonly fifo: Ring<TaskRecord>;
   private readonly heap: TaskRecord[] = [];
+
+  constructor(capacity = 1024) {
+    this.fifo = new Ring<TaskRecord>(capacity);
+  }
 
   get length(): number {
     return this.fifo.length + this.heap.length;

@@ -6,7 +6,7 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus } from '../protocol/messages';
-import type { ReadyQueue, TaskRecord, TaskState } from './tasks';
+import type { TaskRecord, TaskState } from './tasks';
 
 export type { TaskState };
 
@@ -19,21 +19,24 @@ export interface TransitionArgs {
   value?: unknown;
   /** The remote worker that keeps the result. */
   holder?: string;
+  /** Why a dispatch went to `worker` (recorded in the story): 'local-data', 'shared', 'stolen from <id>'. */
+  why?: string;
   error?: ErrorInfo;
 }
 
 /** The part of the TaskMachine that transition functions act on. */
 export interface TransitionContext {
-  readonly ready: ReadyQueue;
+  /** Puts a ready task in a queue: the own queue of the worker holding its data, or the shared one. */
+  enqueue(t: TaskRecord): void;
   /** Asks for `t` to move to `to` once the current transition is done (dropped if `t` moved meanwhile). */
   recommend(t: TaskRecord, to: TaskState, args: TransitionArgs): void;
   /** `t` may have lost its last holder: checked by the collector after the stimulus. */
   candidate(t: TaskRecord): void;
   /** Takes `t` off the worker running it. */
   leaveWorker(t: TaskRecord): void;
-  /** Records that `worker` holds the result of `t`. */
+  /** Records that `worker` holds the result of `t` (its only holder: a finished run). */
   setHolder(t: TaskRecord, worker: string): void;
-  /** Drops the result of `t`, here or on the remote worker holding it. */
+  /** Drops the result of `t`, here or on every remote worker holding it. */
   dropData(t: TaskRecord): void;
 }
 
@@ -104,7 +107,7 @@ function toQueued(ctx: TransitionContext, t: TaskRecord): void {
   link(t);
   t.waitingOn = countWaiting(t);
   if (t.waitingOn !== 0) throw new Error(`${t.key} is not ready: ${t.waitingOn} dependencies are not in memory`);
-  ctx.ready.push(t);
+  ctx.enqueue(t);
 }
 
 function toErred(ctx: TransitionContext, t: TaskRecord, args: TransitionArgs): void {
@@ -184,7 +187,7 @@ const TABLE: { readonly [F in TaskState]: { readonly [T in TaskState]?: Transiti
   waiting: {
     queued: (ctx, t) => {
       if (t.waitingOn !== 0) throw new Error(`${t.key} still waits for ${t.waitingOn} dependencies`);
-      ctx.ready.push(t);
+      ctx.enqueue(t);
     },
     erred: toErred,
     cancelled: toCancelled,
@@ -204,7 +207,7 @@ const TABLE: { readonly [F in TaskState]: { readonly [T in TaskState]?: Transiti
   processing: {
     memory: fromProcessing(toMemory),
     erred: fromProcessing(toErred),
-    queued: fromProcessing((ctx, t) => ctx.ready.push(t)), // retry, worker lost, thread died
+    queued: fromProcessing((ctx, t) => ctx.enqueue(t)), // retry, worker lost, thread died
     waiting: fromProcessing((_ctx, t) => {
       // Its dependencies could not be brought to the worker: wait for them again.
       t.waitingOn = countWaiting(t);

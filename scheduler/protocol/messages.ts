@@ -95,6 +95,11 @@ export type ClientMessage =
   | { op: 'channels'; req: number }
   | { op: 'info'; req: number }
   | { op: 'story'; req: number; key: string }
+  /**
+   * Copies each key's result to more worker processes, until `n` of them (at most all there are) hold it. The
+   * reply's value is, by key, how many worker processes hold it (0 for a result kept by the scheduler itself).
+   */
+  | { op: 'replicate'; req: number; keys: string[]; n: number }
   | { op: 'events'; on: boolean }
   | { op: 'close' };
 
@@ -142,6 +147,10 @@ export interface StoryEntry {
   to: string;
   /** The stimulus that caused it (a client message, a worker's outcome, a lost worker…). */
   stimulus?: string;
+  /** The worker concerned: the one a dispatch sent the task to, that finished it, that a key was placed on. */
+  worker?: string;
+  /** Why it went there: 'local-data' (its dependencies' bytes are there), 'shared' (the shared queue), 'stolen from <id>'… */
+  why?: string;
 }
 
 /** Batched change notifications for observers (tree view, dashboard). */

@@ -65,12 +65,17 @@ const CHECKS: Record<string, (m: Msg) => string | undefined> = {
   channels: () => undefined,
   info: () => undefined,
   story: (m) => (isStr(m.key) ? undefined : 'story needs key: string'),
+  replicate: (m) => {
+    if (!isKeyArray(m.keys)) return 'replicate needs keys: non-empty strings';
+    if (!Number.isSafeInteger(m.n) || (m.n as number) < 1) return `replicate needs n: how many workers should hold each key, an integer >= 1 (got ${JSON.stringify(m.n)})`;
+    return undefined;
+  },
   events: (m) => (typeof m.on === 'boolean' ? undefined : 'events needs on: boolean'),
   close: () => undefined,
 };
 
 /** Ops that are requests: they carry a `req` id the reply echoes. */
-const REQUESTS = new Set(['scatter', 'cancel', 'gather', 'flush', 'stop', 'delete', 'channels', 'info', 'story']);
+const REQUESTS = new Set(['scatter', 'cancel', 'gather', 'flush', 'stop', 'delete', 'channels', 'info', 'story', 'replicate']);
 
 /** Checks one message of a client; returns what is wrong with it, or undefined when it is well formed. */
 export function checkClientMessage(message: unknown): ProtocolError | undefined {

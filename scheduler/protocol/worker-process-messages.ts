@@ -21,8 +21,8 @@ export type ToWorkerProcess =
 export type FromWorkerProcess =
   /** A batch of `n` tasks gave its thread back (the scheduler counts batches in flight); `ms`: how long its synchronous part took. */
   | { op: 'ran'; ms: number; n: number }
-  /** Outcomes; successful results stay in the worker process's store. */
-  | { op: 'done'; outcomes: ({ key: string; run: number; ok: true } | { key: string; run: number; ok: false; error: ErrorInfo })[] }
+  /** Outcomes; successful results stay in the worker process's store (`nbytes`: a result's serialized size). */
+  | { op: 'done'; outcomes: ({ key: string; run: number; ok: true; nbytes?: number } | { key: string; run: number; ok: false; error: ErrorInfo })[] }
   | { op: 'crashed'; runs: { key: string; run: number }[]; reason: ErrorInfo }
   | { op: 'data'; req: number; ok: true; values: unknown[] }
   | { op: 'data'; req: number; ok: false; error: ErrorInfo }

@@ -61,7 +61,7 @@ export class SchedulerServer implements WorkerHost {
 
   addWorker(adapter: WorkerAdapter, threads: number): void {
     this.workers.set(adapter.id, adapter);
-    this.state.addWorker(adapter.id, threads);
+    this.state.addWorker(adapter.id, threads, adapter.fetch !== undefined);
     this.afterEvent();
   }
 
@@ -104,7 +104,7 @@ export class SchedulerServer implements WorkerHost {
 
   outcomes(workerId: string, outcomes: readonly RunOutcome[], remote = false): void {
     for (const o of outcomes) {
-      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote, o.run);
+      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote, o.run, o.nbytes);
       else this.state.taskErred(o.key, workerId, o.error, o.run);
     }
     this.afterEvent();

@@ -217,7 +217,7 @@ test('results lost with a remote worker are recomputed from the graph, dependenc
   const [x] = s.takeReady('remote', 10);
   s.taskFinished(x.key, 'remote', undefined, true);
   const [y] = s.takeReady('remote', 10);
-  assert.deepEqual(y.at, { x: 'remote' }, 'the dependency is on the remote worker');
+  assert.deepEqual(y.at, { x: ['remote'] }, 'the dependency is on the remote worker');
   s.taskFinished('y', 'remote', undefined, true);
   assert.equal(s.tasks.get('x')?.state, 'memory', 'x is kept: y may need recomputing');
   s.removeWorker('remote');

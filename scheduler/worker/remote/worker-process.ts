@@ -233,7 +233,7 @@ export class WorkerProcess {
       }
       try {
         this.store.set(o.key, o.ser ? deserialize(o.ser) : o.value);
-        outcomes.push({ key: o.key, run: o.run, ok: true });
+        outcomes.push({ key: o.key, run: o.run, ok: true, nbytes: o.ser?.length ?? 0 });
       } catch (err) {
         outcomes.push({ key: o.key, run: o.run, ok: false, error: toErrorInfo(err) });
       }

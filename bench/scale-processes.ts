@@ -1,0 +1,57 @@
+/**
+ * scale-processes: the real-process scale run of test/remote/scale-cluster.ts — a standalone scheduler, 16
+ * worker processes (1 thread each), 500 clients in 5 processes subscribed to one channel, 1,000 appends
+ * (values and futures of worker tasks) from two producers, one worker killed with SIGKILL half-way.
+ * Figures (median of the rounds):
+ *   - scale-processes-info-p50 / -p99: schedulerInfo() round trips of a client probing throughout the run
+ *     (target: p99 <= 50 ms);
+ *   - scale-processes-deliver: ms from the first append until every client saw all 1,000 items;
+ *   - scale-processes-deliveries: appends x clients per second over that time;
+ *   - scale-processes-rss: the scheduler process's resident set at the end of the run (in extra: its peak,
+ *     and its size once the workers had joined and once the 500 clients had subscribed).
+ * Every figure carries the machine's load average, since the machine may be shared.
+ */
+import os from 'node:os';
+import { median, report } from './report';
+import { percentile, runScale, slowestCalls } from '../test/remote/scale-cluster';
+
+export async function run(): Promise<void> {
+  const rounds = Number(process.env.SF_BENCH_ROUNDS ?? 3);
+  const p50: number[] = [];
+  const p99: number[] = [];
+  const deliver: number[] = [];
+  const rate: number[] = [];
+  const rss: number[] = [];
+  const peak: number[] = [];
+  const withWorkers: number[] = [];
+  const withClients: number[] = [];
+  const loads: number[] = [];
+  const slowest: ReturnType<typeof slowestCalls>[] = [];
+  let clients = 0;
+  let workers = 0;
+  for (let round = 0; round < rounds; round++) {
+    const r = await runScale({ profileDir: process.env.SF_BENCH_PROFILE, log: (line) => process.stderr.write(`scale-processes: ${line}\n`) });
+    const o = r.options;
+    clients = o.clientProcesses * o.clientsPerProcess;
+    workers = o.workers;
+    const wrong = r.subscribers.some((s) => Object.keys(s.hashes).length !== 1 || s.hashes[r.replayHash] !== o.clientsPerProcess) || r.futures.some((f) => f.got !== f.expected);
+    if (r.probe.hung) throw new Error(r.probe.hung);
+    if (wrong) throw new Error('a client saw another sequence than the channel, or a future gave a wrong result: run test/remote/scale.system.test.ts');
+    p50.push(percentile(r.probe.samples, 50));
+    p99.push(percentile(r.probe.samples, 99));
+    deliver.push(r.deliverMs);
+    rate.push((clients * o.appends) / (r.deliverMs / 1000));
+    rss.push(r.schedulerRss);
+    peak.push(r.schedulerPeakRss);
+    withWorkers.push(r.schedulerRssWorkers);
+    withClients.push(r.schedulerRssClients);
+    loads.push(os.loadavg()[0]);
+    slowest.push(slowestCalls(r, 3));
+  }
+  const extra = { workers, clients, appends: 1000, runs: rounds, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
+  report('scale-processes-info-p50', median(p50), 'ms', { ...extra, rounds: p50 });
+  report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest });
+  report('scale-processes-deliver', median(deliver), 'ms', { ...extra, rounds: deliver.map(Math.round) });
+  report('scale-processes-deliveries', median(rate), 'deliveries/s', { ...extra, rounds: rate.map(Math.round) });
+  report('scale-processes-rss', median(rss) / 2 ** 20, 'MiB', { ...extra, rounds: rss.map((b) => Math.round(b / 2 ** 20)), peakMiB: peak.map((b) => Math.round(b / 2 ** 20)), withWorkersMiB: withWorkers.map((b) => Math.round(b / 2 ** 20)), withClientsMiB: withClients.map((b) => Math.round(b / 2 ** 20)) });
+}

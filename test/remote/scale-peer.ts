@@ -1,0 +1,142 @@
+/**
+ * The client processes of the real-process scale run (test/remote/scale-cluster.ts), one role each:
+ *
+ *   node scale-peer.js subscribe ADDR CLIENTS CHANNEL ITEMS
+ *       connects CLIENTS clients, each subscribed to CHANNEL, and prints READY once all have their replay;
+ *       each client then reads the channel until it is stopped and hashes what it saw, in order (a future
+ *       as its key, a value as its JSON). The first client then asks every future it saw for its result and
+ *       hashes those too (key and result, in channel order): results fetched by a process that only ever
+ *       received the futures through the channel.
+ *   node scale-peer.js probe ADDR CONTROL DEADLINE_MS
+ *       calls schedulerInfo() again and again (a pause of PROBE_PAUSE_MS between calls) until CONTROL is
+ *       stopped, timing each round trip; a call that does not answer within DEADLINE_MS ends the probe with
+ *       `hung` set (the scheduler did not answer: the run fails).
+ *
+ * The token comes from SF_TOKEN. Each prints READY once set up and one `RESULT <json>` line at the end.
+ */
+import { createHash } from 'node:crypto';
+import { Client, Future } from '../../scheduler';
+
+const PROBE_PAUSE_MS = 20;
+
+/** Monotonic microseconds, comparable across the processes of this machine (CLOCK_MONOTONIC). */
+export function nowUs(): number {
+  return Number(process.hrtime.bigint()) / 1000;
+}
+
+/** How an item enters a sequence hash: a future by its key, a value by its JSON. */
+export function describeItem(item: unknown): string {
+  return item instanceof Future ? `f:${item.key}` : `v:${JSON.stringify(item)}`;
+}
+
+/** What one subscriber process reports. */
+export interface SubscribeResult {
+  clients: number;
+  /** Sequence hash -> how many of this process's clients saw exactly that sequence. */
+  hashes: Record<string, number>;
+  /** Items seen -> how many clients saw that many. */
+  counts: Record<string, number>;
+  /** When the first client saw its first item and the last client its ITEMS-th (nowUs). */
+  firstItemUs: number;
+  lastItemUs: number;
+  /** Hash of `key=JSON(result)` of every future, in channel order, as the first client got them. */
+  resultsHash: string;
+  futures: number;
+}
+
+export interface ProbeResult {
+  /** Round trips in ms, in the order they were made. */
+  samples: number[];
+  /** When each call was made (nowUs). */
+  at: number[];
+  /** Set when a call did not answer within the deadline. */
+  hung?: string;
+}
+
+async function subscribe(address: string, n: number, channel: string, items: number): Promise<void> {
+  const token = process.env.SF_TOKEN;
+  const clients = await Promise.all(Array.from({ length: n }, () => Client.connect(address, { token })));
+  const chans = clients.map((c) => c.channel(channel));
+  await Promise.all(chans.map((c) => c.ready));
+  console.log('READY');
+  let firstItemUs = Infinity;
+  let lastItemUs = 0;
+  const seen = await Promise.all(
+    chans.map(async (chan) => {
+      const hash = createHash('sha256');
+      const futures: Future[] = [];
+      let count = 0;
+      for await (const item of chan) {
+        if (count === 0) firstItemUs = Math.min(firstItemUs, nowUs());
+        hash.update(describeItem(item) + '\n');
+        if (item instanceof Future) futures.push(item);
+        if (++count === items) lastItemUs = Math.max(lastItemUs, nowUs());
+      }
+      return { hash: hash.digest('hex'), count, futures };
+    }),
+  );
+  const hashes: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  for (const s of seen) {
+    hashes[s.hash] = (hashes[s.hash] ?? 0) + 1;
+    counts[s.count] = (counts[s.count] ?? 0) + 1;
+  }
+  const results = createHash('sha256');
+  const { futures } = seen[0];
+  const values = await Promise.all(futures.map((f) => f.result(120_000)));
+  futures.forEach((f, i) => results.update(`${f.key}=${JSON.stringify(values[i])}\n`));
+  const result: SubscribeResult = { clients: n, hashes, counts, firstItemUs, lastItemUs, resultsHash: results.digest('hex'), futures: futures.length };
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  await Promise.all(clients.map((c) => c.close()));
+}
+
+async function probe(address: string, control: string, deadlineMs: number): Promise<void> {
+  const client = await Client.connect(address, { token: process.env.SF_TOKEN });
+  const chan = client.channel(control);
+  await chan.ready;
+  let stopped = false;
+  const ended = (async () => {
+    for await (const item of chan) void item;
+    stopped = true;
+  })();
+  console.log('READY');
+  const samples: number[] = [];
+  const at: number[] = [];
+  let hung: string | undefined;
+  while (!stopped) {
+    const t0 = performance.now();
+    const startUs = nowUs();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), deadlineMs)));
+    const answer = await Promise.race([client.schedulerInfo(), late]);
+    clearTimeout(timer);
+    if (answer === 'late') {
+      hung = `schedulerInfo() did not answer within ${deadlineMs} ms (after ${samples.length} answered calls)`;
+      break;
+    }
+    samples.push(Math.round((performance.now() - t0) * 100) / 100);
+    at.push(Math.round(startUs));
+    await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
+  }
+  const result: ProbeResult = hung ? { samples, at, hung } : { samples, at };
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  if (!hung) await ended;
+  await client.close();
+}
+
+async function main(): Promise<void> {
+  const [role, address, ...rest] = process.argv.slice(2);
+  if (role === 'subscribe') return subscribe(address, Number(rest[0]), rest[1], Number(rest[2]));
+  if (role === 'probe') return probe(address, rest[0], Number(rest[1]));
+  throw new Error(`unknown role ${role}: subscribe or probe`);
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
