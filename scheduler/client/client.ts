@@ -230,6 +230,19 @@ export class Client {
     return items.map(({ key }) => this.futures.acquire(key, 'finished'));
   }
 
+  /**
+   * Copies the results of `futures` to more worker processes, until `n` of them (at most all there are) hold
+   * each; resolves with how many worker processes hold each key (0 for a result the scheduler keeps itself).
+   * The copies move worker to worker: the scheduler only orders them. Finished futures only.
+   */
+  async replicate(futures: Future[] | Future, n: number): Promise<Record<string, number>> {
+    this.checkOpen();
+    const list = Array.isArray(futures) ? futures : [futures];
+    for (const f of list) if (!isFuture(f)) throw new InvalidArgumentError(`replicate takes futures, got ${describeType(f)}`);
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`replicate: n is how many workers should hold each result, an integer >= 1 (got ${String(n)})`);
+    return (await this.conn.request({ op: 'replicate', keys: list.map((f) => f.key), n })) as Record<string, number>;
+  }
+
   /** The result of one future; raises its error. */
   async gather<T>(future: Future<T>, timeoutMs?: number): Promise<T>;
   /** Results of `futures` in order, keeping the array's or tuple's shape; raises the first error among them. */

@@ -14,6 +14,8 @@ export type ToWorkerProcess =
   /** The answer to a `relay`: the values of its keys, in order. */
   | { op: 'relayed'; req: number; ok: true; values: unknown[] }
   | { op: 'relayed'; req: number; ok: false; error: ErrorInfo }
+  /** Copy these results here from one of `from` (each holder's peer address in `peers`, as for `run`), and keep them. */
+  | { op: 'copy'; copies: { key: string; from: string[] }[]; peers?: Record<string, string> }
   /** Drop these results: nobody needs them any more. */
   | { op: 'free'; keys: string[] }
   | { op: 'error'; error: ErrorInfo };
@@ -32,6 +34,8 @@ export type FromWorkerProcess =
    * or no longer held them): the scheduler recomputes them or errs the runs. `dropped`: none of the batch's
    * tasks ran, so no `ran` follows for it.
    */
+  /** Copies carried out (`ok`: keys now stored here) and not (`failed`, with why). */
+  | { op: 'copied'; ok: string[]; failed: { key: string; why: string }[] }
   /**
    * No holder's peer server gave these dependencies (unreachable from here, e.g. a peer address this machine
    * cannot route to): the scheduler fetches them from the holders for this worker, as a last resort.

@@ -73,7 +73,18 @@ export class SchedulerServer implements WorkerHost {
       return;
     }
     if (peer !== undefined) this.peerAddresses.set(id, peer);
-    const adapter = new RemoteWorkerAdapter(this, transport, id, threads, (wid) => this.peerAddresses.get(wid));
+    const adapter = new RemoteWorkerAdapter(
+      this,
+      transport,
+      id,
+      threads,
+      (wid) => this.peerAddresses.get(wid),
+      (ok, failed) => {
+        for (const key of ok) this.state.replicaAdded(key, id);
+        for (const f of failed) this.state.replicaFailed(f.key, id, f.why);
+        this.afterEvent();
+      },
+    );
     this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
     this.addWorker(adapter, threads);
   }
@@ -241,6 +252,7 @@ export class SchedulerServer implements WorkerHost {
       for (const m of msgs) t.send(m);
     }
     for (const [wid, keys] of this.state.drainFrees()) this.workers.get(wid)?.free?.(keys);
+    for (const [wid, copies] of this.state.drainCopies()) this.copyTo(wid, copies);
     for (const g of this.state.drainRemoteGathers()) {
       if (this.directClients.has(g.client) && !this.relayed.has(`${g.client} ${g.req}`)) {
         const where = this.whereIs(g.remote);
@@ -262,6 +274,17 @@ export class SchedulerServer implements WorkerHost {
       );
     }
     this.relayed.clear();
+  }
+
+  /** Sends copy orders (`replicate`) to the worker process that is to hold the copies; it fetches them from a holder. */
+  private copyTo(workerId: string, copies: { key: string; from: string[] }[]): void {
+    const w = this.workers.get(workerId);
+    if (w instanceof RemoteWorkerAdapter) return w.copy(copies);
+    // Only worker processes hold copies; the core orders none elsewhere, but a worker may have just left.
+    queueMicrotask(() => {
+      for (const c of copies) this.state.replicaFailed(c.key, workerId, `worker ${workerId} is gone`);
+      this.afterEvent();
+    });
   }
 
   /** Where a direct client fetches results held on worker processes, or undefined when a holder has no peer address. */

@@ -175,22 +175,24 @@ test('the holder of a dependency killed with SIGKILL while the dependent fetches
   const s = await startScheduler(['--port', '0', '--threads', '0', '--token', TOKEN]);
   const client = await Client.connect(s.address, { token: TOKEN, reconnect: false });
   try {
-    const holder = await startWorker(s.address, ['--threads', '1', '--token', TOKEN]);
-    await waitUntil('the holder joined', async () => (await client.schedulerInfo()).workers.length === 1, 20_000);
-    const big = client.submit((n: number) => new Uint8Array(n).fill(3), 32 * 2 ** 20);
-    await waitUntil('big computed on the holder', () => big.status === 'finished', 30_000);
-    const gate = await occupy(client);
     await startWorker(s.address, ['--threads', '1', '--token', TOKEN]);
-    await waitUntil('the second worker joined', async () => (await client.schedulerInfo()).workers.length === 2, 20_000);
-    // The holder is full: the dependent goes to the other worker, which fetches `big` from the holder.
-    const dependent = client.submit((x: Uint8Array) => x.length + x[x.length - 1], big);
-    await waitUntil('the dependent dispatched', () => dependent.status === 'processing', 20_000);
-    // (The blockers are rescheduled when the holder dies: they must not hold the other worker.)
+    await waitUntil('the first worker joined', async () => (await client.schedulerInfo()).workers.length === 1, 20_000);
+    const x = client.submit((n: number) => new Uint8Array(n).fill(1), 48 * 2 ** 20);
+    await waitUntil('x computed on the first worker', () => x.status === 'finished', 30_000);
+    const gate = await occupy(client);
+    const holder = await startWorker(s.address, ['--threads', '1', '--token', TOKEN]);
+    await waitUntil('the holder joined', async () => (await client.schedulerInfo()).workers.length === 2, 20_000);
+    // The first worker is full: y is computed on the holder.
+    const y = client.submit((n: number) => new Uint8Array(n).fill(3), 32 * 2 ** 20);
+    await waitUntil('y computed on the holder', () => y.status === 'finished', 30_000);
     gate.open();
+    // The dependent needs data from both workers: wherever it runs, one dependency crosses between them.
+    const dependent = client.submit((a: Uint8Array, b: Uint8Array) => a.length + b.length + b[b.length - 1], x, y);
+    await waitUntil('the dependent dispatched', () => dependent.status === 'processing', 20_000);
     await holder.stop('SIGKILL');
-    assert.equal(await dependent.result(60_000), 32 * 2 ** 20 + 3);
-    const story = await client.story(big.key);
-    assert.ok(story.some((e) => e.event === 'recompute'), `big was recomputed: ${JSON.stringify(story)}`);
+    assert.equal(await dependent.result(60_000), 80 * 2 ** 20 + 3);
+    const story = await client.story(y.key);
+    assert.ok(story.some((e) => e.event === 'recompute'), `y was recomputed: ${JSON.stringify(story)}`);
   } finally {
     await client.close();
     await stopAll();
@@ -228,5 +230,27 @@ test('results of every kind cross the peer link whole: large typed arrays as raw
   } finally {
     client.close();
     await server.close();
+  }
+});
+
+test('replicate copies a result to another worker process, worker to worker', async () => {
+  const c = await inProcessCluster();
+  const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  try {
+    const a = await c.addWorker();
+    await waitUntil('worker A joined', async () => (await client.schedulerInfo()).workers.length === 1);
+    const x = client.submit((n: number) => new Float64Array(n).fill(4), 20_000);
+    await waitUntil('x computed on A', () => x.status === 'finished', 20_000);
+    const b = await c.addWorker();
+    await waitUntil('worker B joined', async () => (await client.schedulerInfo()).workers.length === 2);
+    const stores = (w: WorkerProcess) => (w as unknown as { store: Map<string, unknown> }).store;
+    assert.ok(stores(a).has(x.key) && !stores(b).has(x.key));
+    assert.deepEqual(await client.replicate([x], 2), { [x.key]: 2 });
+    assert.deepEqual(stores(b).get(x.key), new Float64Array(20_000).fill(4), 'B holds a copy');
+    assert.deepEqual(relayed, [], 'the copy did not pass through the scheduler');
+    await assert.rejects(client.replicate([x], 0), /an integer >= 1/);
+  } finally {
+    await client.close();
+    await c.close();
   }
 });

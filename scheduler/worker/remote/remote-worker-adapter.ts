@@ -30,6 +30,8 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
     readonly threads: number,
     /** Where a worker process's peer server listens (undefined for a worker that is gone). */
     private readonly peerAddress: (workerId: string) => string | undefined,
+    /** How copy orders (`copy`) ended: each key stored here now, or not (with why). */
+    private readonly copied: (ok: string[], failed: { key: string; why: string }[]) => void = () => undefined,
   ) {
     this.sizer = new BatchSizer(threads);
     transport.onMessages((batch) => this.receive(batch));
@@ -55,20 +57,31 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
     this.inFlight++;
     // The worker process fetches dependencies stored elsewhere from their holders: it is told where each
     // holder listens the first time this connection names it (an address never changes for a worker id).
-    let peers: Record<string, string> | undefined;
-    for (const t of tasks) {
-      for (const holders of Object.values(t.at ?? {})) {
-        for (const h of holders) {
-          if (h === this.id || this.toldPeers.has(h)) continue;
-          const address = this.peerAddress(h);
-          if (address === undefined) continue;
-          this.toldPeers.add(h);
-          (peers ??= {})[h] = address;
-        }
-      }
-    }
+    const peers = this.newPeers(tasks.flatMap((t) => Object.values(t.at ?? {})));
     const fns = this.host.functions(new Set(tasks.map((t) => t.fn)));
     this.transport.send(peers ? { op: 'run', fns, tasks, peers } : { op: 'run', fns, tasks });
+  }
+
+  /** The peer addresses of `holders` this connection was not sent yet. */
+  private newPeers(holders: string[][]): Record<string, string> | undefined {
+    let peers: Record<string, string> | undefined;
+    for (const list of holders) {
+      for (const h of list) {
+        if (h === this.id || this.toldPeers.has(h)) continue;
+        const address = this.peerAddress(h);
+        if (address === undefined) continue;
+        this.toldPeers.add(h);
+        (peers ??= {})[h] = address;
+      }
+    }
+    return peers;
+  }
+
+  /** Asks the worker process to fetch copies of these results from their holders and keep them (`replicate`). */
+  copy(copies: { key: string; from: string[] }[]): void {
+    if (this.gone) return queueMicrotask(() => this.copied([], copies.map((c) => ({ key: c.key, why: `worker ${this.id} is gone` }))));
+    const peers = this.newPeers(copies.map((c) => c.from));
+    this.transport.send(peers ? { op: 'copy', copies, peers } : { op: 'copy', copies });
   }
 
   /**
@@ -123,6 +136,9 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
           else f.reject(fromErrorInfo(m.error));
           break;
         }
+        case 'copied':
+          this.copied(m.ok, m.failed);
+          break;
         case 'relay':
           this.relay(m.req, m.at);
           break;

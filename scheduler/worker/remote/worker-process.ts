@@ -136,6 +136,10 @@ export class WorkerProcess {
           }
           break;
         }
+        case 'copy':
+          for (const [wid, address] of Object.entries(m.peers ?? {})) this.peerAddresses.set(wid, address);
+          this.copy(m.copies);
+          break;
         case 'relayed': {
           const answer = this.relays.get(m.req);
           this.relays.delete(m.req);
@@ -191,6 +195,22 @@ export class WorkerProcess {
         this.send({ op: 'missing', runs: stuck.map((t) => ({ key: t.key, run: t.run })), keys: [...missing], dropped: runnable.length === 0 });
       }
       if (runnable.length > 0) this.start({ ...batch, tasks: runnable });
+    });
+  }
+
+  /** Fetches copies of results from their holders and keeps them (the scheduler's `replicate`). */
+  private copy(copies: { key: string; from: string[] }[]): void {
+    const wanted = new Map<string, string[]>();
+    for (const c of copies) if (!this.store.has(c.key)) wanted.set(c.key, c.from.filter((h) => h !== this.id));
+    void this.fetcher.fetch(wanted).then(({ values, missing }) => {
+      const ok: string[] = [];
+      const failed: { key: string; why: string }[] = [];
+      for (const c of copies) {
+        if (values.has(c.key)) this.store.set(c.key, values.get(c.key));
+        if (this.store.has(c.key)) ok.push(c.key);
+        else failed.push({ key: c.key, why: missing.has(c.key) ? `no holder (${c.from.join(', ')}) could give it` : 'not fetched' });
+      }
+      this.send({ op: 'copied', ok, failed });
     });
   }
 
