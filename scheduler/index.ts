@@ -4,7 +4,7 @@ import { LOCAL_CLIENT_HOOK } from './worker/pool/batch';
 import './worker/task-globals';
 
 export { Client } from './client/client';
-export type { ConnectOptions, FutureResult, SubmitOptions, TaskArg, TaskArgs, TaskFunction, TaskGraph } from './client/client';
+export type { ConnectOptions, DirectMode, FutureResult, SubmitOptions, TaskArg, TaskArgs, TaskFunction, TaskGraph } from './client/client';
 export { LocalCluster, defaultLocalCluster } from './server/local-cluster';
 export type { LocalClusterOptions } from './server/local-cluster';
 export type { SchedulerLog } from './server/server';

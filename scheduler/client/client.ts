@@ -15,6 +15,7 @@ import { Connection, type ClientSide, type ConnectionOwner } from './connection'
 import { ClientClosedError, InvalidArgumentError } from '../protocol/errors';
 import { Future, checkTimeout, isFuture, resultsOf } from './future';
 import { FutureRegistry } from './future-registry';
+import { DirectGather, directMode, type DirectMode } from './direct';
 import { EventFeed } from './events';
 import { encodeValue } from './encode';
 import { fnSpec, type TaskFunction } from './functions';
@@ -28,6 +29,7 @@ import { WsClientTransport, parseSchedulerAddress } from '../wire/ws-client';
 export type { ClientSide } from './connection';
 export type { TaskFunction } from './functions';
 export type { MapOptions, SubmitOptions } from './options';
+export type { DirectMode } from './direct';
 export type { TaskGraph } from './tasks';
 
 /** Options of `Client.connect`. */
@@ -44,6 +46,13 @@ export interface ConnectOptions {
   name?: string;
   /** Threads of the default in-process cluster (only when it is started by this call). */
   threads?: number;
+  /**
+   * Where a ws:// client gets results held on worker processes (`result()`, `gather`): 'auto' (default)
+   * fetches them from the worker holding them and goes through the scheduler when that worker cannot be
+   * reached; 'always' fetches from the workers only (an unreachable worker is a ConnectionError); 'never'
+   * always goes through the scheduler. In-process clients always get results through the scheduler.
+   */
+  direct?: DirectMode;
 }
 
 /**
@@ -86,7 +95,7 @@ export class Client {
   private readonly chans: ChannelTable;
   private readonly feed: EventFeed;
 
-  private constructor(transport: ClientSide, opts: { name?: string; connector?: () => ClientSide; reconnectTimeoutMs?: number } = {}) {
+  private constructor(transport: ClientSide, opts: { name?: string; connector?: () => ClientSide; reconnectTimeoutMs?: number; gatherer?: DirectGather } = {}) {
     this.id = `${opts.name ?? 'client'}-${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const owner: ConnectionOwner = {
       receive: (msg) => this.receive(msg),
@@ -95,10 +104,11 @@ export class Client {
         this.futures.wakeAll();
         this.chans.closeAll(lost);
         this.feed.end();
+        opts.gatherer?.close();
       },
     };
     this.conn = new Connection(this.id, transport, owner, opts);
-    this.futures = new FutureRegistry(this.conn);
+    this.futures = new FutureRegistry(this.conn, opts.gatherer);
     this.tasks = new TaskSubmitter(this.conn, this.futures);
     this.chans = new ChannelTable(this.conn, this.futures);
     this.feed = new EventFeed(this.conn);
@@ -109,6 +119,7 @@ export class Client {
    * LocalCluster, to a MessagePort handed out by `cluster.createPort()`, or to `ws://host:port`.
    */
   static async connect(target?: InProcessScheduler | MessagePort | string, opts: ConnectOptions = {}): Promise<Client> {
+    const mode = directMode(opts.direct);
     let client: Client;
     if (target === undefined) {
       if (!defaultClusterStarter) throw new Error('no default cluster is available in this build');
@@ -119,8 +130,9 @@ export class Client {
       const token = opts.token ?? url.searchParams.get('token') ?? process.env.SHARED_FUTURES_TOKEN;
       url.search = '';
       const address = url.toString().replace(/\/$/, '');
-      const connector = () => new WsClientTransport<SchedulerMessage, ClientMessage>(address, 'client', { token, ca: opts.ca });
-      client = new Client(connector(), { name: opts.name, connector: opts.reconnect === false ? undefined : connector, reconnectTimeoutMs: opts.reconnectTimeoutMs });
+      const direct = mode === 'never' ? undefined : new DirectGather(token, opts.name ?? 'client', mode);
+      const connector = () => new WsClientTransport<SchedulerMessage, ClientMessage>(address, 'client', { token, ca: opts.ca, direct: direct !== undefined });
+      client = new Client(connector(), { name: opts.name, connector: opts.reconnect === false ? undefined : connector, reconnectTimeoutMs: opts.reconnectTimeoutMs, gatherer: direct });
     } else if (isMessagePort(target)) {
       client = new Client(new MessagePortTransport<SchedulerMessage, ClientMessage>(target), opts);
     } else if (target && typeof (target as InProcessScheduler).connectInThread === 'function') {
@@ -216,6 +228,19 @@ export class Client {
     // Each scattered item counts as one want; it belongs to the state this client holds now (a handle
     // released while the scatter was in flight released only the wants counted before it).
     return items.map(({ key }) => this.futures.acquire(key, 'finished'));
+  }
+
+  /**
+   * Copies the results of `futures` to more worker processes, until `n` of them (at most all there are) hold
+   * each; resolves with how many worker processes hold each key (0 for a result the scheduler keeps itself).
+   * The copies move worker to worker: the scheduler only orders them. Finished futures only.
+   */
+  async replicate(futures: Future[] | Future, n: number): Promise<Record<string, number>> {
+    this.checkOpen();
+    const list = Array.isArray(futures) ? futures : [futures];
+    for (const f of list) if (!isFuture(f)) throw new InvalidArgumentError(`replicate takes futures, got ${describeType(f)}`);
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`replicate: n is how many workers should hold each result, an integer >= 1 (got ${String(n)})`);
+    return (await this.conn.request({ op: 'replicate', keys: list.map((f) => f.key), n })) as Record<string, number>;
   }
 
   /** The result of one future; raises its error. */

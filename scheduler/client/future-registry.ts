@@ -6,13 +6,18 @@
  */
 import type { ClientMessage, FutureStatus, SchedulerMessage, WireItem } from '../protocol/messages';
 import type { Connection } from './connection';
+import { isGatherWhere, type DirectGather } from './direct';
 import { Future, FutureState, type FutureHost } from './future';
 
 export class FutureRegistry implements FutureHost {
   private readonly states = new Map<string, FutureState>();
   private readonly finalizer = new FinalizationRegistry<FutureState>((state) => this.releaseHandle(state));
 
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    /** Fetches results from the worker processes holding them (a ws:// client not connected with direct: 'never'). */
+    private readonly direct?: DirectGather,
+  ) {}
 
   get closed(): boolean {
     return this.conn.closed;
@@ -112,8 +117,11 @@ export class FutureRegistry implements FutureHost {
     for (const state of this.states.values()) state.wake();
   }
 
-  gatherKeys(keys: string[]): Promise<unknown[]> {
-    return this.conn.request({ op: 'gather', keys }) as Promise<unknown[]>;
+  async gatherKeys(keys: string[]): Promise<unknown[]> {
+    const reply = await this.conn.request({ op: 'gather', keys });
+    // Only a client that said `direct` is told where results are instead of given them.
+    if (!this.direct || !isGatherWhere(reply)) return reply as unknown[];
+    return this.direct.complete(reply, keys, (again) => this.conn.request({ op: 'gather', keys: again, relay: true }) as Promise<unknown[]>);
   }
 
   /**

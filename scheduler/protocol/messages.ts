@@ -64,7 +64,8 @@ export interface ExecTask {
 export type WireItem = { k: string; s?: FutureStatus; e?: ErrorInfo } | { v: unknown };
 
 export type ClientMessage =
-  | { op: 'hello'; client: string; version: number; name?: string; resume?: boolean }
+  /** `direct`: this client fetches results from worker processes itself (see GatherWhere). */
+  | { op: 'hello'; client: string; version: number; name?: string; resume?: boolean; direct?: boolean }
   | { op: 'submit'; fns: FnSpec[]; tasks: TaskSpec[] }
   | { op: 'scatter'; req: number; items: { key: string; value: unknown }[] }
   /** Adds one to this client's want-count of each key; an unknown key waits as a placeholder. */
@@ -75,7 +76,11 @@ export type ClientMessage =
   | { op: 'resync'; keys: string[]; n: number[] }
   /** Drops this client's interest (cancelling the task when nobody else wants it); `force`: cancels it for everyone. */
   | { op: 'cancel'; req: number; keys: string[]; force?: boolean }
-  | { op: 'gather'; req: number; keys: string[] }
+  /**
+   * Values of `keys` (an array, in order). To a client that said `direct` in its hello, values held on worker
+   * processes come back as a GatherWhere instead, unless `relay`: the scheduler fetches them itself.
+   */
+  | { op: 'gather'; req: number; keys: string[]; relay?: boolean }
   /**
    * `resume` (after a reconnect): a channel deleted while this client was subscribed stays deleted; `epoch`:
    * resume only that incarnation of the channel; `from`: after that many items.
@@ -97,6 +102,16 @@ export type ClientMessage =
   | { op: 'replicate'; req: number; keys: string[]; n: number }
   | { op: 'events'; on: boolean }
   | { op: 'close' };
+
+/**
+ * The answer to a gather of a `direct` client when worker processes hold some of the values: the values the
+ * scheduler holds (holes elsewhere), and which worker holds the others, where its peer server listens, and
+ * the positions of its keys in the request. The client fetches those itself (or gathers them again with `relay`).
+ */
+export interface GatherWhere {
+  where: { worker: string; address: string; keys: string[]; index: number[] }[];
+  values: unknown[];
+}
 
 /** Summary of one channel, as `client.channels()` returns it. */
 export interface ChannelInfo {

@@ -1,13 +1,16 @@
 /**
  * The I/O shell around the sans-I/O core: accepts client transports, feeds their messages to the
- * SchedulerState, delivers what it produces, lets workers pull ready tasks, and moves data between
- * worker processes (relayed here) for gathers and dependencies.
+ * SchedulerState, delivers what it produces and lets workers pull ready tasks. Data stays where it was
+ * computed: worker processes fetch dependencies from each other (it only tells them where each holder's
+ * peer server listens), and a client that can reach the workers is told where its gathered results are.
+ * It relays results itself only for clients that cannot fetch them (in-process ones, or `direct: 'never'`)
+ * and for dependencies its own thread pool needs.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { SchedulerState } from '../core/state';
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { checkClientMessage } from '../protocol/validation';
-import { PROTOCOL_VERSION, type ClientMessage, type ExecTask, type FnSpec, type SchedulerMessage } from '../protocol/messages';
+import { PROTOCOL_VERSION, type ClientMessage, type ExecTask, type FnSpec, type GatherWhere, type SchedulerMessage } from '../protocol/messages';
 import { RemoteWorkerAdapter } from '../worker/remote/remote-worker-adapter';
 import type { FromWorkerProcess, ToWorkerProcess } from '../protocol/worker-process-messages';
 import { MessagePortTransport } from '../transport/message-port';
@@ -42,6 +45,12 @@ export class SchedulerServer implements WorkerHost {
   readonly state: SchedulerState;
   private readonly conns = new Map<string, SchedulerSide>();
   private readonly workers = new Map<string, WorkerAdapter>();
+  /** Clients that fetch results from worker processes themselves (they said `direct` in their hello). */
+  private readonly directClients = new Set<string>();
+  /** Gathers of the batch being handled that asked the scheduler to relay (`relay`), as `client req`. */
+  private readonly relayed = new Set<string>();
+  /** Worker process id -> where its peer server listens. */
+  private readonly peerAddresses = new Map<string, string>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
   /** Threads of every worker now connected. */
   private threads = 0;
@@ -60,13 +69,25 @@ export class SchedulerServer implements WorkerHost {
   }
 
   /** Takes a worker process's connection (its handshake passed in ws-server.ts); a RemoteWorkerAdapter serves it. */
-  acceptWorkerProcess(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string): void {
+  acceptWorkerProcess(transport: Transport<FromWorkerProcess, ToWorkerProcess>, id: string, threads: number, name?: string, peer?: string): void {
     if (this.closed || this.workers.has(id)) {
       transport.send({ op: 'error', error: handshakeError(`worker id ${id} is already connected`) });
       transport.close();
       return;
     }
-    const adapter = new RemoteWorkerAdapter(this, transport, id, threads);
+    if (peer !== undefined) this.peerAddresses.set(id, peer);
+    const adapter = new RemoteWorkerAdapter(
+      this,
+      transport,
+      id,
+      threads,
+      (wid) => this.peerAddresses.get(wid),
+      (ok, failed) => {
+        for (const key of ok) this.state.replicaAdded(key, id);
+        for (const f of failed) this.state.replicaFailed(f.key, id, f.why);
+        this.afterEvent();
+      },
+    );
     this.log('info', `worker ${id}${name ? ` (${name})` : ''} joined with ${threads} threads`);
     this.addWorker(adapter, threads);
   }
@@ -125,6 +146,7 @@ export class SchedulerServer implements WorkerHost {
   workerLost(id: string, why: string): void {
     if (!this.workers.delete(id)) return;
     this.threads -= this.state.workers.get(id)?.threads ?? 0;
+    this.peerAddresses.delete(id);
     this.log('warn', `worker ${id} lost: ${why}; its tasks are rescheduled`);
     this.state.removeWorker(id);
     this.afterEvent();
@@ -156,12 +178,14 @@ export class SchedulerServer implements WorkerHost {
           this.graceTimers.delete(hello.client);
           clientId = hello.client;
           this.conns.set(clientId, transport);
+          this.setDirect(clientId, hello.direct === true);
           this.state.resumeClient(clientId);
           this.log('info', `client ${clientId} reconnected`);
         } else {
           if (this.conns.has(hello.client) || this.state.clients.has(hello.client)) return this.reject(transport, `client id ${hello.client} is already connected`);
           clientId = hello.client;
           this.conns.set(clientId, transport);
+          this.setDirect(clientId, hello.direct === true);
           this.state.addClient(clientId);
         }
         i = 1;
@@ -174,6 +198,7 @@ export class SchedulerServer implements WorkerHost {
           if (++refused <= MAX_REFUSALS_ANSWERED) refuse(transport, wrong);
           continue;
         }
+        if (msg.op === 'gather' && msg.relay === true) this.relayed.add(`${clientId} ${msg.req}`);
         if (msg.op === 'close') {
           explicitClose = true;
           transport.close();
@@ -195,6 +220,7 @@ export class SchedulerServer implements WorkerHost {
         // Keep its wants and subscriptions for a while: it may reconnect and resume.
         const timer = setTimeout(() => {
           this.graceTimers.delete(id);
+          this.directClients.delete(id);
           this.state.removeClient(id);
           this.afterEvent();
         }, grace);
@@ -202,9 +228,15 @@ export class SchedulerServer implements WorkerHost {
         this.graceTimers.set(id, timer);
         return;
       }
+      this.directClients.delete(id);
       this.state.removeClient(id);
       this.afterEvent();
     });
+  }
+
+  private setDirect(clientId: string, direct: boolean): void {
+    if (direct) this.directClients.add(clientId);
+    else this.directClients.delete(clientId);
   }
 
   /** Takes a client on another thread of this process. */
@@ -228,7 +260,17 @@ export class SchedulerServer implements WorkerHost {
       for (const m of msgs) t.send(m);
     }
     for (const [wid, keys] of this.state.drainFrees()) this.workers.get(wid)?.free?.(keys);
+    for (const [wid, copies] of this.state.drainCopies()) this.copyTo(wid, copies);
     for (const g of this.state.drainRemoteGathers()) {
+      if (this.directClients.has(g.client) && !this.relayed.has(`${g.client} ${g.req}`)) {
+        const where = this.whereIs(g.remote);
+        if (where) {
+          // The client fetches these from the workers itself (scheduler/client/direct.ts).
+          const value: GatherWhere = { where, values: g.values };
+          this.conns.get(g.client)?.send({ op: 'reply', req: g.req, ok: true, value });
+          continue;
+        }
+      }
       const fetches = [...g.remote].map(([wid, part]) =>
         this.fetchFrom(wid, part.keys).then((values) => {
           part.index.forEach((idx, j) => (g.values[idx] = values[j]));
@@ -239,6 +281,29 @@ export class SchedulerServer implements WorkerHost {
         (err: unknown) => this.conns.get(g.client)?.send({ op: 'reply', req: g.req, ok: false, error: toErrorInfo(err) }),
       );
     }
+    this.relayed.clear();
+  }
+
+  /** Sends copy orders (`replicate`) to the worker process that is to hold the copies; it fetches them from a holder. */
+  private copyTo(workerId: string, copies: { key: string; from: string[] }[]): void {
+    const w = this.workers.get(workerId);
+    if (w instanceof RemoteWorkerAdapter) return w.copy(copies);
+    // Only worker processes hold copies; the core orders none elsewhere, but a worker may have just left.
+    queueMicrotask(() => {
+      for (const c of copies) this.state.replicaFailed(c.key, workerId, `worker ${workerId} is gone`);
+      this.afterEvent();
+    });
+  }
+
+  /** Where a direct client fetches results held on worker processes, or undefined when a holder has no peer address. */
+  private whereIs(remote: Map<string, { keys: string[]; index: number[] }>): GatherWhere['where'] | undefined {
+    const where: GatherWhere['where'] = [];
+    for (const [worker, part] of remote) {
+      const address = this.peerAddresses.get(worker);
+      if (address === undefined) return undefined;
+      where.push({ worker, address, keys: part.keys, index: part.index });
+    }
+    return where;
   }
 
   private fetchFrom(workerId: string, keys: string[]): Promise<unknown[]> {

@@ -122,14 +122,19 @@ function handshake(server: SchedulerServer, ws: WebSocket, token: string, limits
         ws.close(CloseCode.badHandshake, 'bad handshake: a worker says how many threads it has (1 to 1024)');
         return;
       }
+      const peer = hello.peer;
+      if (peer !== undefined && (typeof peer !== 'string' || peer.length > 300 || !/^wss?:\/\/\S+$/.test(peer))) {
+        ws.close(CloseCode.badHandshake, 'bad handshake: a worker announces its peer address as ws://host:port');
+        return;
+      }
       const transport: WebSocketTransport<FromWorkerProcess, ToWorkerProcess> = new WebSocketTransport(ws, {
         limits: { ...limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER },
         onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
       });
-      server.acceptWorkerProcess(transport, hello.id, threads, hello.name);
+      server.acceptWorkerProcess(transport, hello.id, threads, hello.name, peer);
       return;
     }
-    const first: ClientMessage = { op: 'hello', client: hello.id, version: hello.version, ...(hello.name ? { name: hello.name } : {}), ...(hello.resume ? { resume: true } : {}) };
+    const first: ClientMessage = { op: 'hello', client: hello.id, version: hello.version, ...(hello.name ? { name: hello.name } : {}), ...(hello.resume ? { resume: true } : {}), ...(hello.direct === true ? { direct: true } : {}) };
     const transport: WebSocketTransport<ClientMessage, SchedulerMessage> = new WebSocketTransport(ws, {
       limits,
       initial: [first],

@@ -4,7 +4,8 @@
 export interface Handshake {
   op: 'hello';
   version: number;
-  role: 'client' | 'worker';
+  /** 'peer': a worker process or a client fetching results from a worker process's peer server. */
+  role: 'client' | 'worker' | 'peer';
   /** Client id (role client) or worker id (role worker). */
   id: string;
   name?: string;
@@ -12,4 +13,8 @@ export interface Handshake {
   token?: string;
   /** A client coming back after a lost connection. */
   resume?: boolean;
+  /** Role worker: the `ws://host:port` address where its peer server listens (other workers and clients fetch results there). */
+  peer?: string;
+  /** Role client: it can fetch results from worker processes itself, so a gather may answer with where they are. */
+  direct?: boolean;
 }

@@ -23,6 +23,8 @@ export interface WsConnectOptions {
   limits?: Partial<WireLimits>;
   /** Milliseconds to wait for the socket to open. */
   connectTimeoutMs?: number;
+  /** Role client: say in the handshake that this client fetches results from worker processes itself. */
+  direct?: boolean;
 }
 
 export class WsClientTransport<In, Out extends { op: string }> implements Transport<In, Out> {
@@ -61,7 +63,7 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
     }
     const queue = this.queue;
     this.queue = [];
-    const hello = queue.shift() as unknown as { op: string; client?: string; id?: string; name?: string; resume?: boolean };
+    const hello = queue.shift() as unknown as { op: string; client?: string; id?: string; name?: string; resume?: boolean; peer?: string };
     if (!hello || hello.op !== 'hello') throw new Error('the first message on a connection must be hello');
     const handshake: Handshake = {
       op: 'hello',
@@ -70,6 +72,8 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
       id: (hello.client ?? hello.id) as string,
       ...(hello.name ? { name: hello.name } : {}),
       ...(hello.resume ? { resume: true } : {}),
+      ...(hello.peer ? { peer: hello.peer } : {}),
+      ...(this.opts.direct ? { direct: true } : {}),
       ...(this.opts.threads ? { threads: this.opts.threads } : {}),
       ...(this.opts.token !== undefined ? { token: this.opts.token } : {}),
     };

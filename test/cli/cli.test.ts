@@ -174,6 +174,8 @@ describe('usage mistakes: one line, exit 2', () => {
     [['run'], /^shared-futures run: run needs NOTEBOOK\.sfnb/],
     [['kernel', 'install', '--user', '--prefix', 'x'], /^shared-futures kernel install: choose one of --user, --sys-prefix and --prefix, not --user and --prefix/],
     [['scheduler', '--host', '0.0.0.0', '--port', '0'], /^shared-futures scheduler: a token is required to listen on 0\.0\.0\.0.*pass --token/],
+    [['worker', 'ws://127.0.0.1:8786', '--listen', '0.0.0.0:0'], /^shared-futures worker: a token is required to listen on 0\.0\.0\.0.*pass --token/],
+    [['worker', 'ws://127.0.0.1:8786', '--listen', 'localhost'], /^shared-futures worker: --listen takes HOST:PORT, for example 127\.0\.0\.1:0 \(got 'localhost'\)/],
   ];
   for (const [argv, advice] of mistakes) {
     test(argv.join(' '), async () => assertOneLine(await cli(argv), 2, advice));

@@ -9,7 +9,7 @@ test('a LocalCluster hands its log lines to the log option', async () => {
   const lines: string[] = [];
   const cluster = await LocalCluster.start({ threads: 0, listen: { port: 0 }, log: (level, message) => lines.push(`${level}: ${message}`) });
   try {
-    const worker = WorkerProcess.start(cluster.address, { threads: 1, token: cluster.token, name: 'logged' });
+    const worker = await WorkerProcess.start(cluster.address, { threads: 1, token: cluster.token, name: 'logged' });
     await waitUntil('the join logged', () => lines.some((l) => /^info: worker .* \(logged\) joined with 1 threads$/.test(l)), 10_000);
     await worker.close();
     await waitUntil('the loss logged', () => lines.some((l) => /^warn: worker .* lost: .*its tasks are rescheduled$/.test(l)), 10_000);

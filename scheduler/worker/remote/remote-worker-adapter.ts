@@ -1,7 +1,8 @@
 /**
  * The scheduler's side of a worker process (WorkerProcess, worker-process.ts, at the other end of a
- * WebSocket): pulls ready tasks for it in adaptive batches, relays dependencies it does not store, fetches
- * results it stores, and reports it lost when its socket closes or its heartbeats stop.
+ * WebSocket): pulls ready tasks for it in adaptive batches, tells it where the holders of their dependencies
+ * listen (the worker process fetches them from those peers itself), fetches results it stores for clients
+ * that cannot fetch them directly, and reports it lost when its socket closes or its heartbeats stop.
  */
 import { ConnectionError, fromErrorInfo, ProtocolError, toErrorInfo } from '../../protocol/errors';
 import { CloseCode } from '../../wire/close-codes';
@@ -19,12 +20,18 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
   private lastSeen = Date.now();
   private readonly watchdog: NodeJS.Timeout;
   private gone = false;
+  /** Workers whose peer address this connection was sent. */
+  private readonly toldPeers = new Set<string>();
 
   constructor(
     private readonly host: WorkerHost,
     private readonly transport: Transport<FromWorkerProcess, ToWorkerProcess> & { fail?(code: number, reason: string): void },
     readonly id: string,
     readonly threads: number,
+    /** Where a worker process's peer server listens (undefined for a worker that is gone). */
+    private readonly peerAddress: (workerId: string) => string | undefined,
+    /** How copy orders (`copy`) ended: each key stored here now, or not (with why). */
+    private readonly copied: (ok: string[], failed: { key: string; why: string }[]) => void = () => undefined,
   ) {
     this.sizer = new BatchSizer(threads);
     transport.onMessages((batch) => this.receive(batch));
@@ -48,17 +55,47 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
 
   private dispatch(tasks: ExecTask[]): void {
     this.inFlight++;
-    // Dependencies stored on this worker process stay where they are; others are brought along.
-    const elsewhere = tasks.filter((t) => t.at && Object.values(t.at).some((holders) => !holders.includes(this.id)));
-    const send = () => {
-      this.transport.send({ op: 'run', fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks });
-    };
-    if (elsewhere.length === 0) return send();
-    this.host.fillRemoteDeps(elsewhere, this.id).then(send, () => {
-      // A worker process storing a dependency went away: the scheduler recomputes it; these tasks wait for it.
-      this.inFlight--;
-      this.host.needsDeps(this.id, tasks);
-    });
+    // The worker process fetches dependencies stored elsewhere from their holders: it is told where each
+    // holder listens the first time this connection names it (an address never changes for a worker id).
+    const peers = this.newPeers(tasks.flatMap((t) => Object.values(t.at ?? {})));
+    const fns = this.host.functions(new Set(tasks.map((t) => t.fn)));
+    this.transport.send(peers ? { op: 'run', fns, tasks, peers } : { op: 'run', fns, tasks });
+  }
+
+  /** The peer addresses of `holders` this connection was not sent yet. */
+  private newPeers(holders: string[][]): Record<string, string> | undefined {
+    let peers: Record<string, string> | undefined;
+    for (const list of holders) {
+      for (const h of list) {
+        if (h === this.id || this.toldPeers.has(h)) continue;
+        const address = this.peerAddress(h);
+        if (address === undefined) continue;
+        this.toldPeers.add(h);
+        (peers ??= {})[h] = address;
+      }
+    }
+    return peers;
+  }
+
+  /** Asks the worker process to fetch copies of these results from their holders and keep them (`replicate`). */
+  copy(copies: { key: string; from: string[] }[]): void {
+    if (this.gone) return queueMicrotask(() => this.copied([], copies.map((c) => ({ key: c.key, why: `worker ${this.id} is gone` }))));
+    const peers = this.newPeers(copies.map((c) => c.from));
+    this.transport.send(peers ? { op: 'copy', copies, peers } : { op: 'copy', copies });
+  }
+
+  /**
+   * Fetches dependencies the worker process could not get from their holders' peer servers, through this
+   * scheduler: slower, but a worker whose peers cannot reach it still gets its results used.
+   */
+  private relay(req: number, at: Record<string, string[]>): void {
+    const keys = Object.keys(at);
+    // The host fills the `deps` of tasks from their `at`; one carrier task holds them all.
+    const carrier: ExecTask = { key: '', run: 0, fn: '', args: [], at: { ...at } };
+    this.host.fillRemoteDeps([carrier]).then(
+      () => this.transport.send({ op: 'relayed', req, ok: true, values: keys.map((k) => carrier.deps?.[k]) }),
+      (err: unknown) => this.transport.send({ op: 'relayed', req, ok: false, error: toErrorInfo(err) }),
+    );
   }
 
   /** Results this worker process stores, in the order of `keys`. */
@@ -99,6 +136,20 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
           else f.reject(fromErrorInfo(m.error));
           break;
         }
+        case 'copied':
+          this.copied(m.ok, m.failed);
+          break;
+        case 'relay':
+          this.relay(m.req, m.at);
+          break;
+        case 'missing':
+          // No holder could give these runs their dependencies: the scheduler recomputes them (or errs the runs).
+          if (m.dropped) {
+            this.inFlight--;
+            ran = true;
+          }
+          this.host.needsDeps(this.id, m.runs);
+          break;
         case 'hb':
           break;
         default:

@@ -1,8 +1,10 @@
 /**
  * A worker process (`shared-futures worker ws://…`): runs the batches the scheduler sends on its own pool
  * threads and stores the results in memory until the scheduler says they can go. The scheduler sees it
- * through a RemoteWorkerAdapter. Tasks that
- * call `localClient()` connect to the scheduler over WebSocket themselves.
+ * through a RemoteWorkerAdapter. Its peer server (peer-server.ts) serves the stored results to other worker
+ * processes and to clients; the dependencies of its own tasks it fetches from their holders' peer servers
+ * (dep-fetcher.ts), so results never pass through the scheduler. Tasks that call `localClient()` connect to
+ * the scheduler over WebSocket themselves.
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -12,18 +14,23 @@ import { ThreadRunner } from '../pool/thread-runner';
 import type { Batch, TaskOutcome } from '../pool/batch';
 import { WsClientTransport, type WsConnectOptions } from '../../wire/ws-client';
 import { HEARTBEAT_MS, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
+import type { ExecTask } from '../../protocol/messages';
+import { PeerClient } from '../../wire/peer-client';
+import { DependencyFetcher } from './dep-fetcher';
+import { listenForPeers, type PeerServer } from './peer-server';
 
 export interface WorkerProcessOptions extends WsConnectOptions {
   threads: number;
   name?: string;
   /** Called with what happens (joined, lost the scheduler). */
   log?: (level: 'info' | 'warn', message: string) => void;
+  /** Where the peer server listens (default 127.0.0.1 on a free port); beyond loopback a token is required. */
+  listen?: { host?: string; port?: number };
 }
 
-type HelloOut = FromWorkerProcess | { op: 'hello'; id: string; name?: string };
+type HelloOut = FromWorkerProcess | { op: 'hello'; id: string; name?: string; peer: string };
 
 export class WorkerProcess {
-  readonly id: string;
   private readonly transport: WsClientTransport<ToWorkerProcess, HelloOut>;
   private readonly runner: ThreadRunner;
   private readonly store = new Map<string, unknown>();
@@ -34,12 +41,22 @@ export class WorkerProcess {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly closedPromise: Promise<Error | undefined>;
   private closing = false;
+  /** Peer addresses of other workers, as the scheduler sent them. */
+  private readonly peerAddresses = new Map<string, string>();
+  private readonly peers: PeerClient;
+  private readonly fetcher: DependencyFetcher;
+  /** Dependencies asked of the scheduler (`relay`) and not answered yet, by request id. */
+  private readonly relays = new Map<number, (values: unknown[] | undefined) => void>();
+  private nextRelay = 1;
 
   private constructor(
     readonly scheduler: string,
     private readonly opts: WorkerProcessOptions,
+    readonly id: string,
+    private readonly peerServer: PeerServer,
   ) {
-    this.id = `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    this.peers = new PeerClient(opts.token, id);
+    this.fetcher = new DependencyFetcher(this.peers, (wid) => this.peerAddresses.get(wid));
     this.transport = new WsClientTransport<ToWorkerProcess, HelloOut>(scheduler, 'worker', { ...opts, threads: opts.threads });
     this.runner = new ThreadRunner(
       opts.threads,
@@ -53,16 +70,45 @@ export class WorkerProcess {
       },
       { scheduler, ...(opts.token !== undefined ? { token: opts.token } : {}) },
     );
-    this.closedPromise = new Promise((resolve) => this.transport.onClose((reason) => resolve(reason)));
+    this.closedPromise = new Promise((resolve) =>
+      this.transport.onClose((reason) => {
+        for (const answer of this.relays.values()) answer(undefined);
+        this.relays.clear();
+        resolve(reason);
+      }),
+    );
     this.transport.onMessages((batch) => this.receive(batch));
-    this.transport.send({ op: 'hello', id: this.id, ...(opts.name ? { name: opts.name } : {}) });
+    this.transport.send({ op: 'hello', id: this.id, ...(opts.name ? { name: opts.name } : {}), peer: peerServer.address });
     this.transport.setKeepAlive(true);
     this.heartbeat = setInterval(() => this.send({ op: 'hb' }), HEARTBEAT_MS);
   }
 
-  /** Connects to the scheduler and starts serving. */
-  static start(scheduler: string, opts: WorkerProcessOptions): WorkerProcess {
-    return new WorkerProcess(scheduler, opts);
+  /** Opens the peer server, then connects to the scheduler (announcing the peer address) and starts serving. */
+  static async start(scheduler: string, opts: WorkerProcessOptions): Promise<WorkerProcess> {
+    const id = `worker-${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    const self: { node?: WorkerProcess } = {};
+    const server = await listenForPeers((keys) => self.node?.lookup(keys) ?? { values: [], missing: keys }, {
+      ...opts.listen,
+      ...(opts.token !== undefined ? { token: opts.token } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+    });
+    self.node = new WorkerProcess(scheduler, opts, id, server);
+    return self.node;
+  }
+
+  /** Where this worker's peer server listens. */
+  get peerAddress(): string {
+    return this.peerServer.address;
+  }
+
+  /** What a peer asked for: the values stored here, and the keys that are not. */
+  private lookup(keys: string[]): { values: unknown[]; missing: string[] } {
+    const missing: string[] = [];
+    const values = keys.map((k) => {
+      if (!this.store.has(k)) missing.push(k);
+      return this.store.get(k);
+    });
+    return { values, missing };
   }
 
   /** Resolves when the connection to the scheduler ends, with the reason when it was not asked for. */
@@ -78,6 +124,7 @@ export class WorkerProcess {
     for (const m of batch) {
       switch (m.op) {
         case 'run':
+          for (const [wid, address] of Object.entries(m.peers ?? {})) this.peerAddresses.set(wid, address);
           this.run({ fns: m.fns, tasks: m.tasks, pinThread: m.tasks.some((t) => t.alone) });
           break;
         case 'get': {
@@ -87,6 +134,16 @@ export class WorkerProcess {
           } else {
             this.send({ op: 'data', req: m.req, ok: true, values: m.keys.map((k) => this.store.get(k)) });
           }
+          break;
+        }
+        case 'copy':
+          for (const [wid, address] of Object.entries(m.peers ?? {})) this.peerAddresses.set(wid, address);
+          this.copy(m.copies);
+          break;
+        case 'relayed': {
+          const answer = this.relays.get(m.req);
+          this.relays.delete(m.req);
+          answer?.(m.ok ? m.values : undefined);
           break;
         }
         case 'free':
@@ -100,14 +157,82 @@ export class WorkerProcess {
   }
 
   private run(batch: Batch): void {
+    /** Dependencies stored elsewhere: key -> the other workers holding it, in the scheduler's order. */
+    const elsewhere = new Map<string, string[]>();
     for (const t of batch.tasks) {
       this.running.add(t.run);
       this.latest.set(t.key, t.run);
       if (!t.at) continue;
-      // Dependencies the scheduler left here: they are in this worker's store.
-      for (const key of Object.keys(t.at)) (t.deps ??= {})[key] = this.store.get(key);
-      delete t.at;
+      for (const [key, holders] of Object.entries(t.at)) {
+        if (this.store.has(key)) (t.deps ??= {})[key] = this.store.get(key);
+        else elsewhere.set(key, holders.filter((h) => h !== this.id));
+      }
     }
+    if (elsewhere.size === 0) return this.start(batch);
+    void this.fetchDeps(elsewhere).then(({ values, missing }) => {
+      if (this.closing) return;
+      const runnable: ExecTask[] = [];
+      const stuck: ExecTask[] = [];
+      for (const t of batch.tasks) {
+        if (!t.at) {
+          runnable.push(t);
+          continue;
+        }
+        const keys = Object.keys(t.at);
+        if (keys.some((k) => missing.has(k))) {
+          stuck.push(t);
+          continue;
+        }
+        for (const k of keys) if (values.has(k)) (t.deps ??= {})[k] = values.get(k);
+        runnable.push(t);
+      }
+      if (stuck.length > 0) {
+        // No holder gave these: the scheduler recomputes the dependencies (or errs the runs).
+        for (const t of stuck) {
+          this.running.delete(t.run);
+          if (this.latest.get(t.key) === t.run) this.latest.delete(t.key);
+        }
+        this.send({ op: 'missing', runs: stuck.map((t) => ({ key: t.key, run: t.run })), keys: [...missing], dropped: runnable.length === 0 });
+      }
+      if (runnable.length > 0) this.start({ ...batch, tasks: runnable });
+    });
+  }
+
+  /** Fetches copies of results from their holders and keeps them (the scheduler's `replicate`). */
+  private copy(copies: { key: string; from: string[] }[]): void {
+    const wanted = new Map<string, string[]>();
+    for (const c of copies) if (!this.store.has(c.key)) wanted.set(c.key, c.from.filter((h) => h !== this.id));
+    void this.fetcher.fetch(wanted).then(({ values, missing }) => {
+      const ok: string[] = [];
+      const failed: { key: string; why: string }[] = [];
+      for (const c of copies) {
+        if (values.has(c.key)) this.store.set(c.key, values.get(c.key));
+        if (this.store.has(c.key)) ok.push(c.key);
+        else failed.push({ key: c.key, why: missing.has(c.key) ? `no holder (${c.from.join(', ')}) could give it` : 'not fetched' });
+      }
+      this.send({ op: 'copied', ok, failed });
+    });
+  }
+
+  /** Fetches from the holders' peer servers; what none of them gave, through the scheduler. */
+  private async fetchDeps(elsewhere: Map<string, string[]>): Promise<{ values: Map<string, unknown>; missing: Set<string> }> {
+    const got = await this.fetcher.fetch(elsewhere);
+    if (got.missing.size === 0 || this.closing) return got;
+    const at: Record<string, string[]> = {};
+    for (const k of got.missing) at[k] = elsewhere.get(k) ?? [];
+    const req = this.nextRelay++;
+    const relayed = await new Promise<unknown[] | undefined>((resolve) => {
+      this.relays.set(req, resolve);
+      this.send({ op: 'relay', req, at });
+    });
+    if (relayed === undefined) return got;
+    Object.keys(at).forEach((k, i) => got.values.set(k, relayed[i]));
+    got.missing.clear();
+    return got;
+  }
+
+  private start(batch: Batch): void {
+    for (const t of batch.tasks) delete t.at;
     this.runner.run(batch, (r) => this.running.has(r.run));
   }
 
@@ -141,6 +266,7 @@ export class WorkerProcess {
     this.closing = true;
     clearInterval(this.heartbeat);
     this.transport.close();
-    await this.runner.close();
+    this.peers.close();
+    await Promise.all([this.runner.close(), this.peerServer.close()]);
   }
 }
