@@ -16,11 +16,12 @@ import { CloseCode, closeError } from './close-codes';
 import { CHUNK_BYTES, RateLimiter, type WireLimits } from './limits';
 import { BatchingTransport } from '../transport/transport-base';
 
-const WHOLE = 0;
-const FIRST = 1;
-const MORE = 2;
-const WHOLE_SEGMENTS = 3;
-const FIRST_SEGMENTS = 4;
+/** Frame kinds (byte 0 of every binary frame); exported for tests that speak the wire by hand. */
+export const WHOLE = 0;
+export const FIRST = 1;
+export const MORE = 2;
+export const WHOLE_SEGMENTS = 3;
+export const FIRST_SEGMENTS = 4;
 
 export interface WsTransportOptions {
   limits: WireLimits;

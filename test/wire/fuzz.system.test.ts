@@ -16,6 +16,8 @@ import { deserialize, serialize } from 'node:v8';
 import WebSocket from 'ws';
 import { Client, type Future } from '../../scheduler';
 import { DEFAULT_LIMITS } from '../../scheduler/wire/limits';
+import { decodeSegments } from '../../scheduler/wire/codec';
+import { FIRST, FIRST_SEGMENTS, MORE, WHOLE, WHOLE_SEGMENTS } from '../../scheduler/wire/ws-transport';
 import { PROTOCOL_VERSION } from '../../scheduler/protocol/messages';
 import { startScheduler, stopAll } from '../support/processes';
 import { seededRandom } from '../support/random';
@@ -29,9 +31,6 @@ const SEED = Number(process.env.SF_FUZZ_SEED ?? (Date.now() >>> 0));
 /** The scheduler runs with its default limits, what users run. */
 const MAX_BATCH = DEFAULT_LIMITS.maxBatchBytes;
 
-const WHOLE = 0;
-const FIRST = 1;
-const MORE = 2;
 
 type Expect = 'error' | 'error-or-close' | 'close' | 'any';
 
@@ -280,9 +279,17 @@ class CaseMaker {
     if (roll < 76) {
       return { kind: 'text-frame', frames: [{ data: this.pick([JSON.stringify([this.valid()]), this.str(40), '', '{"op":"hello"}']), binary: false }], expect: 'error' };
     }
-    if (roll < 79) {
-      const b = this.r() < 0.3 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([3 + this.int(253)]), this.bytes(this.int(20))]);
+    if (roll < 77) {
+      // Kinds 0-4 exist (ws-transport.ts); every other byte is refused.
+      const b = this.r() < 0.3 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([FIRST_SEGMENTS + 1 + this.int(255 - FIRST_SEGMENTS)]), this.bytes(this.int(20))]);
       return { kind: 'bad-kind', frames: [{ data: b, binary: true }], expect: 'error' };
+    }
+    if (roll < 79) {
+      // A batch of segments whose layout is wrong: a header cut short, or a segment longer than the frame.
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(100 + this.int(1000));
+      const body = this.r() < 0.5 ? this.bytes(1 + this.int(3)) : Buffer.concat([len, this.bytes(this.int(50))]);
+      return { kind: 'bad-segments', frames: [frame(WHOLE_SEGMENTS, body)], expect: 'error' };
     }
     if (roll < 84) {
       return { kind: 'huge-length', frames: [frame(WHOLE, this.hugeLength())], expect: 'error-or-close' };
@@ -367,8 +374,10 @@ async function fuzzConnection(address: string, conn: number, frames: number, tal
     let errorsAtLastMarker = 0;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       assert.ok(isBinary, 'the scheduler only sends binary frames after the handshake');
-      assert.equal(data[0], WHOLE, 'answers here are small: whole frames');
-      const batch = deserialize(data.subarray(1)) as { op: string; req?: number; ok?: boolean }[];
+      // Answers here are small: whole frames, plain or made of segments (a channel's items encoded once for every subscriber).
+      assert.ok(data[0] === WHOLE || data[0] === WHOLE_SEGMENTS, `answers here are small: whole frames, got frame kind ${data[0]}`);
+      const payload = data.subarray(1);
+      const batch = (data[0] === WHOLE ? deserialize(payload) : decodeSegments(payload)) as { op: string; req?: number; ok?: boolean }[];
       for (const m of batch) {
         if (m.op === 'error' || (m.op === 'reply' && m.ok === false)) errors++;
         if (m.op === 'reply' && inflight.length > 0 && m.req === inflight[0].marker) {
