@@ -188,7 +188,7 @@ export class PeerClient {
     /** Names this side in the peers' handshakes (a worker id, a client id). */
     name: string,
   ) {
-    this.id = `${name}-peer-${randomUUID().slice(0, 8)}`;
+    this.id = `${name.slice(0, 100)}-peer-${randomUUID().slice(0, 8)}`; // a handshake id is at most 200 characters
   }
 
   /** Bytes of large results announced by peers and not arrived yet, over every connection. */

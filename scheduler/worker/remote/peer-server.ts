@@ -6,17 +6,13 @@
  * as the scheduler does (server/ws-server.ts). Then: `get` keys → `data` values (and the keys not stored),
  * framed as wire/peer-frames.ts says (large binary results as frames of their own bytes).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { InvalidArgumentError, toErrorInfo } from '../../protocol/errors';
-import { PROTOCOL_VERSION } from '../../protocol/messages';
 import type { FromPeer, ToPeer } from '../../protocol/worker-process-messages';
-import { isLoopback, tokensMatch } from '../../wire/auth';
-import { CloseCode } from '../../wire/close-codes';
-import type { Handshake } from '../../wire/handshake';
+import { isLoopback } from '../../wire/auth';
 import { DEFAULT_LIMITS, type WireLimits } from '../../wire/limits';
 import { decodeMessage, encodeMessage, encodeReply } from '../../wire/peer-frames';
+import { acceptHandshake, listenWebSocket } from '../../wire/ws-listen';
 
 export interface PeerListenOptions {
   host?: string;
@@ -45,80 +41,38 @@ export async function listenForPeers(lookup: (keys: string[]) => { values: unkno
   }
   // Replies carry results of any size; the requesting side bounds what it asks for at once.
   const limits: WireLimits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const httpServer = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' });
-    res.end('Shared Futures worker peer port: connect with a WebSocket client\n');
+  const rules = { timeoutMs: limits.handshakeTimeoutMs, token: opts.token, roles: ['peer'] as const, speaker: 'this worker' };
+  return listenWebSocket({
+    host,
+    port,
+    maxFrameBytes: limits.maxFrameBytes,
+    banner: 'Shared Futures worker peer port: connect with a WebSocket client',
+    shuttingDown: 'worker shutting down',
+    onConnection: (ws) => acceptHandshake(ws, rules, () => serve(ws, lookup)),
   });
-  const wss = new WebSocketServer({ server: httpServer, maxPayload: limits.maxFrameBytes, perMessageDeflate: false });
-  wss.on('error', () => undefined);
-  const sockets = new Set<WebSocket>();
-  wss.on('connection', (ws) => {
-    sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
-    handshake(ws, opts.token, limits, lookup);
-  });
-  await new Promise<void>((resolve, reject) => {
-    httpServer.once('error', reject);
-    httpServer.listen(port, host, () => {
-      httpServer.off('error', reject);
-      resolve();
-    });
-  });
-  const addr = httpServer.address() as AddressInfo;
-  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return {
-    address: `ws://${shownHost}:${addr.port}`,
-    close: async () => {
-      for (const ws of sockets) ws.close(CloseCode.goingAway, 'worker shutting down');
-      wss.close();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      for (const ws of sockets) ws.terminate();
-    },
-  };
 }
 
-function handshake(ws: WebSocket, token: string | undefined, limits: WireLimits, lookup: (keys: string[]) => { values: unknown[]; missing: string[] }): void {
-  const timer = setTimeout(() => ws.close(CloseCode.badHandshake, 'no handshake in time'), limits.handshakeTimeoutMs);
-  ws.once('message', (data: Buffer, isBinary: boolean) => {
-    clearTimeout(timer);
-    let hello: Handshake;
+/** Answers a peer's `get` requests on a connection whose handshake passed. */
+function serve(ws: WebSocket, lookup: (keys: string[]) => { values: unknown[]; missing: string[] }): void {
+  const fail = (message: string) => ws.send(encodeMessage({ op: 'error', error: toErrorInfo(new InvalidArgumentError(message)) } satisfies FromPeer));
+  ws.on('message', (frame: Buffer, binary: boolean) => {
+    let m: ToPeer;
     try {
-      if (isBinary) throw new Error('the handshake is a JSON text frame');
-      hello = JSON.parse(data.toString('utf8')) as Handshake;
-      if (!hello || hello.op !== 'hello' || hello.role !== 'peer') throw new Error('expected {op: "hello", version, role: "peer", id, token}');
+      if (!binary) throw new Error('expected a binary frame after the handshake');
+      m = decodeMessage(frame) as ToPeer;
     } catch (err) {
-      ws.close(CloseCode.badHandshake, `bad handshake: ${(err as Error).message}`.slice(0, 120));
-      return;
+      return fail((err as Error).message);
     }
-    // The token is checked before anything else of the peer is looked at; it is never logged.
-    if (token !== undefined ? !tokensMatch(token, hello.token) : hello.token !== undefined) {
-      ws.close(CloseCode.authFailed, hello.token ? 'authentication failed: wrong token' : 'authentication failed: a token is required');
-      return;
+    if (m?.op !== 'get' || !Number.isSafeInteger(m.req) || !Array.isArray(m.keys) || !m.keys.every((k) => typeof k === 'string')) {
+      return fail('a peer asks {op: "get", req, keys: string[]}');
     }
-    if (hello.version !== PROTOCOL_VERSION) {
-      ws.close(CloseCode.versionMismatch, `protocol version ${String(hello.version)} is not supported (this worker speaks ${PROTOCOL_VERSION})`);
-      return;
+    const { values, missing } = lookup(m.keys);
+    let frames: Uint8Array[];
+    try {
+      frames = encodeReply(missing.length > 0 ? { op: 'data', req: m.req, values, missing } : { op: 'data', req: m.req, values });
+    } catch (err) {
+      return ws.send(encodeMessage({ op: 'error', error: toErrorInfo(err) } satisfies FromPeer));
     }
-    const fail = (message: string) => ws.send(encodeMessage({ op: 'error', error: toErrorInfo(new InvalidArgumentError(message)) } satisfies FromPeer));
-    ws.on('message', (frame: Buffer, binary: boolean) => {
-      let m: ToPeer;
-      try {
-        if (!binary) throw new Error('expected a binary frame after the handshake');
-        m = decodeMessage(frame) as ToPeer;
-      } catch (err) {
-        return fail((err as Error).message);
-      }
-      if (m?.op !== 'get' || !Number.isSafeInteger(m.req) || !Array.isArray(m.keys) || !m.keys.every((k) => typeof k === 'string')) {
-        return fail('a peer asks {op: "get", req, keys: string[]}');
-      }
-      const { values, missing } = lookup(m.keys);
-      let frames: Uint8Array[];
-      try {
-        frames = encodeReply(missing.length > 0 ? { op: 'data', req: m.req, values, missing } : { op: 'data', req: m.req, values });
-      } catch (err) {
-        return ws.send(encodeMessage({ op: 'error', error: toErrorInfo(err) } satisfies FromPeer));
-      }
-      for (const f of frames) ws.send(f, { binary: true });
-    });
+    for (const f of frames) ws.send(f, { binary: true });
   });
 }
