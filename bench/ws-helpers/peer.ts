@@ -9,6 +9,7 @@
  */
 import { Client, type Future } from '../../scheduler';
 import { nowUs } from './processes';
+import { runAsChild } from '../../test/support/child';
 
 /** B's side of channel-latency-ws (also run inside the bench's own process): returns the one-way times. */
 export async function latencyEcho(address: string, n: number, token = process.env.SF_TOKEN, onReady = () => console.log('READY'), pingName = 'lat-ping', pongName = 'lat-pong'): Promise<{ samples: number[] }> {
@@ -85,22 +86,4 @@ async function main(): Promise<void> {
 }
 
 // Run as a process (not when the bench imports latencyEcho to run it in its own process).
-if (require.main === module) runAsProcess();
-
-function runAsProcess(): void {
-  // SIGTERM ends the process normally (so --cpu-prof can write its profile).
-  process.on('SIGTERM', () => process.exit(0));
-  // `await chan.ready` does not keep a process alive by itself (an idle connection is unref'd): stay up
-  // until main settles.
-  const alive = setInterval(() => undefined, 1 << 30);
-  main().then(
-    () => {
-      clearInterval(alive);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runAsChild(main);

@@ -9,6 +9,7 @@
  */
 import { Client, type Future } from '../../scheduler';
 import { waitUntil } from '../support/wait';
+import { runAsChild } from '../support/child';
 
 async function produce(address: string, n: number): Promise<void> {
   const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
@@ -45,16 +46,5 @@ async function consume(address: string): Promise<void> {
   await client.close();
 }
 
-// `await chan.ready` alone does not keep the process up (idle connections are unref'd).
-const alive = setInterval(() => undefined, 1 << 30);
 const [role, address, n] = process.argv.slice(2);
-(role === 'produce' ? produce(address, Number(n)) : role === 'consume' ? consume(address) : Promise.reject(new Error(`unknown role ${role}`))).then(
-  () => {
-    clearInterval(alive);
-    process.exit(0);
-  },
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runAsChild(() => (role === 'produce' ? produce(address, Number(n)) : role === 'consume' ? consume(address) : Promise.reject(new Error(`unknown role ${role}`))));
