@@ -3,8 +3,10 @@
  * one loop that changes task states. A stimulus (a submit, a worker's outcome, a lost worker…) asks for
  * transitions; each goes through the table in `transitions.ts`, whose functions perform the side effects and
  * recommend more; `settle()` applies recommendations until none are left, then collects keys that nobody holds
- * any more (which may recommend more), until the state is at rest. About 410 lines: the settle loop, the
- * collector and dispatch share the records' hot fields and are kept side by side on purpose (the hot path).
+ * any more (which may recommend more), until the state is at rest. Ready tasks wait in the shared queue or,
+ * placed by their data, in one worker's own queue; `takeReady` takes its own, then the shared, then steals.
+ * About 640 lines: the settle loop, the collector, placement and dispatch share the records' hot fields and
+ * are kept side by side on purpose (the hot path).
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { TaskSpec } from '../protocol/messages';
