@@ -45,7 +45,7 @@ export abstract class BatchingTransport<In, Out> implements Transport<In, Out> {
     this.queue.push(message);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      this.schedule(() => this.flush());
     }
   }
 
@@ -63,6 +63,11 @@ export abstract class BatchingTransport<In, Out> implements Transport<In, Out> {
     const batch = this.queue;
     this.queue = [];
     this.deliver(batch);
+  }
+
+  /** When the queue leaves: at the end of this microtask; a socket transport may defer it (ws-transport.ts). */
+  protected schedule(flush: () => void): void {
+    queueMicrotask(flush);
   }
 
   /** Puts one batch on the medium. */

@@ -4,46 +4,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WebSocket, WebSocketServer } from 'ws';
 import { Client, LocalCluster } from '../../scheduler';
 import { encodeCount, SHARED_MESSAGE } from '../../scheduler/wire/codec';
-import { DEFAULT_LIMITS, CHUNK_BYTES } from '../../scheduler/wire/limits';
-import { WebSocketTransport } from '../../scheduler/wire/ws-transport';
+import { CHUNK_BYTES } from '../../scheduler/wire/limits';
 import { waitUntil } from '../support/wait';
+import { wsPairs, type Msg } from '../support/ws-pairs';
 
-type Msg = { op: string; [k: string]: unknown };
-
-/** `n` connected pairs of WebSocket transports: [sender (server side), receiver (client side)]. */
-async function pairs(n: number): Promise<{ ends: [WebSocketTransport<Msg, Msg>, WebSocketTransport<Msg, Msg>][]; close: () => Promise<void> }> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-  const port = (wss.address() as { port: number }).port;
-  const ends: [WebSocketTransport<Msg, Msg>, WebSocketTransport<Msg, Msg>][] = [];
-  for (let i = 0; i < n; i++) {
-    const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
-    const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    const server = new WebSocketTransport<Msg, Msg>(await accepted, { limits: DEFAULT_LIMITS });
-    ends.push([server, new WebSocketTransport<Msg, Msg>(ws, { limits: DEFAULT_LIMITS })]);
-  }
-  return {
-    ends,
-    close: async () => {
-      for (const [a, b] of ends) {
-        a.close();
-        b.close();
-      }
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    },
-  };
-}
 
 test('a shared message sent on many connections in one tick is encoded once; each connection gets it between its own messages', async () => {
   const n = 12;
-  const { ends, close } = await pairs(n);
+  const { ends, close } = await wsPairs(n);
   try {
     const received: Msg[][] = ends.map(() => []);
     ends.forEach(([, rx], i) => rx.onMessages((batch) => received[i].push(...batch)));
@@ -68,7 +38,7 @@ test('a shared message sent on many connections in one tick is encoded once; eac
 });
 
 test('a segmented batch larger than a chunk arrives whole and in order', async () => {
-  const { ends, close } = await pairs(2);
+  const { ends, close } = await wsPairs(2);
   try {
     const received: Msg[][] = ends.map(() => []);
     ends.forEach(([, rx], i) => rx.onMessages((batch) => received[i].push(...batch)));
