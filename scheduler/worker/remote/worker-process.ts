@@ -101,7 +101,12 @@ export class WorkerProcess {
     return this.peerServer.address;
   }
 
-  /** What a peer asked for: the values stored here, and the keys that are not. */
+  /** Peer addresses of other workers that a `run` or `copy` message brought. */
+  private learnPeers(peers: Record<string, string> | undefined): void {
+    for (const [wid, address] of Object.entries(peers ?? {})) this.peerAddresses.set(wid, address);
+  }
+
+  /** What a peer (or the scheduler's relay) asked for: the values stored here, and the keys that are not. */
   private lookup(keys: string[]): { values: unknown[]; missing: string[] } {
     const missing: string[] = [];
     const values = keys.map((k) => {
@@ -124,20 +129,20 @@ export class WorkerProcess {
     for (const m of batch) {
       switch (m.op) {
         case 'run':
-          for (const [wid, address] of Object.entries(m.peers ?? {})) this.peerAddresses.set(wid, address);
+          this.learnPeers(m.peers);
           this.run({ fns: m.fns, tasks: m.tasks, pinThread: m.tasks.some((t) => t.alone) });
           break;
         case 'get': {
-          const missing = m.keys.filter((k) => !this.store.has(k));
+          const { values, missing } = this.lookup(m.keys);
           if (missing.length > 0) {
             this.send({ op: 'data', req: m.req, ok: false, error: { name: 'FutureLostError', message: `worker ${this.id} does not store ${missing.join(', ')}`, code: 'ERR_FUTURE_LOST', key: missing[0] } });
           } else {
-            this.send({ op: 'data', req: m.req, ok: true, values: m.keys.map((k) => this.store.get(k)) });
+            this.send({ op: 'data', req: m.req, ok: true, values });
           }
           break;
         }
         case 'copy':
-          for (const [wid, address] of Object.entries(m.peers ?? {})) this.peerAddresses.set(wid, address);
+          this.learnPeers(m.peers);
           this.copy(m.copies);
           break;
         case 'relayed': {
