@@ -25,6 +25,9 @@ export const RUN = command({
 export function parseRunArguments(argv: readonly string[]): RunArguments {
   const { values, positionals } = parseCommand(RUN, argv[0] === 'run' ? argv.slice(1) : argv);
   if (values.token !== undefined && values.scheduler === undefined) throw new UsageError('--token is for a remote scheduler: give --scheduler too');
+  if (values.threads !== undefined && values.scheduler !== undefined) {
+    throw new UsageError('--threads sizes the local scheduler of this run; with --scheduler the workers of that scheduler run the cells — drop one of the two');
+  }
   const args: RunArguments = { notebook: positionals[0] };
   if (values.scheduler !== undefined) {
     const target = schedulerTarget(values.scheduler, values.token);

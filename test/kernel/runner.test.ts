@@ -117,14 +117,14 @@ describe('headless runner', () => {
 
 describe('run command arguments', () => {
   test('every option parses', () => {
-    assert.deepEqual(parseRunArguments(['run', 'nb.sfnb', '--scheduler', 'ws://h:8786', '--token=T', '--out', 'x.sfnb', '--timeout', '2.5', '--threads', '3']), {
+    assert.deepEqual(parseRunArguments(['run', 'nb.sfnb', '--scheduler', 'ws://h:8786', '--token=T', '--out', 'x.sfnb', '--timeout', '2.5']), {
       notebook: 'nb.sfnb',
       scheduler: 'ws://h:8786',
       token: 'T',
       out: 'x.sfnb',
       timeoutSec: 2.5,
-      threads: 3,
     });
+    assert.deepEqual(parseRunArguments(['nb.sfnb', '--threads', '3']), { notebook: 'nb.sfnb', threads: 3 });
   });
 
   const bad: [string[], RegExp][] = [
@@ -136,6 +136,7 @@ describe('run command arguments', () => {
     [['a.sfnb', '--out'], /--out needs a value/],
     [['a.sfnb', '--what'], /unknown option --what/],
     [['a.sfnb', '--token', 't'], /give --scheduler too/],
+    [['a.sfnb', '--scheduler', 'ws://h:1', '--threads', '2'], /--threads sizes the local scheduler.*drop one of the two/],
   ];
   for (const [argv, message] of bad) {
     test(`refuses ${JSON.stringify(argv)}`, () => {
