@@ -31,7 +31,7 @@ export interface WsTransportOptions {
   peer?: string;
   /** Called with a bad frame's error; the connection stays open (the server answers with an error message). */
   onBadFrame?: (err: WireError) => void;
-  /** Handles incoming batches in slices of INPUT_SLICE_MS (the scheduler's connections). */
+  /** Handles incoming batches in slices of inputSliceMs (the scheduler's connections). */
   sliceInput?: boolean;
   /**
    * Batches handled at once even when this turn's input slice is spent (control requests such as
@@ -75,7 +75,7 @@ function markTurn(): void {
  * then each run of the write queue. Between two slices the loop polls for input, so a request that arrives
  * while a large fan-out is being written is read (and, being urgent, answered) within about one slice.
  */
-export const WRITE_SLICE_MS = 5;
+let writeSliceMs = 5;
 
 /**
  * Connections whose writes wait for a slice, in the order they asked (each at most once). While it is not
@@ -110,12 +110,20 @@ function enqueueWrite(t: { flushQueued(): void }): void {
 /** One slice of the write queue; the rest waits for the next turn (after the loop has polled for input). */
 function runWrites(): void {
   writeRunScheduled = false;
-  const until = performance.now() + WRITE_SLICE_MS;
-  while (writeQueueHead < writeQueue.length) {
-    const t = writeQueue[writeQueueHead++];
-    t.flushQueued();
-    if (performance.now() >= until) break;
+  const until = performance.now() + writeSliceMs;
+  try {
+    while (writeQueueHead < writeQueue.length) {
+      const t = writeQueue[writeQueueHead++];
+      t.flushQueued();
+      if (performance.now() >= until) break;
+    }
+  } finally {
+    afterWrites();
   }
+}
+
+/** Compacts the write queue, schedules its next slice and lets held input go once it is short. */
+function afterWrites(): void {
   if (writeQueueHead >= writeQueue.length) {
     writeQueue.length = 0;
     writeQueueHead = 0;
@@ -123,7 +131,7 @@ function runWrites(): void {
     writeQueue.splice(0, writeQueueHead);
     writeQueueHead = 0;
   }
-  if (writesWaiting() > 0) {
+  if (writesWaiting() > 0 && !writeRunScheduled) {
     writeRunScheduled = true;
     setImmediate(runWrites);
   }
@@ -141,7 +149,18 @@ function runWrites(): void {
  * I/O callbacks that reads many sockets — outcomes of 16 workers, appends, each fanning out to hundreds of
  * clients — cannot hold the loop for all of them at once.
  */
-export const INPUT_SLICE_MS = 5;
+let inputSliceMs = 5;
+
+/**
+ * Sets the slices' lengths (ms); returns the previous ones. Tests make them 0 (one connection's writes, one
+ * connection's input per slice) to see the slicing on a machine of any speed.
+ */
+export function setSlices(slices: { writeMs?: number; inputMs?: number }): { writeMs: number; inputMs: number } {
+  const before = { writeMs: writeSliceMs, inputMs: inputSliceMs };
+  writeSliceMs = slices.writeMs ?? writeSliceMs;
+  inputSliceMs = slices.inputMs ?? inputSliceMs;
+  return before;
+}
 
 /** Connections with input waiting for a slice, in the order they fell behind. */
 const inputQueue: { takeDeferred(until: number): boolean }[] = [];
@@ -154,16 +173,23 @@ export function inputWaiting(): number {
 
 function runInput(): void {
   inputRunScheduled = false;
-  const until = performance.now() + INPUT_SLICE_MS;
-  let n = inputQueue.length;
-  // Round robin: a connection with more input than one slice takes goes back to the end.
-  while (n-- > 0 && performance.now() < until) {
-    const t = inputQueue.shift() as { takeDeferred(until: number): boolean };
-    if (t.takeDeferred(until)) inputQueue.push(t);
-  }
-  if (inputQueue.length > 0) {
-    inputRunScheduled = true;
-    setImmediate(runInput);
+  const until = performance.now() + inputSliceMs;
+  // Round robin: a connection with more input than one slice takes goes back to the end. Every slice
+  // handles at least one batch, however short the slice.
+  try {
+    for (let n = inputQueue.length; n > 0; n--) {
+      const t = inputQueue[0];
+      const more = t.takeDeferred(until);
+      inputQueue.shift();
+      if (more) inputQueue.push(t);
+      if (performance.now() >= until) break;
+    }
+  } finally {
+    // Also after a handler threw: the rest of the input is not left waiting for ever.
+    if (inputQueue.length > 0 && !inputRunScheduled) {
+      inputRunScheduled = true;
+      setImmediate(runInput);
+    }
   }
 }
 
@@ -220,10 +246,10 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (!this.closed && this.deferred.length === 0) this.ws.resume();
   }
 
-  /** Hands on a decoded batch now, or queues it for a later input slice (see INPUT_SLICE_MS). */
+  /** Hands on a decoded batch now, or queues it for a later input slice (see inputSliceMs). */
   private take(batch: In[]): void {
     if (!this.opts.sliceInput) return this.receive(batch);
-    if (this.deferred.length === 0 && (inputSpentInTurn < INPUT_SLICE_MS || this.opts.cheap?.(batch))) {
+    if (this.deferred.length === 0 && (inputSpentInTurn < inputSliceMs || this.opts.cheap?.(batch))) {
       markTurn();
       const t0 = performance.now();
       try {
@@ -263,8 +289,8 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
 
   /**
    * The first write of a turn leaves at the end of the microtask, as soon as it can (latency), as long as the
-   * writes of this turn have taken less than WRITE_SLICE_MS and no connection waits in the write queue; other
-   * writes join the write queue, written in slices of WRITE_SLICE_MS from the turn's end (setImmediate: right
+   * writes of this turn have taken less than writeSliceMs and no connection waits in the write queue; other
+   * writes join the write queue, written in slices of writeSliceMs from the turn's end (setImmediate: right
    * after the current round of I/O callbacks) with a poll for input between slices. So a scheduler handling
    * frames of many sockets in one round — outcomes from workers, appends from producers — writes each
    * connection at most twice per turn, not once per frame handled, and a fan-out to many connections is
@@ -272,13 +298,13 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
    * writing all of them in one turn held the loop for up to 2 s.
    */
   protected override schedule(flush: () => void): void {
-    if (this.wroteInTurn !== turn && spentInTurn < WRITE_SLICE_MS && writesWaiting() === 0) {
+    if (this.wroteInTurn !== turn && spentInTurn < writeSliceMs && writesWaiting() === 0) {
       this.wroteInTurn = turn;
       markTurn();
       queueMicrotask(() => {
         // Many connections may have been sent to before the first of these microtasks runs: the budget is
         // checked here, and once it is spent the others join the write queue.
-        if (spentInTurn >= WRITE_SLICE_MS || writesWaiting() > 0) {
+        if (spentInTurn >= writeSliceMs || writesWaiting() > 0) {
           this.waitingToWrite = true;
           enqueueWrite(this);
           return;
