@@ -200,6 +200,8 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   private waitingToWrite = false;
   /** Incoming batches waiting for an input slice, in arrival order. */
   private deferred: In[][] = [];
+  /** The connection ended while input waited (or past this turn's input slice): it is closed after that input. */
+  private pendingClose: { reason: Error | undefined } | undefined;
   private sending: Buffer[] = [];
   private draining = false;
   private closing = false;
@@ -214,8 +216,8 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     this.rate = new RateLimiter(opts.limits.maxMessagesPerSecond);
     if (opts.initial) this.receive(opts.initial as In[]);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onFrame(toBuffer(data), isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.closeSignal.fire(closeError(code, reason.toString(), opts.peer ?? 'the peer')));
-    ws.on('error', (err: Error) => this.closeSignal.fire(err));
+    ws.on('close', (code: number, reason: Buffer) => this.peerGone(closeError(code, reason.toString(), opts.peer ?? 'the peer')));
+    ws.on('error', (err: Error) => this.peerGone(err));
     this.closeSignal.add(() => held.delete(this));
   }
 
@@ -279,8 +281,37 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     }
     if (this.closed) this.deferred = [];
     if (this.deferred.length > 0) return true;
-    if (!held.has(this) && !this.closed) this.ws.resume();
+    if (this.pendingClose) this.closeSignal.fire(this.pendingClose.reason);
+    else if (!held.has(this) && !this.closed) this.ws.resume();
     return false;
+  }
+
+  /**
+   * The connection ended (closed by the peer, or failed). What it sent before is handled first: with input
+   * waiting, the close is handled after it, and past this turn's input slice it waits for a slice too (a
+   * hundred clients leaving at once each release what they held).
+   */
+  private peerGone(reason: Error | undefined): void {
+    if (this.closed || this.pendingClose) return;
+    const waiting = this.deferred.length > 0;
+    if (!this.opts.sliceInput || (!waiting && inputSpentInTurn < inputSliceMs)) {
+      if (this.opts.sliceInput) markTurn();
+      const t0 = performance.now();
+      try {
+        this.closeSignal.fire(reason);
+      } finally {
+        inputSpentInTurn += performance.now() - t0;
+      }
+      return;
+    }
+    this.pendingClose = { reason };
+    if (!waiting) {
+      inputQueue.push(this);
+      if (!inputRunScheduled) {
+        inputRunScheduled = true;
+        setImmediate(runInput);
+      }
+    }
   }
 
   protected override accepting(): boolean {

@@ -105,3 +105,19 @@ test('input past the slice waits for a later turn, in order, while a cheap reque
     await close();
   }
 });
+
+test('a connection that closes while its input waits for a slice has that input handled first, then its close', async () => {
+  const { ends, close } = await wsPairs(1, { sliceInput: true });
+  const [server, client] = ends[0];
+  const handled: string[] = [];
+  server.onMessages((b) => handled.push(...b.map((m) => `append ${String(m.i)}`)));
+  server.onClose(() => handled.push('closed'));
+  try {
+    for (let i = 0; i < 10; i++) client.sendBatch([{ op: 'append', i }]);
+    client.close();
+    await waitUntil('the server end to close', () => handled.includes('closed'));
+    assert.deepEqual(handled, [...Array.from({ length: 10 }, (_, i) => `append ${i}`), 'closed']);
+  } finally {
+    await close();
+  }
+});
