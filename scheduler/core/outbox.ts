@@ -8,6 +8,19 @@
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus, SchedulerEvent, SchedulerMessage } from '../protocol/messages';
 
+/** The mark of a message queued for several clients that a transport may encode once (wire/codec.ts SHARED_MESSAGE). */
+const SHARED = Symbol.for('shared-futures.shared-message');
+
+/** Whether two status buffers say the same (same keys, statuses and errors, in the same order). */
+function sameStatus(a: StatusBuffer, b: StatusBuffer): boolean {
+  if (a.keys.length !== b.keys.length || (a.e === undefined) !== (b.e === undefined)) return false;
+  for (let i = 0; i < a.keys.length; i++) {
+    if (a.keys[i] !== b.keys[i] || a.s[i] !== b.s[i]) return false;
+    if (a.e && b.e && a.e[i] !== b.e[i]) return false;
+  }
+  return true;
+}
+
 interface StatusBuffer {
   keys: string[];
   s: FutureStatus[];
@@ -160,6 +173,10 @@ export class Outbox {
     if (this.statusDirty.length > 0) {
       const statusDirty = this.statusDirty;
       this.statusDirty = [];
+      // Clients that hold the same futures get the same updates, in the same order (a task's status change
+      // goes to every client that wants it): one message is made for consecutive equal buffers and marked
+      // shared, so a WebSocket transport encodes it once for all of them.
+      let last: { buf: StatusBuffer; msg: SchedulerMessage; copies: number } | undefined;
       for (const box of statusDirty) {
         const buf = box.status;
         if (!buf) continue;
@@ -168,7 +185,14 @@ export class Outbox {
           if (box.transient && !box.msgs) this.boxes.delete(box.id);
           continue;
         }
-        this.send(box.id, buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s });
+        if (last && sameStatus(last.buf, buf)) {
+          if (last.copies++ === 1) Object.defineProperty(last.msg, SHARED, { value: true });
+          this.send(box.id, last.msg);
+          continue;
+        }
+        const msg: SchedulerMessage = buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s };
+        last = { buf, msg, copies: 1 };
+        this.send(box.id, msg);
       }
     }
     if (this.observers > 0 && (this.events.length > 0 || this.channelEvents.size > 0)) {

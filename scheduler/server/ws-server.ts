@@ -82,6 +82,7 @@ function accepted(server: SchedulerServer, ws: WebSocket, hello: Handshake, limi
     }
     const transport: WebSocketTransport<FromWorkerProcess, ToWorkerProcess> = new WebSocketTransport(ws, {
       limits: { ...limits, maxOutstandingBytes: Number.MAX_SAFE_INTEGER },
+      sliceInput: true,
       onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
     });
     server.acceptWorkerProcess(transport, hello.id, threads, hello.name, peer);
@@ -93,6 +94,23 @@ function accepted(server: SchedulerServer, ws: WebSocket, hello: Handshake, limi
     initial: [first],
     // Messages are checked by server.accept, as those of every other transport.
     onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
+    // A reply answers a request the client waits for (schedulerInfo(), a flush, a gather): it does not wait
+    // behind a fan-out to other connections. Appends and submits are the bulk work whose intake is held
+    // while deliveries lag behind.
+    urgent: (m) => (m as SchedulerMessage).op === 'reply',
+    sliceInput: true,
+    cheap: (batch) => batch.every((m) => isControlOp((m as { op?: unknown } | null)?.op)),
+    isBulk: (batch) => batch.some((m) => isBulkOp((m as { op?: unknown } | null)?.op)),
   });
   server.accept(transport, { graceMs });
+}
+
+/** Client messages that bring work which fans out (an append to many subscribers, tasks whose results go to many). */
+function isBulkOp(op: unknown): boolean {
+  return op === 'append' || op === 'submit' || op === 'scatter';
+}
+
+/** Client requests that only read the scheduler's state: answered ahead of waiting bulk input. */
+function isControlOp(op: unknown): boolean {
+  return op === 'info' || op === 'channels' || op === 'story';
 }

@@ -31,6 +31,21 @@ export interface WsTransportOptions {
   peer?: string;
   /** Called with a bad frame's error; the connection stays open (the server answers with an error message). */
   onBadFrame?: (err: WireError) => void;
+  /** Handles incoming batches in slices of inputSliceMs (the scheduler's connections). */
+  sliceInput?: boolean;
+  /**
+   * Batches handled at once even when this turn's input slice is spent (control requests such as
+   * schedulerInfo(): cheap, and waited for), unless earlier input of the same connection still waits.
+   */
+  cheap?: (batch: unknown[]) => boolean;
+  /**
+   * Messages that leave at once even while the connection waits in the write queue (replies to requests: a
+   * control request such as schedulerInfo() is answered ahead of bulk deliveries). What was queued before
+   * such a message leaves with it, so the connection's order is kept.
+   */
+  urgent?: (message: unknown) => boolean;
+  /** Batches of bulk work (appends, submits): after one, input is held while the write queue is long. */
+  isBulk?: (batch: unknown[]) => boolean;
 }
 
 /**
@@ -39,19 +54,154 @@ export interface WsTransportOptions {
  */
 let turn = 0;
 let turnEnding = false;
+/** ms the connections spent writing at the end of microtasks in this turn (the fast path of `schedule`). */
+let spentInTurn = 0;
+/** ms spent handling incoming batches of sliced connections in this turn's round of I/O callbacks. */
+let inputSpentInTurn = 0;
 
 function markTurn(): void {
   if (turnEnding) return;
   turnEnding = true;
   setImmediate(() => {
     turn++;
+    spentInTurn = 0;
+    inputSpentInTurn = 0;
     turnEnding = false;
   });
+}
+
+/**
+ * How long the writes of one slice may take (ms): the writes that leave at the end of microtasks in one turn,
+ * then each run of the write queue. Between two slices the loop polls for input, so a request that arrives
+ * while a large fan-out is being written is read (and, being urgent, answered) within about one slice.
+ */
+let writeSliceMs = 5;
+
+/**
+ * Connections whose writes wait for a slice, in the order they asked (each at most once). While it is not
+ * empty every connection joins its end (first come, first written), except for urgent messages.
+ */
+const writeQueue: { flushQueued(): void }[] = [];
+let writeQueueHead = 0;
+let writeRunScheduled = false;
+/** Connections whose input is held while the write queue is long (they sent bulk work); resumed when it drains. */
+const held = new Set<{ resumeInput(): void }>();
+
+/**
+ * Past this many connections waiting to write, a connection that sends bulk work (what `isBulk` says: channel
+ * appends, submits) has its input held until the queue is written: the work it would add is taken in as fast
+ * as its results can be delivered, and the backlog (and the delay of everything behind it) stays bounded.
+ */
+export const HOLD_INPUT_ABOVE = 256;
+
+/** Connections waiting to write (the write queue's length). */
+export function writesWaiting(): number {
+  return writeQueue.length - writeQueueHead;
+}
+
+function enqueueWrite(t: { flushQueued(): void }): void {
+  writeQueue.push(t);
+  if (!writeRunScheduled) {
+    writeRunScheduled = true;
+    setImmediate(runWrites);
+  }
+}
+
+/** One slice of the write queue; the rest waits for the next turn (after the loop has polled for input). */
+function runWrites(): void {
+  writeRunScheduled = false;
+  const until = performance.now() + writeSliceMs;
+  try {
+    while (writeQueueHead < writeQueue.length) {
+      const t = writeQueue[writeQueueHead++];
+      t.flushQueued();
+      if (performance.now() >= until) break;
+    }
+  } finally {
+    afterWrites();
+  }
+}
+
+/** Compacts the write queue, schedules its next slice and lets held input go once it is short. */
+function afterWrites(): void {
+  if (writeQueueHead >= writeQueue.length) {
+    writeQueue.length = 0;
+    writeQueueHead = 0;
+  } else if (writeQueueHead > 1024 && writeQueueHead * 2 > writeQueue.length) {
+    writeQueue.splice(0, writeQueueHead);
+    writeQueueHead = 0;
+  }
+  if (writesWaiting() > 0 && !writeRunScheduled) {
+    writeRunScheduled = true;
+    setImmediate(runWrites);
+  }
+  if (held.size > 0 && writesWaiting() <= HOLD_INPUT_ABOVE / 2) {
+    const resume = [...held];
+    held.clear();
+    for (const t of resume) t.resumeInput();
+  }
+}
+
+/**
+ * How long the handling of incoming batches may take per slice (ms), on connections that slice their input
+ * (`sliceInput`: the scheduler's). A batch that arrives once this turn's input took that long waits in its
+ * connection's input queue (the socket paused meanwhile) and is handled in a later slice, so the one round of
+ * I/O callbacks that reads many sockets — outcomes of 16 workers, appends, each fanning out to hundreds of
+ * clients — cannot hold the loop for all of them at once.
+ */
+let inputSliceMs = 5;
+
+/**
+ * Sets the slices' lengths (ms); returns the previous ones. Tests make them 0 (one connection's writes, one
+ * connection's input per slice) to see the slicing on a machine of any speed.
+ */
+export function setSlices(slices: { writeMs?: number; inputMs?: number }): { writeMs: number; inputMs: number } {
+  const before = { writeMs: writeSliceMs, inputMs: inputSliceMs };
+  writeSliceMs = slices.writeMs ?? writeSliceMs;
+  inputSliceMs = slices.inputMs ?? inputSliceMs;
+  return before;
+}
+
+/** Connections with input waiting for a slice, in the order they fell behind. */
+const inputQueue: { takeDeferred(until: number): boolean }[] = [];
+let inputRunScheduled = false;
+
+/** Batches waiting for a slice, over all connections (exported for tests). */
+export function inputWaiting(): number {
+  return inputQueue.length;
+}
+
+function runInput(): void {
+  inputRunScheduled = false;
+  const until = performance.now() + inputSliceMs;
+  // Round robin: a connection with more input than one slice takes goes back to the end. Every slice
+  // handles at least one batch, however short the slice.
+  try {
+    for (let n = inputQueue.length; n > 0; n--) {
+      const t = inputQueue[0];
+      const more = t.takeDeferred(until);
+      inputQueue.shift();
+      if (more) inputQueue.push(t);
+      if (performance.now() >= until) break;
+    }
+  } finally {
+    // Also after a handler threw: the rest of the input is not left waiting for ever.
+    if (inputQueue.length > 0 && !inputRunScheduled) {
+      inputRunScheduled = true;
+      setImmediate(runInput);
+    }
+  }
 }
 
 export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   /** The turn in which this connection last wrote at the end of a microtask. */
   private wroteInTurn = -1;
+  /** In the write queue, not yet written. */
+  private waitingToWrite = false;
+  /** Incoming batches waiting for an input slice, in arrival order. */
+  private deferred: In[][] = [];
+  /** The connection ended while input waited (or past this turn's input slice): it is closed after that input. */
+  private pendingClose: { reason: Error | undefined } | undefined;
   private sending: Buffer[] = [];
   private draining = false;
   private closing = false;
@@ -66,8 +216,102 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     this.rate = new RateLimiter(opts.limits.maxMessagesPerSecond);
     if (opts.initial) this.receive(opts.initial as In[]);
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onFrame(toBuffer(data), isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.closeSignal.fire(closeError(code, reason.toString(), opts.peer ?? 'the peer')));
-    ws.on('error', (err: Error) => this.closeSignal.fire(err));
+    ws.on('close', (code: number, reason: Buffer) => this.peerGone(closeError(code, reason.toString(), opts.peer ?? 'the peer')));
+    ws.on('error', (err: Error) => this.peerGone(err));
+    this.closeSignal.add(() => held.delete(this));
+  }
+
+  override send(message: Out): void {
+    super.send(message);
+    if (this.waitingToWrite && this.opts.urgent?.(message)) {
+      // Out of the write queue (its entry is skipped): this and what waited before it leave now.
+      this.waitingToWrite = false;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Called by the write queue when this connection's turn comes. */
+  flushQueued(): void {
+    if (!this.waitingToWrite) return;
+    this.waitingToWrite = false;
+    this.flush();
+  }
+
+  /** Stops reading this connection until the write queue has been written (see HOLD_INPUT_ABOVE). */
+  private holdInput(): void {
+    if (held.has(this) || this.closed) return;
+    held.add(this);
+    this.ws.pause();
+  }
+
+  resumeInput(): void {
+    if (!this.closed && this.deferred.length === 0) this.ws.resume();
+  }
+
+  /** Hands on a decoded batch now, or queues it for a later input slice (see inputSliceMs). */
+  private take(batch: In[]): void {
+    if (!this.opts.sliceInput) return this.receive(batch);
+    if (this.deferred.length === 0 && (inputSpentInTurn < inputSliceMs || this.opts.cheap?.(batch))) {
+      markTurn();
+      const t0 = performance.now();
+      try {
+        this.receive(batch);
+      } finally {
+        inputSpentInTurn += performance.now() - t0;
+      }
+      return;
+    }
+    this.deferred.push(batch);
+    if (this.deferred.length === 1) {
+      // Nothing more is read from this socket until its waiting input is handled.
+      this.ws.pause();
+      inputQueue.push(this);
+      if (!inputRunScheduled) {
+        inputRunScheduled = true;
+        setImmediate(runInput);
+      }
+    }
+  }
+
+  /** Handles waiting input until `until` (performance.now()); true when some still waits. */
+  takeDeferred(until: number): boolean {
+    while (this.deferred.length > 0 && !this.closed) {
+      this.receive(this.deferred.shift() as In[]);
+      if (performance.now() >= until) break;
+    }
+    if (this.closed) this.deferred = [];
+    if (this.deferred.length > 0) return true;
+    if (this.pendingClose) this.closeSignal.fire(this.pendingClose.reason);
+    else if (!held.has(this) && !this.closed) this.ws.resume();
+    return false;
+  }
+
+  /**
+   * The connection ended (closed by the peer, or failed). What it sent before is handled first: with input
+   * waiting, the close is handled after it, and past this turn's input slice it waits for a slice too (a
+   * hundred clients leaving at once each release what they held).
+   */
+  private peerGone(reason: Error | undefined): void {
+    if (this.closed || this.pendingClose) return;
+    const waiting = this.deferred.length > 0;
+    if (!this.opts.sliceInput || (!waiting && inputSpentInTurn < inputSliceMs)) {
+      if (this.opts.sliceInput) markTurn();
+      const t0 = performance.now();
+      try {
+        this.closeSignal.fire(reason);
+      } finally {
+        inputSpentInTurn += performance.now() - t0;
+      }
+      return;
+    }
+    this.pendingClose = { reason };
+    if (!waiting) {
+      inputQueue.push(this);
+      if (!inputRunScheduled) {
+        inputRunScheduled = true;
+        setImmediate(runInput);
+      }
+    }
   }
 
   protected override accepting(): boolean {
@@ -75,20 +319,35 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   }
 
   /**
-   * The first write of a turn leaves at the end of the microtask, as soon as it can (latency); what is sent to
-   * the same connection later in the same turn waits for the turn's end (setImmediate: right after the current
-   * round of I/O callbacks), so a scheduler handling frames of many sockets in one round — outcomes from
-   * workers, appends from producers — writes each connection at most twice per turn, not once per frame handled.
-   * With 500 subscribers, a write per status change per subscriber stalled the scheduler's loop for a second.
+   * The first write of a turn leaves at the end of the microtask, as soon as it can (latency), as long as the
+   * writes of this turn have taken less than writeSliceMs and no connection waits in the write queue; other
+   * writes join the write queue, written in slices of writeSliceMs from the turn's end (setImmediate: right
+   * after the current round of I/O callbacks) with a poll for input between slices. So a scheduler handling
+   * frames of many sockets in one round — outcomes from workers, appends from producers — writes each
+   * connection at most twice per turn, not once per frame handled, and a fan-out to many connections is
+   * spread over turns instead of holding the loop until every subscriber is written: with 500 subscribers,
+   * writing all of them in one turn held the loop for up to 2 s.
    */
   protected override schedule(flush: () => void): void {
-    if (this.wroteInTurn === turn) {
-      setImmediate(flush);
+    if (this.wroteInTurn !== turn && spentInTurn < writeSliceMs && writesWaiting() === 0) {
+      this.wroteInTurn = turn;
+      markTurn();
+      queueMicrotask(() => {
+        // Many connections may have been sent to before the first of these microtasks runs: the budget is
+        // checked here, and once it is spent the others join the write queue.
+        if (spentInTurn >= writeSliceMs || writesWaiting() > 0) {
+          this.waitingToWrite = true;
+          enqueueWrite(this);
+          return;
+        }
+        const t0 = performance.now();
+        flush();
+        spentInTurn += performance.now() - t0;
+      });
       return;
     }
-    this.wroteInTurn = turn;
-    markTurn();
-    queueMicrotask(flush);
+    this.waitingToWrite = true;
+    enqueueWrite(this);
   }
 
   protected deliver(batch: Out[]): void {
@@ -243,7 +502,8 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (!this.rate.take(batch.length)) {
       return this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`);
     }
-    this.receive(batch as In[]);
+    this.take(batch as In[]);
+    if (this.opts.isBulk && writesWaiting() > HOLD_INPUT_ABOVE && this.opts.isBulk(batch)) this.holdInput();
   }
 
   private bad(err: WireError): void {
