@@ -95,19 +95,12 @@ function accepted(server: SchedulerServer, ws: WebSocket, hello: Handshake, limi
     // Messages are checked by server.accept, as those of every other transport.
     onBadFrame: (err) => transport.send({ op: 'error', error: toErrorInfo(err) }),
     // A reply answers a request the client waits for (schedulerInfo(), a flush, a gather): it does not wait
-    // behind a fan-out to other connections. Appends and submits are the bulk work whose intake is held
-    // while deliveries lag behind.
+    // behind a fan-out to other connections.
     urgent: (m) => (m as SchedulerMessage).op === 'reply',
     sliceInput: true,
     cheap: (batch) => batch.every((m) => isControlOp((m as { op?: unknown } | null)?.op)),
-    isBulk: (batch) => batch.some((m) => isBulkOp((m as { op?: unknown } | null)?.op)),
   });
   server.accept(transport, { graceMs });
-}
-
-/** Client messages that bring work which fans out (an append to many subscribers, tasks whose results go to many). */
-function isBulkOp(op: unknown): boolean {
-  return op === 'append' || op === 'submit' || op === 'scatter';
 }
 
 /** Client requests that only read the scheduler's state: answered ahead of waiting bulk input. */

@@ -44,8 +44,6 @@ export interface WsTransportOptions {
    * such a message leaves with it, so the connection's order is kept.
    */
   urgent?: (message: unknown) => boolean;
-  /** Batches of bulk work (appends, submits): after one, input is held while the write queue is long. */
-  isBulk?: (batch: unknown[]) => boolean;
 }
 
 /**
@@ -84,15 +82,6 @@ let writeSliceMs = 5;
 const writeQueue: { flushQueued(): void }[] = [];
 let writeQueueHead = 0;
 let writeRunScheduled = false;
-/** Connections whose input is held while the write queue is long (they sent bulk work); resumed when it drains. */
-const held = new Set<{ resumeInput(): void }>();
-
-/**
- * Past this many connections waiting to write, a connection that sends bulk work (what `isBulk` says: channel
- * appends, submits) has its input held until the queue is written: the work it would add is taken in as fast
- * as its results can be delivered, and the backlog (and the delay of everything behind it) stays bounded.
- */
-export const HOLD_INPUT_ABOVE = 256;
 
 /** Connections waiting to write (the write queue's length). */
 export function writesWaiting(): number {
@@ -122,7 +111,7 @@ function runWrites(): void {
   }
 }
 
-/** Compacts the write queue, schedules its next slice and lets held input go once it is short. */
+/** Compacts the write queue and schedules its next slice. */
 function afterWrites(): void {
   if (writeQueueHead >= writeQueue.length) {
     writeQueue.length = 0;
@@ -134,11 +123,6 @@ function afterWrites(): void {
   if (writesWaiting() > 0 && !writeRunScheduled) {
     writeRunScheduled = true;
     setImmediate(runWrites);
-  }
-  if (held.size > 0 && writesWaiting() <= HOLD_INPUT_ABOVE / 2) {
-    const resume = [...held];
-    held.clear();
-    for (const t of resume) t.resumeInput();
   }
 }
 
@@ -218,7 +202,6 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.onFrame(toBuffer(data), isBinary));
     ws.on('close', (code: number, reason: Buffer) => this.peerGone(closeError(code, reason.toString(), opts.peer ?? 'the peer')));
     ws.on('error', (err: Error) => this.peerGone(err));
-    this.closeSignal.add(() => held.delete(this));
   }
 
   override send(message: Out): void {
@@ -235,17 +218,6 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (!this.waitingToWrite) return;
     this.waitingToWrite = false;
     this.flush();
-  }
-
-  /** Stops reading this connection until the write queue has been written (see HOLD_INPUT_ABOVE). */
-  private holdInput(): void {
-    if (held.has(this) || this.closed) return;
-    held.add(this);
-    this.ws.pause();
-  }
-
-  resumeInput(): void {
-    if (!this.closed && this.deferred.length === 0) this.ws.resume();
   }
 
   /** Hands on a decoded batch now, or queues it for a later input slice (see inputSliceMs). */
@@ -282,7 +254,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (this.closed) this.deferred = [];
     if (this.deferred.length > 0) return true;
     if (this.pendingClose) this.closeSignal.fire(this.pendingClose.reason);
-    else if (!held.has(this) && !this.closed) this.ws.resume();
+    else if (!this.closed) this.ws.resume();
     return false;
   }
 
@@ -503,7 +475,6 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
       return this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`);
     }
     this.take(batch as In[]);
-    if (this.opts.isBulk && writesWaiting() > HOLD_INPUT_ABOVE && this.opts.isBulk(batch)) this.holdInput();
   }
 
   private bad(err: WireError): void {
