@@ -40,7 +40,8 @@ export class FutureState {
   /** Known only by key (`client.future(key)`): a submit of the key from this client must still be sent. */
   byKeyOnly = false;
   listeners: Set<(status: FutureStatus) => void> | undefined;
-  waiters: (() => void)[] | undefined;
+  /** Who waits for a terminal status: one function (nearly always: a gather waits once on each of its states), or several. */
+  waiters: (() => void) | (() => void)[] | undefined;
   constructor(
     readonly key: string,
     status: FutureStatus = 'pending',
@@ -58,8 +59,10 @@ export class FutureState {
 
   wake(): void {
     const ws = this.waiters;
+    if (ws === undefined) return;
     this.waiters = undefined;
-    if (ws) for (const w of ws) w();
+    if (typeof ws === 'function') ws();
+    else for (const w of ws) w();
   }
 }
 
@@ -74,8 +77,9 @@ export interface FutureHost extends KeepAlive {
   gatherKeys(keys: string[]): Promise<unknown[]>;
   cancelKeys(keys: string[], force: boolean): Promise<void>;
   releaseHandle(state: FutureState): void;
-  registerHandle(future: Future, state: FutureState): void;
-  unregisterHandle(future: Future): void;
+  /** Watches the handle for garbage collection; returns its slot, which `unregisterHandle` takes. */
+  registerHandle(future: Future, state: FutureState): number;
+  unregisterHandle(slot: number): void;
 }
 
 /**
@@ -86,6 +90,8 @@ export interface FutureHost extends KeepAlive {
  */
 export class Future<T = unknown> {
   private released = false;
+  /** Where the host watches this handle for garbage collection. */
+  private readonly slot: number;
 
   /** @internal */
   constructor(
@@ -93,7 +99,7 @@ export class Future<T = unknown> {
     /** @internal */ readonly state: FutureState,
   ) {
     state.refs++;
-    host.registerHandle(this, state);
+    this.slot = host.registerHandle(this, state);
   }
 
   /** The task's key: the same key is the same task for every client of the scheduler. */
@@ -144,7 +150,7 @@ export class Future<T = unknown> {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.host.unregisterHandle(this);
+    this.host.unregisterHandle(this.slot);
     this.host.releaseHandle(this.state);
   }
 
@@ -246,7 +252,10 @@ export function waitDone(states: FutureState[], host: { readonly closed: boolean
     };
     for (const s of states) {
       if (isTerminal(s.status)) continue;
-      (s.waiters ??= []).push(onWake);
+      const ws = s.waiters;
+      if (ws === undefined) s.waiters = onWake;
+      else if (typeof ws === 'function') s.waiters = [ws, onWake];
+      else ws.push(onWake);
     }
     if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(timeoutMessage)), timeoutMs);
   });
