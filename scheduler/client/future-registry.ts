@@ -63,6 +63,17 @@ export class FutureRegistry implements FutureHost {
     return new Future(this, state);
   }
 
+  /**
+   * `acquire` for a key nobody ever named before (a fresh unique token of a `pure: false` task): no lookup,
+   * the one cost per task of a `map` it could skip.
+   */
+  acquireNew(key: string): Future {
+    const state = new FutureState(key, 'pending');
+    this.states.set(key, state);
+    state.acquired = 1;
+    return new Future(this, state);
+  }
+
   /** A handle on `key` by name: the state held now, or a placeholder that wants the key. */
   byKey(key: string): Future {
     let state = this.states.get(key);

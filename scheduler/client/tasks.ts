@@ -41,7 +41,7 @@ export class TaskSubmitter {
     if (opts.priority) task.priority = opts.priority;
     if (opts.retries) task.retries = opts.retries;
     this.post(spec, task);
-    return this.futures.acquire(key, 'pending');
+    return fresh ? this.futures.acquireNew(key) : this.futures.acquire(key, 'pending');
   }
 
   /** Submits a graph `{ key: [fnOrRef, ...args] }`; returns futures for `keys` (default: every key). */
