@@ -12,7 +12,7 @@ import { fnSpec, ShippedFunctions, type NamedFnSpec, type TaskFunction } from '.
 import type { Future } from './future';
 import type { FutureRegistry } from './future-registry';
 import type { SubmitOptions } from './options';
-import { tokenize, uniqueToken } from './tokenize';
+import { tokenize, uniqueKey } from './tokenize';
 
 /** A graph in Dask's form: `{ key: [fnOrRef, ...args] }`; other values are literal data. */
 export type TaskGraph = Record<string, unknown>;
@@ -31,7 +31,7 @@ export class TaskSubmitter {
     const args = encodeArgs(rawArgs, deps);
     // A fresh unique token names no state this client follows: the lookup is skipped (it is a cost per task of a map).
     const fresh = opts.key === undefined && opts.pure === false;
-    const key = opts.key ?? `${spec.name}-${fresh ? uniqueToken() : tokenize(spec.id, args)}`;
+    const key = opts.key ?? (fresh ? uniqueKey(spec.name) : `${spec.name}-${tokenize(spec.id, args)}`);
     if (!fresh) {
       const followed = this.futures.followed(key);
       if (followed) return followed;
