@@ -51,7 +51,7 @@ export class FutureRegistry implements FutureHost {
   /** A handle for a want the scheduler counted for this client (a submit, a scatter, a graph key): on the state held now, or a new one. */
   acquire(key: string, status: FutureStatus): Future {
     let state = this.states.get(key);
-    if (!state) this.states.set(key, (state = new FutureState(key, status)));
+    if (!state) state = this.create(key, status);
     else if (state.cancelledHere || state.status === 'cancelled' || state.status === 'lost') {
       // Defined anew by this submit or scatter.
       state.cancelledHere = false;
@@ -68,17 +68,24 @@ export class FutureRegistry implements FutureHost {
    * the one cost per task of a `map` it could skip.
    */
   acquireNew(key: string): Future {
-    const state = new FutureState(key, 'pending');
-    this.states.set(key, state);
+    const state = this.create(key, 'pending');
     state.acquired = 1;
     return new Future(this, state);
+  }
+
+  /** A new state for `key`, in `states` until its last holder lets go. */
+  private create(key: string, status: FutureStatus): FutureState {
+    const state = new FutureState(key, status);
+    state.listed = true;
+    this.states.set(key, state);
+    return state;
   }
 
   /** A handle on `key` by name: the state held now, or a placeholder that wants the key. */
   byKey(key: string): Future {
     let state = this.states.get(key);
     if (!state) {
-      this.states.set(key, (state = new FutureState(key)));
+      state = this.create(key, 'pending');
       state.byKeyOnly = true;
       this.conn.outbox.want(key);
       state.acquired++;
@@ -99,7 +106,7 @@ export class FutureRegistry implements FutureHost {
     // The scheduler counted one want of this client for the delivery.
     let state = this.states.get(item.k);
     if (!state) {
-      this.states.set(item.k, (state = new FutureState(item.k, item.s ?? 'pending')));
+      state = this.create(item.k, item.s ?? 'pending');
       if (item.e) state.error = item.e;
     } else {
       state.cancelledHere = false;
@@ -194,7 +201,10 @@ export class FutureRegistry implements FutureHost {
   /** A holder let go of `state`; the last one takes back every want the state collected. */
   releaseHandle(state: FutureState): void {
     if (--state.refs > 0) return;
-    if (this.states.get(state.key) === state) this.states.delete(state.key);
+    if (state.listed) {
+      state.listed = false;
+      this.states.delete(state.key);
+    }
     if (state.acquired > 0 && !this.conn.closed) this.conn.outbox.release(state.key, state.acquired);
     state.acquired = 0;
   }

@@ -39,6 +39,8 @@ export class FutureState {
   cancelledHere = false;
   /** Known only by key (`client.future(key)`): a submit of the key from this client must still be sent. */
   byKeyOnly = false;
+  /** In the registry's table (from creation until its last holder let go): the key's current state. */
+  listed = false;
   listeners: Set<(status: FutureStatus) => void> | undefined;
   /** Who waits for a terminal status: one function (nearly always: a gather waits once on each of its states), or several. */
   waiters: (() => void) | (() => void)[] | undefined;
