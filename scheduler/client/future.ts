@@ -203,9 +203,9 @@ export const isFuture = isBranded as (value: unknown) => value is Future;
 export async function resultsOf(futures: readonly Future[], host: FutureHost, timeoutMs: number | undefined, timeoutMessage: () => string): Promise<unknown[]> {
   const states = futures.map((f) => f.state);
   for (let attempt = 0; ; attempt++) {
-    await waitDone(states, host, timeoutMs, timeoutMessage());
-    for (const state of states) {
-      const err = errorOf(state);
+    await waitDone(states, host, timeoutMs, timeoutMessage);
+    for (let i = 0; i < states.length; i++) {
+      const err = errorOf(states[i]);
       if (err) throw err;
     }
     try {
@@ -230,10 +230,10 @@ export function errorOf(state: FutureState): Error | undefined {
   }
 }
 
-/** Waits until every state is terminal (or the client closes, or the timeout passes). */
-export function waitDone(states: FutureState[], host: { readonly closed: boolean } & KeepAlive, timeoutMs: number | undefined, timeoutMessage: string): Promise<void> {
+/** Waits until every state is terminal (or the client closes, or the timeout passes; `timeoutMessage` says so). */
+export function waitDone(states: FutureState[], host: { readonly closed: boolean } & KeepAlive, timeoutMs: number | undefined, timeoutMessage: string | (() => string)): Promise<void> {
   let remaining = 0;
-  for (const s of states) if (!isTerminal(s.status)) remaining++;
+  for (let i = 0; i < states.length; i++) if (!isTerminal(states[i].status)) remaining++;
   if (remaining === 0) return Promise.resolve();
   if (host.closed) return Promise.reject(new ClientClosedError());
   return new Promise<void>((resolve, reject) => {
@@ -252,14 +252,16 @@ export function waitDone(states: FutureState[], host: { readonly closed: boolean
       if (host.closed) return settle(new ClientClosedError('the client closed before the future finished'));
       if (--remaining === 0) settle();
     };
-    for (const s of states) {
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i];
       if (isTerminal(s.status)) continue;
       const ws = s.waiters;
       if (ws === undefined) s.waiters = onWake;
       else if (typeof ws === 'function') s.waiters = [ws, onWake];
       else ws.push(onWake);
     }
-    if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(timeoutMessage)), timeoutMs);
+    // The message is made when the time is up (a gather's counts its futures still not done).
+    if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(typeof timeoutMessage === 'string' ? timeoutMessage : timeoutMessage())), timeoutMs);
   });
 }
 
