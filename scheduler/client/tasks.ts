@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../protocol/errors';
 import type { FnSpec, TaskSpec } from '../protocol/messages';
 import type { Connection } from './connection';
-import { encodeArgs, encodeValue } from './encode';
+import { encodeArgs, encodeValue, plainArgs } from './encode';
 import { fnSpec, ShippedFunctions, type NamedFnSpec, type TaskFunction } from './functions';
 import type { Future } from './future';
 import type { FutureRegistry } from './future-registry';
@@ -27,8 +27,9 @@ export class TaskSubmitter {
 
   /** Submits `spec` with `rawArgs` (Futures among them become dependencies). */
   submit(spec: NamedFnSpec, rawArgs: unknown[], opts: Omit<SubmitOptions, 'fn' | 'args'>): Future {
-    const deps: string[] = [];
-    const args = encodeArgs(rawArgs, deps);
+    // Primitive arguments (a map over numbers or strings) go as they are, with no list of dependencies made.
+    let deps: string[] | undefined;
+    const args = plainArgs(rawArgs) ? rawArgs : encodeArgs(rawArgs, (deps = []));
     // A fresh unique token names no state this client follows: the lookup is skipped (it is a cost per task of a map).
     const fresh = opts.key === undefined && opts.pure === false;
     const key = opts.key ?? (fresh ? uniqueKey(spec.name) : `${spec.name}-${tokenize(spec.id, args)}`);
@@ -37,7 +38,7 @@ export class TaskSubmitter {
       if (followed) return followed;
     }
     const task: TaskSpec = { key, fn: spec.id, args };
-    if (deps.length > 0) task.deps = deps;
+    if (deps !== undefined && deps.length > 0) task.deps = deps;
     if (opts.priority) task.priority = opts.priority;
     if (opts.retries) task.retries = opts.retries;
     this.post(spec, task);
