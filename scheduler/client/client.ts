@@ -198,15 +198,33 @@ export class Client {
     if (typeof fn !== 'function' && typeof fn !== 'string') throw new InvalidArgumentError(`map needs a function or a 'module#export' reference, got ${describeType(fn)}`);
     const { iterables, opts } = mapArguments(rest);
     const spec = fnSpec(fn);
-    const its = iterables.map((it) => it[Symbol.iterator]());
     const out: Future[] = [];
+    if (iterables.every(isPlainArray)) {
+      // Arrays (the usual case) are read by index: the same items as their iterator gives, without a
+      // result object per item; each task's argument list is made at its exact size.
+      const arrays = iterables as unknown[][];
+      if (arrays.length === 1) {
+        const a = arrays[0];
+        for (let i = 0; i < a.length; i++) out.push(this.tasks.submit(spec, [a[i]], opts));
+        return out;
+      }
+      for (let i = 0; ; i++) {
+        const args = new Array<unknown>(arrays.length);
+        for (let j = 0; j < arrays.length; j++) {
+          if (i >= arrays[j].length) return out;
+          args[j] = arrays[j][i];
+        }
+        out.push(this.tasks.submit(spec, args, opts));
+      }
+    }
+    const its = iterables.map((it) => it[Symbol.iterator]());
     try {
       for (;;) {
-        const args: unknown[] = [];
-        for (const it of its) {
-          const r = it.next();
+        const args = new Array<unknown>(its.length);
+        for (let j = 0; j < its.length; j++) {
+          const r = its[j].next();
           if (r.done) return out;
-          args.push(r.value);
+          args[j] = r.value;
         }
         out.push(this.tasks.submit(spec, args, opts));
       }
@@ -350,6 +368,12 @@ export class Client {
     if (this.conn.closed) throw new ClientClosedError();
   }
 }
+
+/** An array whose iteration is the built-in one (so reading it by index gives the same items). */
+function isPlainArray(value: unknown): boolean {
+  return Array.isArray(value) && (value as unknown[])[Symbol.iterator] === ARRAY_ITERATOR;
+}
+const ARRAY_ITERATOR = Array.prototype[Symbol.iterator];
 
 function isMessagePort(value: unknown): value is MessagePort {
   return typeof value === 'object' && value !== null && typeof (value as MessagePort).postMessage === 'function' && typeof (value as MessagePort).on === 'function' && !('connectInThread' in value);

@@ -34,17 +34,18 @@ export function encodeValue(value: unknown, what: string): unknown {
  * markers and dependencies; user objects that a worker could read as a marker travel escaped.
  */
 export function encodeArgs(args: unknown[], deps: string[]): unknown[] {
-  let plain = true;
-  for (const a of args) {
-    if (typeof a === 'object' && a !== null) {
-      plain = false;
-      break;
-    }
-    if (typeof a === 'function' || typeof a === 'symbol') plain = false;
-  }
-  if (plain) return args;
+  if (plainArgs(args)) return args;
   const replaced = replaceFutures(args, deps, new Map());
   return encodeValue(replaced, 'a task argument') as unknown[];
+}
+
+/** Arguments that are all primitives a task can take as they are (no object, function or symbol): `encodeArgs` returns them unchanged. */
+export function plainArgs(args: unknown[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a === 'object' ? a !== null : typeof a === 'function' || typeof a === 'symbol') return false;
+  }
+  return true;
 }
 
 /**

@@ -41,13 +41,16 @@ export function fnSpec(fn: TaskFunction): NamedFnSpec {
   return spec;
 }
 
+/** What a task of a function already shipped carries: nothing (one shared list, never changed). */
+const NOTHING: readonly FnSpec[] = Object.freeze([]);
+
 /** Which functions one connection has shipped. */
 export class ShippedFunctions {
   private readonly shipped = new Set<string>();
 
   /** What a submit of a task of `spec` must carry: the function, the first time; nothing afterwards. */
-  toShip(spec: FnSpec): FnSpec[] {
-    if (this.shipped.has(spec.id)) return [];
+  toShip(spec: FnSpec): readonly FnSpec[] {
+    if (this.shipped.has(spec.id)) return NOTHING;
     this.shipped.add(spec.id);
     return [spec.ref !== undefined ? { id: spec.id, ref: spec.ref } : { id: spec.id, src: spec.src }];
   }

@@ -39,8 +39,11 @@ export class FutureState {
   cancelledHere = false;
   /** Known only by key (`client.future(key)`): a submit of the key from this client must still be sent. */
   byKeyOnly = false;
+  /** In the registry's table (from creation until its last holder let go): the key's current state. */
+  listed = false;
   listeners: Set<(status: FutureStatus) => void> | undefined;
-  waiters: (() => void)[] | undefined;
+  /** Who waits for a terminal status: one function (nearly always: a gather waits once on each of its states), or several. */
+  waiters: (() => void) | (() => void)[] | undefined;
   constructor(
     readonly key: string,
     status: FutureStatus = 'pending',
@@ -58,8 +61,10 @@ export class FutureState {
 
   wake(): void {
     const ws = this.waiters;
+    if (ws === undefined) return;
     this.waiters = undefined;
-    if (ws) for (const w of ws) w();
+    if (typeof ws === 'function') ws();
+    else for (const w of ws) w();
   }
 }
 
@@ -74,8 +79,9 @@ export interface FutureHost extends KeepAlive {
   gatherKeys(keys: string[]): Promise<unknown[]>;
   cancelKeys(keys: string[], force: boolean): Promise<void>;
   releaseHandle(state: FutureState): void;
-  registerHandle(future: Future, state: FutureState): void;
-  unregisterHandle(future: Future): void;
+  /** Watches the handle for garbage collection; returns its slot, which `unregisterHandle` takes. */
+  registerHandle(future: Future, state: FutureState): number;
+  unregisterHandle(slot: number): void;
 }
 
 /**
@@ -86,6 +92,8 @@ export interface FutureHost extends KeepAlive {
  */
 export class Future<T = unknown> {
   private released = false;
+  /** Where the host watches this handle for garbage collection. */
+  private readonly slot: number;
 
   /** @internal */
   constructor(
@@ -93,7 +101,7 @@ export class Future<T = unknown> {
     /** @internal */ readonly state: FutureState,
   ) {
     state.refs++;
-    host.registerHandle(this, state);
+    this.slot = host.registerHandle(this, state);
   }
 
   /** The task's key: the same key is the same task for every client of the scheduler. */
@@ -144,7 +152,7 @@ export class Future<T = unknown> {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.host.unregisterHandle(this);
+    this.host.unregisterHandle(this.slot);
     this.host.releaseHandle(this.state);
   }
 
@@ -195,9 +203,9 @@ export const isFuture = isBranded as (value: unknown) => value is Future;
 export async function resultsOf(futures: readonly Future[], host: FutureHost, timeoutMs: number | undefined, timeoutMessage: () => string): Promise<unknown[]> {
   const states = futures.map((f) => f.state);
   for (let attempt = 0; ; attempt++) {
-    await waitDone(states, host, timeoutMs, timeoutMessage());
-    for (const state of states) {
-      const err = errorOf(state);
+    await waitDone(states, host, timeoutMs, timeoutMessage);
+    for (let i = 0; i < states.length; i++) {
+      const err = errorOf(states[i]);
       if (err) throw err;
     }
     try {
@@ -222,10 +230,10 @@ export function errorOf(state: FutureState): Error | undefined {
   }
 }
 
-/** Waits until every state is terminal (or the client closes, or the timeout passes). */
-export function waitDone(states: FutureState[], host: { readonly closed: boolean } & KeepAlive, timeoutMs: number | undefined, timeoutMessage: string): Promise<void> {
+/** Waits until every state is terminal (or the client closes, or the timeout passes; `timeoutMessage` says so). */
+export function waitDone(states: FutureState[], host: { readonly closed: boolean } & KeepAlive, timeoutMs: number | undefined, timeoutMessage: string | (() => string)): Promise<void> {
   let remaining = 0;
-  for (const s of states) if (!isTerminal(s.status)) remaining++;
+  for (let i = 0; i < states.length; i++) if (!isTerminal(states[i].status)) remaining++;
   if (remaining === 0) return Promise.resolve();
   if (host.closed) return Promise.reject(new ClientClosedError());
   return new Promise<void>((resolve, reject) => {
@@ -244,11 +252,16 @@ export function waitDone(states: FutureState[], host: { readonly closed: boolean
       if (host.closed) return settle(new ClientClosedError('the client closed before the future finished'));
       if (--remaining === 0) settle();
     };
-    for (const s of states) {
+    for (let i = 0; i < states.length; i++) {
+      const s = states[i];
       if (isTerminal(s.status)) continue;
-      (s.waiters ??= []).push(onWake);
+      const ws = s.waiters;
+      if (ws === undefined) s.waiters = onWake;
+      else if (typeof ws === 'function') s.waiters = [ws, onWake];
+      else ws.push(onWake);
     }
-    if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(timeoutMessage)), timeoutMs);
+    // The message is made when the time is up (a gather's counts its futures still not done).
+    if (timeoutMs !== undefined) timer = setTimeout(() => settle(new TimeoutError(typeof timeoutMessage === 'string' ? timeoutMessage : timeoutMessage())), timeoutMs);
   });
 }
 

@@ -43,15 +43,15 @@ export class Outbox {
    * tasks of a large `map` while the client is still preparing the rest, instead of receiving everything
    * in one batch at the end of the tick.
    */
-  submit(fns: FnSpec[], task: TaskSpec): void {
+  submit(fns: readonly FnSpec[], task: TaskSpec): void {
     const last = this.last();
     if (last?.op === 'submit' && last.tasks.length >= SUBMIT_CHUNK && !this.held) {
       this.flush();
-      this.post({ op: 'submit', fns, tasks: [task] });
+      this.post({ op: 'submit', fns: [...fns], tasks: [task] });
     } else if (last?.op === 'submit') {
-      for (const f of fns) last.fns.push(f);
+      for (let i = 0; i < fns.length; i++) last.fns.push(fns[i]);
       last.tasks.push(task);
-    } else this.post({ op: 'submit', fns, tasks: [task] });
+    } else this.post({ op: 'submit', fns: [...fns], tasks: [task] });
   }
 
   /** `epoch`: the incarnation of the channel the appending handle knows, when it knows one. */

@@ -7,12 +7,12 @@
 import { InvalidArgumentError } from '../protocol/errors';
 import type { FnSpec, TaskSpec } from '../protocol/messages';
 import type { Connection } from './connection';
-import { encodeArgs, encodeValue } from './encode';
+import { encodeArgs, encodeValue, plainArgs } from './encode';
 import { fnSpec, ShippedFunctions, type NamedFnSpec, type TaskFunction } from './functions';
 import type { Future } from './future';
 import type { FutureRegistry } from './future-registry';
 import type { SubmitOptions } from './options';
-import { tokenize, uniqueToken } from './tokenize';
+import { tokenize, uniqueKey } from './tokenize';
 
 /** A graph in Dask's form: `{ key: [fnOrRef, ...args] }`; other values are literal data. */
 export type TaskGraph = Record<string, unknown>;
@@ -27,21 +27,22 @@ export class TaskSubmitter {
 
   /** Submits `spec` with `rawArgs` (Futures among them become dependencies). */
   submit(spec: NamedFnSpec, rawArgs: unknown[], opts: Omit<SubmitOptions, 'fn' | 'args'>): Future {
-    const deps: string[] = [];
-    const args = encodeArgs(rawArgs, deps);
+    // Primitive arguments (a map over numbers or strings) go as they are, with no list of dependencies made.
+    let deps: string[] | undefined;
+    const args = plainArgs(rawArgs) ? rawArgs : encodeArgs(rawArgs, (deps = []));
     // A fresh unique token names no state this client follows: the lookup is skipped (it is a cost per task of a map).
     const fresh = opts.key === undefined && opts.pure === false;
-    const key = opts.key ?? `${spec.name}-${fresh ? uniqueToken() : tokenize(spec.id, args)}`;
+    const key = opts.key ?? (fresh ? uniqueKey(spec.name) : `${spec.name}-${tokenize(spec.id, args)}`);
     if (!fresh) {
       const followed = this.futures.followed(key);
       if (followed) return followed;
     }
     const task: TaskSpec = { key, fn: spec.id, args };
-    if (deps.length > 0) task.deps = deps;
+    if (deps !== undefined && deps.length > 0) task.deps = deps;
     if (opts.priority) task.priority = opts.priority;
     if (opts.retries) task.retries = opts.retries;
     this.post(spec, task);
-    return this.futures.acquire(key, 'pending');
+    return fresh ? this.futures.acquireNew(key) : this.futures.acquire(key, 'pending');
   }
 
   /** Submits a graph `{ key: [fnOrRef, ...args] }`; returns futures for `keys` (default: every key). */

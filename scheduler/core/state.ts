@@ -263,7 +263,11 @@ export class SchedulerState implements TransitionObserver {
     const defined: { t: TaskRecord; spec: TaskSpec; deps: string[] | undefined }[] = [];
     for (const spec of specs) {
       const t = this.machine.record(spec.key);
-      addWant(c, t);
+      // A key nobody wants (nearly always a new one) is not in this client's want-counts: no lookup needed.
+      if (t.wanters === undefined) {
+        c.wants.set(t.key, 1);
+        t.wanters = c.id;
+      } else addWant(c, t);
       if (!this.machine.definable(t)) {
         // An identical key: share the task there is, and learn where it stands.
         this.sendStatus(c.id, t.key, publicStatus(t.state), t.error);

@@ -17,6 +17,7 @@ import {
 } from '../../scheduler';
 import { fromErrorInfo, toErrorInfo } from '../../scheduler/protocol/errors';
 import { collect, withCluster } from './helpers';
+import { propertyRuns } from '../support/property-runs';
 
 // ------------------------------------------------------------ 2. zip
 
@@ -81,6 +82,34 @@ test('map zips several iterables, stopping at the shortest; options trail as a p
     assert.deepEqual(await client.gather(client.map(add, naturals(), new Set([100, 200]), { pure: false, priority: 1 })), [100, 201], 'an endless iterable stops with the shortest');
     assert.deepEqual(await client.gather(client.map((c: string) => c.toUpperCase(), 'ab')), ['A', 'B'], 'a string maps per character, as in Dask');
     assert.deepEqual(client.map(add, [], [1]), []);
+  });
+});
+
+test('map over arrays (read by index) gives the tasks their iterators would: holes, lengths, a custom iterator', async () => {
+  await withCluster(1, async (client) => {
+    const args = (...xs: unknown[]) => xs;
+    /** The same items through a generator: map's general path. */
+    function* iterate<T>(a: T[]): Generator<T> {
+      yield* a;
+    }
+    const arrays = fc.array(fc.array(fc.option(fc.integer(), { nil: undefined }), { maxLength: 5 }).map((a) => (a.length > 1 ? (delete a[1], a) : a)), { minLength: 1, maxLength: 3 });
+    await fc.assert(
+      fc.asyncProperty(arrays, fc.boolean(), async (lists, pure) => {
+        const byIndex = (await client.gather(client.map(args, ...lists, { pure }))) as unknown[][];
+        const byIterator = (await client.gather(client.map(args, ...lists.map((a) => iterate(a)), { pure }))) as unknown[][];
+        assert.deepEqual(byIndex, byIterator);
+        assert.equal(byIndex.length, Math.min(...lists.map((a) => a.length)));
+      }),
+      { numRuns: propertyRuns(200, 25) },
+    );
+    // An array whose iterator is not the built-in one is iterated, not indexed.
+    const odd = [1, 2, 3, 4];
+    Object.defineProperty(odd, Symbol.iterator, {
+      value: function* () {
+        yield 10;
+      },
+    });
+    assert.deepEqual(await client.gather(client.map((x: number) => x + 1, odd)), [11]);
   });
 });
 

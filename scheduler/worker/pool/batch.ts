@@ -9,6 +9,41 @@ export interface Batch {
   pinThread?: boolean;
 }
 
+/**
+ * A batch as it crosses to a pool thread: parallel arrays instead of one object per task, so that the main
+ * thread (which also runs the scheduler, and limits how many tiny tasks a second go through) copies a few
+ * arrays rather than one object with its property names per task. ThreadRunner makes it from a Batch.
+ */
+export interface WireBatch {
+  fns: FnSpec[];
+  keys: string[];
+  runs: number[];
+  /** Per task, the index of its function in `fns`; one number when every task has the same function. */
+  fn: number[] | number;
+  args: unknown[][];
+  /** Per task, its dependencies' values (undefined: none); absent when no task of the batch has any. */
+  deps?: (Record<string, unknown> | undefined)[];
+  pinThread?: boolean;
+}
+
+/** How a task of a WireBatch ended (WireResult.how): `out[i]` is the result, a primitive. */
+export const ENDED_VALUE = 0;
+/** `out[i]` is the result, v8-serialized. */
+export const ENDED_SERIALIZED = 1;
+/** `out[i]` is the task's ErrorInfo. */
+export const ENDED_ERROR = 2;
+/** Still awaiting: the outcome comes later on the thread's result port. */
+export const ENDED_PENDING = 3;
+
+/** What a pool thread returns for a WireBatch: per task, in the batch's order, how it ended and with what. */
+export interface WireResult {
+  threadId: number;
+  how: Uint8Array;
+  out: unknown[];
+  /** Milliseconds the batch occupied its pool thread. */
+  ms: number;
+}
+
 /** A task's outcome. Object results travel as v8-serialized bytes (`ser`), so one bad result fails alone. */
 export type TaskOutcome =
   | { key: string; run: number; ok: true; value?: unknown; ser?: Uint8Array }

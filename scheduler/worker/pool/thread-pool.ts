@@ -59,8 +59,14 @@ export class ThreadPool implements WorkerAdapter {
   }
 
   private runBatch(tasks: ExecTask[]): void {
-    const batch: Batch = { fns: this.host.functions(new Set(tasks.map((t) => t.fn))), tasks };
-    if (tasks.some((t) => t.alone)) batch.pinThread = true;
+    const ids = new Set<string>();
+    let alone = false;
+    for (const t of tasks) {
+      ids.add(t.fn);
+      if (t.alone) alone = true;
+    }
+    const batch: Batch = { fns: this.host.functions(ids), tasks };
+    if (alone) batch.pinThread = true;
     this.runner.run(batch, (r) => this.host.isCurrentRun(this.id, r));
   }
 

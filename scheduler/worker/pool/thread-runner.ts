@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { toErrorInfo, type ErrorInfo } from '../../protocol/errors';
-import type { Batch, BatchResult, RunId, TaskOutcome, ThreadHello, ThreadMessage } from './batch';
+import { ENDED_ERROR, ENDED_PENDING, ENDED_SERIALIZED, type Batch, type BatchResult, type RunId, type TaskOutcome, type ThreadHello, type ThreadMessage, type WireBatch, type WireResult } from './batch';
 
 export interface RunnerEvents {
   /** Tasks finished or failed (a batch's synchronous part, or awaiting tasks as they settle). */
@@ -100,9 +100,10 @@ export class ThreadRunner {
   run(batch: Batch, isStillRunning: (r: RunId) => boolean): void {
     this.inFlight++;
     this.updateKeepAlive();
-    this.piscina.run(batch).then(
-      (r: BatchResult) => {
+    this.piscina.run(toWire(batch)).then(
+      (w: WireResult) => {
         this.inFlight--;
+        const r = fromWire(batch, w);
         const thread = this.thread(r.threadId);
         for (const p of r.pending) {
           // The outcome may have arrived first on the result port.
@@ -165,4 +166,63 @@ export class ThreadRunner {
     this.threadsById.clear();
     await this.piscina.destroy();
   }
+}
+
+/** A batch in the form that crosses to a pool thread (see WireBatch). */
+export function toWire(batch: Batch): WireBatch {
+  const { fns, tasks } = batch;
+  const n = tasks.length;
+  const keys = new Array<string>(n);
+  const runs = new Array<number>(n);
+  const args = new Array<unknown[]>(n);
+  let deps: (Record<string, unknown> | undefined)[] | undefined;
+  let fnOf: number[] | undefined;
+  // Nearly always one function per batch: its index, without a search per task.
+  let lastId = fns.length > 0 ? fns[0].id : '';
+  let lastIndex = 0;
+  for (let i = 0; i < n; i++) {
+    const t = tasks[i];
+    keys[i] = t.key;
+    runs[i] = t.run;
+    args[i] = t.args;
+    if (t.deps !== undefined) (deps ??= new Array<Record<string, unknown> | undefined>(n).fill(undefined))[i] = t.deps;
+    if (t.fn !== lastId) {
+      lastId = t.fn;
+      // -1: not shipped; the thread reports it as this task's error.
+      lastIndex = fns.findIndex((f) => f.id === t.fn);
+    }
+    if (fnOf !== undefined) fnOf[i] = lastIndex;
+    else if (lastIndex !== 0) {
+      fnOf = new Array<number>(n).fill(0, 0, i);
+      fnOf[i] = lastIndex;
+    }
+  }
+  const wire: WireBatch = { fns, keys, runs, fn: fnOf ?? 0, args };
+  if (deps !== undefined) wire.deps = deps;
+  if (batch.pinThread) wire.pinThread = true;
+  return wire;
+}
+
+/** A pool thread's answer to `batch`, as the runner reports it: outcomes of the tasks that ended, and the runs still awaiting. */
+export function fromWire(batch: Batch, w: WireResult): BatchResult {
+  const done: TaskOutcome[] = [];
+  const pending: RunId[] = [];
+  const tasks = batch.tasks;
+  for (let i = 0; i < tasks.length; i++) {
+    const { key, run } = tasks[i];
+    switch (w.how[i]) {
+      case ENDED_PENDING:
+        pending.push({ key, run });
+        break;
+      case ENDED_ERROR:
+        done.push({ key, run, ok: false, error: w.out[i] as ErrorInfo });
+        break;
+      case ENDED_SERIALIZED:
+        done.push({ key, run, ok: true, ser: w.out[i] as Uint8Array });
+        break;
+      default:
+        done.push({ key, run, ok: true, value: w.out[i] });
+    }
+  }
+  return { threadId: w.threadId, done, pending, ms: w.ms };
 }

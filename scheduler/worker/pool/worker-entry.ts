@@ -17,7 +17,7 @@ import { MessagePortTransport } from '../../transport/message-port';
 import { WsClientTransport } from '../../wire/ws-client';
 import type { ClientMessage, SchedulerMessage } from '../../protocol/messages';
 import { sleep } from '../sleep';
-import { LOCAL_CLIENT_HOOK, type Batch, type BatchResult, type RunId, type TaskOutcome, type ThreadMessage } from './batch';
+import { ENDED_ERROR, ENDED_PENDING, ENDED_SERIALIZED, ENDED_VALUE, LOCAL_CLIENT_HOOK, type TaskOutcome, type ThreadMessage, type WireBatch, type WireResult } from './batch';
 
 const resultChannel = new MessageChannel();
 const resultPort = resultChannel.port1;
@@ -60,7 +60,7 @@ process.on('uncaughtException', (err) => {
   realExit(1);
 });
 
-function compile(id: string, fns: FnSpec[]): (...args: unknown[]) => unknown {
+function compile(id: string, fns: readonly FnSpec[]): (...args: unknown[]) => unknown {
   const cached = compiled.get(id);
   if (cached) return cached;
   const spec = fns.find((f) => f.id === id);
@@ -198,17 +198,23 @@ function flushLater(): void {
 }
 
 /** Runs one batch; Piscina calls this. */
-export default function runBatch(batch: Batch): BatchResult | Promise<BatchResult> {
+export default function runBatch(batch: WireBatch): WireResult | Promise<WireResult> {
   const t0 = performance.now();
-  const done: TaskOutcome[] = [];
-  const pending: RunId[] = [];
+  const n = batch.keys.length;
+  const how = new Uint8Array(n);
+  const out: unknown[] = new Array<unknown>(n);
   const pinned: Promise<void>[] = [];
-  for (const task of batch.tasks) {
-    const key = task.key;
-    const run = task.run;
+  const sameFn = typeof batch.fn === 'number' ? batch.fn : -1;
+  for (let i = 0; i < n; i++) {
+    const key = batch.keys[i];
+    const run = batch.runs[i];
     try {
-      const fn = compile(task.fn, batch.fns);
-      const args = task.deps || hasObjectArg(task.args) ? (decodeArgs(task.args, task.deps ?? {}, new Map()) as unknown[]) : task.args;
+      const spec = batch.fns[sameFn >= 0 ? sameFn : (batch.fn as number[])[i]];
+      if (spec === undefined) throw new Error(`the function of task ${key} was not shipped with it`);
+      const fn = compile(spec.id, batch.fns);
+      const taskArgs = batch.args[i];
+      const deps = batch.deps?.[i];
+      const args = deps || hasObjectArg(taskArgs) ? (decodeArgs(taskArgs, deps ?? {}, new Map()) as unknown[]) : taskArgs;
       const r = fn(...args);
       if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
         const settled = Promise.resolve(r as PromiseLike<unknown>).then(
@@ -216,18 +222,33 @@ export default function runBatch(batch: Batch): BatchResult | Promise<BatchResul
           (e: unknown): TaskOutcome => ({ key, run, ok: false, error: describe(e) }),
         );
         if (batch.pinThread) {
-          pinned.push(settled.then((o) => void done.push(o)));
+          pinned.push(settled.then((o) => setOutcome(how, out, i, o)));
         } else {
-          pending.push({ key, run });
+          how[i] = ENDED_PENDING;
           void settled.then(later);
         }
       } else {
-        done.push(outcome(key, run, r));
+        setOutcome(how, out, i, outcome(key, run, r));
       }
     } catch (err) {
-      done.push({ key, run, ok: false, error: describe(err) });
+      how[i] = ENDED_ERROR;
+      out[i] = describe(err);
     }
   }
-  if (pinned.length > 0) return Promise.all(pinned).then(() => ({ threadId, done, pending, ms: performance.now() - t0 }));
-  return { threadId, done, pending, ms: performance.now() - t0 };
+  if (pinned.length > 0) return Promise.all(pinned).then(() => ({ threadId, how, out, ms: performance.now() - t0 }));
+  return { threadId, how, out, ms: performance.now() - t0 };
+}
+
+/** Puts a settled task's outcome in place `i` of a batch's result. */
+function setOutcome(how: Uint8Array, out: unknown[], i: number, o: TaskOutcome): void {
+  if (!o.ok) {
+    how[i] = ENDED_ERROR;
+    out[i] = o.error;
+  } else if (o.ser !== undefined) {
+    how[i] = ENDED_SERIALIZED;
+    out[i] = o.ser;
+  } else {
+    how[i] = ENDED_VALUE;
+    out[i] = o.value;
+  }
 }
