@@ -93,6 +93,8 @@ export class Outbox {
   private channelEvents = new Map<string, SchedulerEvent>();
   /** Clients that asked for events; nothing is recorded for observers while there are none. */
   private readonly observerIds = new Set<string>();
+  /** The box the last status went to (see sendStatus). */
+  private lastStatusBox: OutboxBox | undefined;
 
   get observers(): number {
     return this.observerIds.size;
@@ -131,7 +133,10 @@ export class Outbox {
   }
 
   sendStatus(clientId: string, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    const box = this.box(clientId);
+    // Status changes come in runs for one client (a map's tasks finishing): the box of the previous one is
+    // reused while it still has a buffer (a box is only dropped after its buffer was taken).
+    const last = this.lastStatusBox;
+    const box = last !== undefined && last.status !== undefined && last.id === clientId ? last : (this.lastStatusBox = this.box(clientId));
     let buf = box.status;
     if (!buf) {
       box.status = buf = { keys: [], s: [], e: undefined };
