@@ -122,7 +122,8 @@ export class SchedulerServer implements WorkerHost {
 
   outcomes(workerId: string, outcomes: readonly RunOutcome[], remote = false): void {
     for (const o of outcomes) {
-      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote, o.run, o.nbytes);
+      // A worker process's small result came inline: the scheduler keeps it, as it keeps its own pool's.
+      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote && o.inline !== true, o.run, o.nbytes);
       else this.state.taskErred(o.key, workerId, o.error, o.run);
     }
     this.afterEvent();
