@@ -1,7 +1,8 @@
 /**
  * The I/O shell around the sans-I/O core: accepts client transports, feeds their messages to the
- * SchedulerState, delivers what it produces and lets workers pull ready tasks. Data stays where it was
- * computed: worker processes fetch dependencies from each other (it only tells them where each holder's
+ * SchedulerState, delivers what it produces and lets workers pull ready tasks. Small results come inline
+ * with their outcomes and are kept here; larger ones stay where they were computed: worker processes fetch
+ * dependencies from each other (it only tells them where each holder's
  * peer server listens), and a client that can reach the workers is told where its gathered results are.
  * It relays results itself only for clients that cannot fetch them (in-process ones, or `direct: 'never'`)
  * and for dependencies its own thread pool needs.
