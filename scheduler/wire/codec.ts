@@ -5,6 +5,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { WireError } from '../protocol/errors';
+import type { FutureStatus } from '../protocol/messages';
 
 /**
  * Marks a message the core queued, unchanged, for many clients (a channel append goes to every subscriber):
@@ -76,11 +77,38 @@ function fromColumns(c: unknown): unknown[] | undefined {
   return out;
 }
 
+/**
+ * A `status` message's statuses travel as one byte each (their index here) instead of one string each: a
+ * client hears two statuses of every task it submits, and reading a string costs several times a byte.
+ */
+const STATUSES: readonly string[] = ['pending', 'processing', 'finished', 'error', 'cancelled', 'lost'] satisfies FutureStatus[];
+const STATUS_CODE = new Map(STATUSES.map((s, i) => [s, i]));
+
+/** The statuses `s` as codes, or undefined when one is not a status (then they travel as they are). */
+function statusCodes(s: unknown): Uint8Array | undefined {
+  if (!Array.isArray(s) || s.length < BY_COLUMN_MIN) return undefined;
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const code = STATUS_CODE.get(s[i] as string);
+    if (code === undefined) return undefined;
+    out[i] = code;
+  }
+  return out;
+}
+
 /** The batch with its per-task lists by column (a copy: messages are never changed in place). */
 function packBatch(batch: unknown[]): unknown[] {
   let out: unknown[] | undefined;
   for (let i = 0; i < batch.length; i++) {
     const m = batch[i] as Record<string, unknown> | null;
+    if (m?.op === 'status') {
+      const codes = statusCodes(m.s);
+      if (codes) {
+        out ??= batch.slice();
+        out[i] = { ...m, s: codes };
+      }
+      continue;
+    }
     const field = typeof m?.op === 'string' ? BY_COLUMN[m.op] : undefined;
     if (field === undefined || m === null) continue;
     const list = m[field];
@@ -96,6 +124,16 @@ function packBatch(batch: unknown[]): unknown[] {
 /** Undoes packBatch in place on a freshly decoded batch; a malformed column form is left for validation to refuse. */
 function unpackBatch(batch: unknown[]): void {
   for (const m of batch as (Record<string, unknown> | null)[]) {
+    if (m?.op === 'status') {
+      if (m.s instanceof Uint8Array) {
+        m.s = Array.from(m.s, (code) => {
+          const status = STATUSES[code];
+          if (status === undefined) throw new WireError('ERR_DECODE', `status code ${code} is not a status`);
+          return status;
+        });
+      }
+      continue;
+    }
     const field = typeof m?.op === 'string' ? BY_COLUMN[m.op] : undefined;
     if (field === undefined || m === null) continue;
     const list = m[field];

@@ -1,5 +1,6 @@
 /**
- * The codec sends the per-task lists of submit, run and done messages by column: decoding gives back
+ * The codec sends the per-task lists of submit, run and done messages by column, and statuses as one byte
+ * each: decoding gives back
  * exactly the objects encoded (same properties, absent ones absent, undefined ones present), and a
  * malformed column form is left for validation to refuse, never thrown or merged into a prototype.
  */
@@ -35,4 +36,15 @@ test('a malformed column form is not thrown at the decoder: validation refuses i
     assert.ok(checkClientMessage(m), `refused: ${JSON.stringify(tasks)}`);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   }
+});
+
+test('statuses round-trip as they were sent, short and long lists alike; an unknown status code is a decode error', () => {
+  const statuses = fc.constantFrom('pending', 'processing', 'finished', 'error', 'cancelled', 'lost');
+  fc.assert(
+    fc.property(fc.array(statuses, { maxLength: 20 }), (s) => {
+      const m = { op: 'status', keys: s.map((_, i) => `k${i}`), s, e: s.map(() => null) };
+      assert.deepStrictEqual(decodeBatch(encodeBatch([m])), [m]);
+    }),
+  );
+  assert.throws(() => decodeBatch(serialize([{ op: 'status', keys: ['a'], s: new Uint8Array([9]) }])), /status code 9/);
 });
