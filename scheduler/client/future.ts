@@ -220,12 +220,19 @@ export async function resultsOf(futures: readonly Future[], host: FutureHost, ti
     if (early !== undefined) {
       const answer = early;
       early = undefined;
+      // The answer leaves with the last status, so it is here or about to be; only a key recomputed after
+      // it read finished keeps it waiting, which `timeoutMs` still bounds.
       const letGo = host.hold();
+      let timer: NodeJS.Timeout | undefined;
       try {
-        return await answer;
-      } catch {
+        if (timeoutMs === undefined) return await answer;
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(timeoutMessage())), timeoutMs)));
+        return await Promise.race([answer, late]);
+      } catch (err) {
+        if (err instanceof TimeoutError) throw err;
         // Settled otherwise than the statuses said (e.g. recomputed meanwhile): ask again as before.
       } finally {
+        if (timer) clearTimeout(timer);
         letGo();
       }
     }
