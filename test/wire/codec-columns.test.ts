@@ -48,3 +48,13 @@ test('statuses round-trip as they were sent, short and long lists alike; an unkn
   );
   assert.throws(() => decodeBatch(serialize([{ op: 'status', keys: ['a'], s: new Uint8Array([9]) }])), /status code 9/);
 });
+
+test('on the wire, each property name of a per-task list appears once per batch and statuses are not strings', () => {
+  const count = (bytes: Buffer, text: string) => bytes.toString('latin1').split(text).length - 1;
+  const tasks = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, fn: 'f', args: [i] }));
+  assert.equal(count(encodeBatch([{ op: 'submit', fns: [], tasks }]), 'args'), 1);
+  const outcomes = Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, run: 1, ok: true, inline: true, value: i }));
+  assert.equal(count(encodeBatch([{ op: 'done', outcomes }]), 'inline'), 1);
+  const keys = tasks.map((t) => t.key);
+  assert.equal(count(encodeBatch([{ op: 'status', keys, s: keys.map(() => 'processing') }]), 'processing'), 0);
+});
