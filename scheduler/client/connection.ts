@@ -73,10 +73,10 @@ export class Connection implements KeepAlive {
     this.outbox.post(msg);
   }
 
-  /** Sends a message that expects a reply; resolves with the reply's value. */
-  request(msg: RequestMessage): Promise<unknown> {
+  /** Sends a message that expects a reply; resolves with the reply's value. `keepAlive`: see Requests.send. */
+  request(msg: RequestMessage, keepAlive = true): Promise<unknown> {
     if (this.isClosed) return Promise.reject(new ClientClosedError());
-    return this.requests.send(msg, (m) => this.outbox.post(m));
+    return this.requests.send(msg, (m) => this.outbox.post(m), keepAlive);
   }
 
   /** Keeps the connection (and so the process) alive while someone waits on the scheduler. */

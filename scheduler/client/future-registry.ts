@@ -145,8 +145,12 @@ export class FutureRegistry implements FutureHost {
     for (const state of this.states.values()) state.wake();
   }
 
-  async gatherKeys(keys: string[]): Promise<unknown[]> {
-    const reply = await this.conn.request({ op: 'gather', keys });
+  /**
+   * The values of `keys`. `wait`: asked before they all finished; the scheduler answers once they settle
+   * (the request keeps nothing alive: whoever asked waits for the statuses too, and holds the process).
+   */
+  async gatherKeys(keys: string[], wait = false): Promise<unknown[]> {
+    const reply = await (wait ? this.conn.request({ op: 'gather', keys, wait }, false) : this.conn.request({ op: 'gather', keys }));
     // Only a client that said `direct` is told where results are instead of given them.
     if (!this.direct || !isGatherWhere(reply)) return reply as unknown[];
     return this.direct.complete(reply, keys, (again) => this.conn.request({ op: 'gather', keys: again, relay: true }) as Promise<unknown[]>);

@@ -76,7 +76,8 @@ export interface KeepAlive {
 /** The part of Client a Future needs. */
 export interface FutureHost extends KeepAlive {
   readonly closed: boolean;
-  gatherKeys(keys: string[]): Promise<unknown[]>;
+  /** `wait`: keys may still be running; the scheduler answers once they all settled. */
+  gatherKeys(keys: string[], wait?: boolean): Promise<unknown[]>;
   cancelKeys(keys: string[], force: boolean): Promise<void>;
   releaseHandle(state: FutureState): void;
   /** Watches the handle for garbage collection; returns its slot, which `unregisterHandle` takes. */
@@ -195,6 +196,9 @@ Object.defineProperty(Future.prototype, FUTURE_BRAND, { value: true });
 /** True for a Future, also one made by another bundle of the runtime (where `instanceof` is false). */
 export const isFuture = isBranded as (value: unknown) => value is Future;
 
+/** At most this many futures are gathered before they finish (see resultsOf). */
+const EARLY_GATHER_MAX_KEYS = 64;
+
 /**
  * The results of `futures` in order, once all are done; raises the first error among them. A finished
  * result whose worker went away meanwhile is being recomputed by the scheduler: the gather then fails,
@@ -202,11 +206,43 @@ export const isFuture = isBranded as (value: unknown) => value is Future;
  */
 export async function resultsOf(futures: readonly Future[], host: FutureHost, timeoutMs: number | undefined, timeoutMessage: () => string): Promise<unknown[]> {
   const states = futures.map((f) => f.state);
+  // Some still running: the gather goes now and waits at the scheduler, which answers in the same batch as
+  // the last status, instead of leaving after that status arrives (one round trip fewer). The statuses are
+  // still awaited first, so a result never comes back before its future reads finished. Only for a few keys:
+  // a round trip is what `result()` of one future waits for, but little beside a large gather, whose keys
+  // the scheduler would have to track one by one.
+  let early: Promise<unknown[]> | undefined;
+  if (!host.closed && states.length <= EARLY_GATHER_MAX_KEYS && states.some((s) => !isTerminal(s.status))) {
+    early = host.gatherKeys(
+      states.map((s) => s.key),
+      true,
+    );
+    early.catch(() => undefined);
+  }
   for (let attempt = 0; ; attempt++) {
     await waitDone(states, host, timeoutMs, timeoutMessage);
     for (let i = 0; i < states.length; i++) {
       const err = errorOf(states[i]);
       if (err) throw err;
+    }
+    if (early !== undefined) {
+      const answer = early;
+      early = undefined;
+      // The answer leaves with the last status, so it is here or about to be; only a key recomputed after
+      // it read finished keeps it waiting, which `timeoutMs` still bounds.
+      const letGo = host.hold();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        if (timeoutMs === undefined) return await answer;
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimeoutError(timeoutMessage())), timeoutMs)));
+        return await Promise.race([answer, late]);
+      } catch (err) {
+        if (err instanceof TimeoutError) throw err;
+        // Settled otherwise than the statuses said (e.g. recomputed meanwhile): ask again as before.
+      } finally {
+        if (timer) clearTimeout(timer);
+        letGo();
+      }
     }
     try {
       return await host.gatherKeys(states.map((s) => s.key));

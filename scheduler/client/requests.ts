@@ -20,10 +20,13 @@ export class Requests {
 
   constructor(private readonly keepAlive: KeepAlive) {}
 
-  /** Numbers `msg`, hands it to `post`, and resolves with the reply's value (rejects with its error). */
-  send(msg: RequestMessage, post: (msg: ClientMessage) => void): Promise<unknown> {
+  /**
+   * Numbers `msg`, hands it to `post`, and resolves with the reply's value (rejects with its error).
+   * `keepAlive: false`: the request does not keep the process alive (someone else waits, and holds it).
+   */
+  send(msg: RequestMessage, post: (msg: ClientMessage) => void, keepAlive = true): Promise<unknown> {
     const req = this.nextReq++;
-    const letGo = this.keepAlive.hold();
+    const letGo = keepAlive ? this.keepAlive.hold() : () => undefined;
     return new Promise((resolve, reject) => {
       this.pending.set(req, {
         resolve: (v) => {

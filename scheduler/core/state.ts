@@ -29,7 +29,7 @@ import type { ChannelLog } from './channel-log';
 import { Channels } from './channels';
 import { addWant, dropWant, heldByOthers, newClientState, setWant, type ClientState } from './clients';
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
-import { gatherPlan, type GatherPlan } from './gather';
+import { gatherPlan, type GatherPlan, WaitingGathers } from './gather';
 import { Outbox } from './outbox';
 import { type CopyOrder, Replicas } from './replicas';
 import { TaskMachine, type TransitionObserver } from './task-machine';
@@ -56,6 +56,8 @@ export class SchedulerState implements TransitionObserver {
   private readonly chans: Channels;
   private readonly replicas: Replicas;
   private remoteGathers: RemoteGather[] = [];
+  /** Gathers (`wait`) held until their keys settle. */
+  private readonly waiting = new WaitingGathers();
 
   constructor(
     readonly address: string,
@@ -122,6 +124,7 @@ export class SchedulerState implements TransitionObserver {
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
       this.replicas.clientLeft(id);
+      this.waiting.clientLeft(id);
       this.outbox.remove(id);
     });
   }
@@ -165,7 +168,7 @@ export class SchedulerState implements TransitionObserver {
         for (const key of msg.keys) this.cancel(c, key, msg.force === true);
         return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
       case 'gather':
-        return this.gather(c, msg.req, msg.keys);
+        return this.gather(c, msg.req, msg.keys, msg.wait === true);
       case 'sub':
         return this.chans.subscribe(c, { name: msg.channel, maxlen: msg.maxlen, from: msg.from, create: msg.create !== false, resume: msg.resume === true, epoch: msg.epoch });
       case 'append':
@@ -299,13 +302,28 @@ export class SchedulerState implements TransitionObserver {
     this.machine.defineData(t, value, 'scatter');
   }
 
-  private gather(c: ClientState, req: number, keys: string[]): void {
+  /** `wait`: keys not settled yet are waited for here (WaitingGathers) rather than answered as not finished. */
+  private gather(c: ClientState, req: number, keys: string[], wait = false): void {
+    if (wait && this.waiting.park(c.id, req, keys, this.machine.tasks)) return;
     const plan = this.gatherPlan(keys);
     if (plan.remote.size > 0) {
       this.remoteGathers.push({ client: c.id, req, values: plan.values, remote: plan.remote });
       return;
     }
     this.send(c.id, { op: 'reply', req, ok: true, value: plan.values });
+  }
+
+  /** Answers the waiting gathers whose keys all settled (parking again any whose key was since recomputed). */
+  private answerWaiting(): void {
+    for (const w of this.waiting.takeReady()) {
+      const c = this.clients.get(w.client);
+      if (!c) continue;
+      try {
+        this.gather(c, w.req, w.keys, true);
+      } catch (err) {
+        this.send(c.id, { op: 'reply', req: w.req, ok: false, error: { code: 'ERR_INTERNAL', ...toErrorInfo(err) } });
+      }
+    }
   }
 
   /** Gathers that need data from remote workers; the server fetches and answers them. */
@@ -444,6 +462,7 @@ export class SchedulerState implements TransitionObserver {
 
   /** @internal after every transition: wanters hear of a new public status, observers of the change. */
   transitioned(t: TaskRecord, from: TaskState, to: TaskState, time: number, worker: string | undefined): void {
+    if (this.waiting.size > 0 && (to === 'memory' || to === 'erred' || to === 'cancelled' || to === 'lost' || to === 'forgotten')) this.waiting.settle(t.key);
     const before = publicStatus(from);
     const after = publicStatus(to);
     if (before !== after && t.wanters !== undefined) {
@@ -469,6 +488,7 @@ export class SchedulerState implements TransitionObserver {
 
   /** Takes every message produced since the last call, per client; status updates go last. */
   drainOutbox(): ReadonlyMap<string, SchedulerMessage[]> {
+    if (this.waiting.size > 0) this.answerWaiting();
     return this.outbox.drain(this.clients);
   }
 }

@@ -5,7 +5,7 @@
 import type { ErrorInfo } from './errors';
 
 /** Bumped whenever a message changes shape; checked in the handshake. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** What a user sees of a task. */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';
@@ -79,8 +79,10 @@ export type ClientMessage =
   /**
    * Values of `keys` (an array, in order). To a client that said `direct` in its hello, values held on worker
    * processes come back as a GatherWhere instead, unless `relay`: the scheduler fetches them itself.
+   * `wait`: a key not settled yet (pending, processing) is waited for and the reply sent as soon as every
+   * key settled (in the same batch as their statuses), instead of an ERR_NOT_FINISHED error.
    */
-  | { op: 'gather'; req: number; keys: string[]; relay?: boolean }
+  | { op: 'gather'; req: number; keys: string[]; relay?: boolean; wait?: boolean }
   /**
    * `resume` (after a reconnect): a channel deleted while this client was subscribed stays deleted; `epoch`:
    * resume only that incarnation of the channel; `from`: after that many items.

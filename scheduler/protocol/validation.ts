@@ -43,7 +43,8 @@ const CHECKS: Record<string, (m: Msg) => string | undefined> = {
   release: (m) => (isStrArray(m.keys) && optional(m.n, (n) => isCountArray(n, (m.keys as string[]).length)) ? undefined : 'release needs keys: string[] and an optional n: counts, one per key'),
   resync: (m) => (isStrArray(m.keys) && isCountArray(m.n, m.keys.length) ? undefined : 'resync needs keys: string[] and n: counts, one per key'),
   cancel: (m) => (isStrArray(m.keys) && optional(m.force, (f) => typeof f === 'boolean') ? undefined : 'cancel needs keys: string[] and an optional force: boolean'),
-  gather: (m) => (isStrArray(m.keys) && optional(m.relay, (r) => typeof r === 'boolean') ? undefined : 'gather needs keys: string[] and an optional relay: boolean'),
+  gather: (m) =>
+    isStrArray(m.keys) && optional(m.relay, (r) => typeof r === 'boolean') && optional(m.wait, (w) => typeof w === 'boolean') ? undefined : 'gather needs keys: string[], an optional relay: boolean and an optional wait: boolean',
   sub: (m) => {
     if (!(isStr(m.channel) && (m.maxlen === null || isNum(m.maxlen)) && optional(m.from, isCount) && optional(m.create, (x) => typeof x === 'boolean') && optional(m.epoch, isCount) && optional(m.resume, (x) => typeof x === 'boolean'))) {
       return 'sub needs channel: string, maxlen: number | null, and optionally from: a count (integer >= 0), create: boolean, epoch: a count, resume: boolean';

@@ -23,8 +23,12 @@ export type ToWorkerProcess =
 export type FromWorkerProcess =
   /** A batch of `n` tasks gave its thread back (the scheduler counts batches in flight); `ms`: how long its synchronous part took. */
   | { op: 'ran'; ms: number; n: number }
-  /** Outcomes; successful results stay in the worker process's store (`nbytes`: a result's serialized size). */
-  | { op: 'done'; outcomes: ({ key: string; run: number; ok: true; nbytes?: number } | { key: string; run: number; ok: false; error: ErrorInfo })[] }
+  /**
+   * Outcomes. A large result stays in the worker process's store (`nbytes`: its serialized size) and moves
+   * between machines peer to peer; a small one (at most INLINE_RESULT_MAX_BYTES) comes here `inline` with
+   * its `value`, is kept by the scheduler and not stored by the worker.
+   */
+  | { op: 'done'; outcomes: ({ key: string; run: number; ok: true; nbytes?: number } | { key: string; run: number; ok: true; inline: true; value: unknown } | { key: string; run: number; ok: false; error: ErrorInfo })[] }
   | { op: 'crashed'; runs: { key: string; run: number }[]; reason: ErrorInfo }
   | { op: 'data'; req: number; ok: true; values: unknown[] }
   | { op: 'data'; req: number; ok: false; error: ErrorInfo }
@@ -42,6 +46,14 @@ export type FromWorkerProcess =
    */
   | { op: 'relay'; req: number; at: Record<string, string[]> }
   | { op: 'missing'; runs: { key: string; run: number }[]; keys: string[]; dropped: boolean };
+
+/**
+ * Results up to this size (serialized; a string by its length in UTF-16 bytes) travel with their completion
+ * message and are kept by the scheduler, which answers gathers of them and ships them with the tasks that
+ * need them. For such small values the scheduler's copy saves more socket hops than it costs bytes, and the
+ * result outlives its worker. Larger ones stay where they were computed (the peer-to-peer data plane).
+ */
+export const INLINE_RESULT_MAX_BYTES = 8 * 1024;
 
 /** How often a worker process says it is alive, and how long the scheduler waits before it gives up on one. */
 export const HEARTBEAT_MS = 1000;

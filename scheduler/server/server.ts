@@ -1,7 +1,8 @@
 /**
  * The I/O shell around the sans-I/O core: accepts client transports, feeds their messages to the
- * SchedulerState, delivers what it produces and lets workers pull ready tasks. Data stays where it was
- * computed: worker processes fetch dependencies from each other (it only tells them where each holder's
+ * SchedulerState, delivers what it produces and lets workers pull ready tasks. Small results come inline
+ * with their outcomes and are kept here; larger ones stay where they were computed: worker processes fetch
+ * dependencies from each other (it only tells them where each holder's
  * peer server listens), and a client that can reach the workers is told where its gathered results are.
  * It relays results itself only for clients that cannot fetch them (in-process ones, or `direct: 'never'`)
  * and for dependencies its own thread pool needs.
@@ -122,7 +123,8 @@ export class SchedulerServer implements WorkerHost {
 
   outcomes(workerId: string, outcomes: readonly RunOutcome[], remote = false): void {
     for (const o of outcomes) {
-      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote, o.run, o.nbytes);
+      // A worker process's small result came inline: the scheduler keeps it, as it keeps its own pool's.
+      if (o.ok) this.state.taskFinished(o.key, workerId, o.value, remote && o.inline !== true, o.run, o.nbytes);
       else this.state.taskErred(o.key, workerId, o.error, o.run);
     }
     this.afterEvent();

@@ -26,7 +26,7 @@ export interface RunRef {
 }
 
 /** How a run ended. */
-export type RunOutcome = { key: string; run: number; ok: true; value?: unknown; nbytes?: number } | { key: string; run: number; ok: false; error: ErrorInfo };
+export type RunOutcome = { key: string; run: number; ok: true; value?: unknown; nbytes?: number; inline?: true } | { key: string; run: number; ok: false; error: ErrorInfo };
 
 /** What the scheduler offers its worker adapters. Each method is one stimulus, delivered at once. */
 export interface WorkerHost {

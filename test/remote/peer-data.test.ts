@@ -54,6 +54,9 @@ async function occupy(client: Client): Promise<Gate> {
   return gate;
 }
 
+/** The results a worker process stores (what its peer server serves). */
+const stores = (w: WorkerProcess) => (w as unknown as { store: Map<string, unknown> }).store;
+
 async function inProcessCluster() {
   const cluster = await LocalCluster.start({ threads: 0, listen: { port: 0 } });
   const workers: WorkerProcess[] = [];
@@ -73,20 +76,51 @@ test('a dependency moves from worker to worker without passing through the sched
   const c = await inProcessCluster();
   const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
   try {
-    await c.addWorker();
+    const wa = await c.addWorker();
     await waitUntil('worker A joined', async () => (await client.schedulerInfo()).workers.length === 1);
     const a = client.submit((n: number) => new Float64Array(n).fill(1.5), 100_000);
     await waitUntil('a computed on A', () => a.status === 'finished', 20_000);
+    assert.ok(stores(wa).has(a.key), 'a large result stays on the worker that computed it');
     const gate = await occupy(client);
-    await c.addWorker();
+    const wb = await c.addWorker();
     await waitUntil('worker B joined', async () => (await client.schedulerInfo()).workers.length === 2);
-    // A is full: b runs on B, so the sum needs one dependency from the other worker wherever it runs.
-    const b = client.submit((n: number) => new Float64Array(n).fill(2), 1000);
+    // A is full: b runs on B, so the sum needs one dependency from the other worker wherever it runs (both
+    // are larger than INLINE_RESULT_MAX_BYTES: they stay on their workers).
+    const b = client.submit((n: number) => new Float64Array(n).fill(2), 10_000);
     await waitUntil('b computed on B', () => b.status === 'finished', 20_000);
+    assert.ok(stores(wb).has(b.key) && !stores(wa).has(b.key));
     gate.open();
     const sum = client.submit((x: Float64Array, y: Float64Array) => x.reduce((s, v) => s + v, 0) + y.reduce((s, v) => s + v, 0), a, b);
-    assert.equal(await sum.result(20_000), 150_000 + 2000);
+    assert.equal(await sum.result(20_000), 150_000 + 20_000);
     assert.deepEqual(relayed, [], 'the scheduler fetched no result from a worker process');
+  } finally {
+    await client.close();
+    await c.close();
+  }
+});
+
+test('a small result travels inline: the scheduler keeps it, answers for it and ships it to dependents, also once its worker is gone', async () => {
+  const c = await inProcessCluster();
+  const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  try {
+    const w = await c.addWorker();
+    await waitUntil('the worker joined', async () => (await client.schedulerInfo()).workers.length === 1);
+    const n = client.submit((x: number) => x + 1, 41);
+    const o = client.submit((k: string) => ({ k, xs: [1, 2, 3], m: new Map([[1, 'one']]) }), 'obj');
+    const s = client.submit((k: string) => k.repeat(100), 'ab');
+    await waitUntil('computed', () => [n, o, s].every((f) => f.status === 'finished'), 20_000);
+    assert.ok(![n, o, s].some((f) => stores(w).has(f.key)), 'the worker does not keep what the scheduler keeps');
+    const sum = client.submit((a: number, b: { xs: number[] }) => a + b.xs.length, n, o);
+    assert.equal(await sum.result(20_000), 45);
+    // The only worker goes away: results the scheduler kept are still there, and nothing is recomputed.
+    await w.close();
+    await waitUntil('the worker left', async () => (await client.schedulerInfo()).workers.length === 0);
+    assert.deepEqual(await client.gather([n, o, s, sum], 20_000), [42, { k: 'obj', xs: [1, 2, 3], m: new Map([[1, 'one']]) }, 'ab'.repeat(100), 45]);
+    for (const f of [n, o, s, sum]) {
+      const story = await client.story(f.key);
+      assert.ok(!story.some((e) => e.event === 'recompute'), `${f.key} kept: ${JSON.stringify(story)}`);
+    }
+    assert.deepEqual(relayed, [], 'the scheduler fetched nothing from the worker');
   } finally {
     await client.close();
     await c.close();
@@ -99,7 +133,8 @@ test("a holder whose peer port cannot be reached: the dependent still gets the v
   try {
     const a = await c.addWorker();
     await waitUntil('worker A joined', async () => (await client.schedulerInfo()).workers.length === 1);
-    const x = client.submit((n: number) => Array.from({ length: n }, (_, i) => i), 1000);
+    // Larger than INLINE_RESULT_MAX_BYTES: x stays on A.
+    const x = client.submit((n: number) => Array.from({ length: n }, (_, i) => i), 5000);
     await waitUntil('x computed on A', () => x.status === 'finished', 20_000);
     // A stays connected to the scheduler but its announced peer address no longer answers.
     await (a as unknown as { peerServer: { close(): Promise<void> } }).peerServer.close();
@@ -109,7 +144,7 @@ test("a holder whose peer port cannot be reached: the dependent still gets the v
     const y = client.submit((xs: number[]) => xs.reduce((p, q) => p + q, 0), x);
     await waitUntil('y dispatched to B', () => y.status === 'processing' || y.status === 'finished', 20_000);
     gate.open();
-    assert.equal(await y.result(20_000), 499_500);
+    assert.equal(await y.result(20_000), 12_497_500);
     assert.ok(relayed.includes(x.key), 'x was relayed by the scheduler');
   } finally {
     await client.close();
@@ -125,8 +160,9 @@ test("result() comes from the worker directly ('auto'), through the scheduler wi
   try {
     const w = await c.addWorker();
     await waitUntil('the worker joined', async () => (await auto.schedulerInfo()).workers.length === 1);
-    const f = auto.submit((n: number) => ({ n, xs: Array.from({ length: n }, (_, i) => i * i) }), 50);
-    const expected = { n: 50, xs: Array.from({ length: 50 }, (_, i) => i * i) };
+    // Larger than INLINE_RESULT_MAX_BYTES, so it stays on the worker.
+    const f = auto.submit((n: number) => ({ n, xs: Array.from({ length: n }, (_, i) => i * i) }), 5000);
+    const expected = { n: 5000, xs: Array.from({ length: 5000 }, (_, i) => i * i) };
     assert.deepEqual(await f.result(20_000), expected);
     assert.deepEqual(await auto.gather([f, f]), [expected, expected]);
     assert.deepEqual(await always.future(f.key).result(20_000), expected);
@@ -138,8 +174,8 @@ test("result() comes from the worker directly ('auto'), through the scheduler wi
     // The worker's peer port closes (an address that no longer answers): 'auto' falls back to the scheduler.
     relayed.length = 0;
     await (w as unknown as { peerServer: { close(): Promise<void> } }).peerServer.close();
-    const g = auto.submit((x: number) => x * 3, 14);
-    assert.equal(await g.result(20_000), 42);
+    const g = auto.submit((x: number) => new Float64Array(4096).fill(x * 3), 14);
+    assert.deepEqual(await g.result(20_000), new Float64Array(4096).fill(42));
     assert.deepEqual(relayed, [g.key], "'auto' relays through the scheduler when the worker cannot be reached");
     await assert.rejects(always.future(g.key).result(20_000), (err: Error) => err.name === 'ConnectionError' && /direct: 'always'/.test(err.message));
   } finally {
@@ -156,11 +192,11 @@ test('the peer port refuses a wrong token, and serves the right one', async () =
   try {
     const w = await c.addWorker();
     await waitUntil('the worker joined', async () => (await client.schedulerInfo()).workers.length === 1);
-    const f = client.submit((x: number) => x + 1, 41);
+    const f = client.submit((x: number) => new Float64Array(4096).fill(x + 1), 41);
     await waitUntil('computed', () => f.status === 'finished', 20_000);
     await assert.rejects(wrong.get(w.peerAddress, [f.key]), (err: Error) => err instanceof AuthenticationError && /wrong token/.test(err.message));
     const ok = await right.get(w.peerAddress, [f.key, 'no-such-key']);
-    assert.deepEqual(ok.values, [42, undefined]);
+    assert.deepEqual(ok.values, [new Float64Array(4096).fill(42), undefined]);
     assert.deepEqual(ok.missing, ['no-such-key'], 'a key the worker does not hold is named as missing');
   } finally {
     wrong.close();
@@ -243,7 +279,6 @@ test('replicate copies a result to another worker process, worker to worker', as
     await waitUntil('x computed on A', () => x.status === 'finished', 20_000);
     const b = await c.addWorker();
     await waitUntil('worker B joined', async () => (await client.schedulerInfo()).workers.length === 2);
-    const stores = (w: WorkerProcess) => (w as unknown as { store: Map<string, unknown> }).store;
     assert.ok(stores(a).has(x.key) && !stores(b).has(x.key));
     assert.deepEqual(await client.replicate([x], 2), { [x.key]: 2 });
     assert.deepEqual(stores(b).get(x.key), new Float64Array(20_000).fill(4), 'B holds a copy');

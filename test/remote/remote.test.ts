@@ -57,8 +57,9 @@ test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its r
   const client = await Client.connect(s.address, { token: TOKEN });
   try {
     await waitUntil('worker joined', async () => (await client.schedulerInfo()).workers.length === 1, 10_000);
-    // Results computed on the doomed worker, then a slow dependent running there when it dies.
-    const base = client.map((x: number) => x + 1, [1, 2, 3]);
+    // Results computed on the doomed worker (larger than INLINE_RESULT_MAX_BYTES: only it holds them), then a
+    // slow dependent running there when it dies.
+    const base = client.map((x: number) => new Float64Array(2048).fill(x + 1), [1, 2, 3]);
     await client.gather(base);
     // The slow tasks run until the test lets them go, after the worker running them is killed.
     const gate = fileGate();
@@ -69,7 +70,7 @@ test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its r
       return x * 100;
     };
     const slow = [0, 1].map((x) => client.submit(held, x, gate.path));
-    const sum = client.submit((...b: number[]) => b.reduce((p, q) => p + q, 0), ...base);
+    const sum = client.submit((...b: Float64Array[]) => b.reduce((p, q) => p + q[0], 0), ...base);
     await waitUntil('slow tasks running', () => slow.every((f) => f.status === 'processing'), 10_000);
     await worker(s.address, 2);
     await waitUntil('second worker joined', async () => (await client.schedulerInfo()).workers.length === 2, 10_000);
@@ -77,7 +78,7 @@ test('a worker killed with SIGKILL mid-task: its tasks are rescheduled and its r
     gate.open();
     assert.equal(await sum.result(20_000), 9, 'dependencies lost with the worker were recomputed');
     assert.deepEqual(await client.gather(slow, 20_000), [0, 100]);
-    assert.deepEqual(await client.gather(base), [2, 3, 4]);
+    assert.deepEqual(await client.gather(base), [2, 3, 4].map((v) => new Float64Array(2048).fill(v)));
     const story = await client.story(base[0].key);
     assert.ok(story.some((e) => e.event === 'recompute'), JSON.stringify(story));
     const info = await client.schedulerInfo();

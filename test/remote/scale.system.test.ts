@@ -6,7 +6,7 @@
  *   - every one of the 500 clients saw all 1,000 items, in the same order, the order the scheduler keeps
  *     (a client joining afterwards replays the same sequence), and each producer's items in its own order;
  *   - every future in the channel gives its correct result, both to a client here and to one client of each
- *     subscriber process; the killed worker's results were recomputed, its running tasks rerun;
+ *     subscriber process; the killed worker's (small, so scheduler-kept) results survive it, its running tasks rerun;
  *   - schedulerInfo() answered every call of a client probing it throughout (none hung).
  * Timings are printed, not asserted (bench/scale-processes.ts measures them against the targets).
  */
@@ -50,8 +50,10 @@ test('16 worker processes, 500 clients, 1,000 appends, one worker killed: every 
   assert.equal(run.futures.length, o.base + o.gated, 'every future is in the channel');
   for (const f of run.futures) assert.deepEqual({ key: f.key, got: f.got, error: f.error }, { key: f.key, got: f.expected, error: undefined });
   for (const r of run.subscribers) assert.equal(r.resultsHash, run.expectedResultsHash, 'a subscriber process got every result right');
-  // The killed worker's results were recomputed, the tasks it was running ran again elsewhere.
-  for (const key of run.victim.soloKeys) assert.ok(run.stories[key].some((e) => e.event === 'recompute'), `${key} recomputed: ${JSON.stringify(run.stories[key])}`);
+  // The killed worker's results (small numbers: they travelled inline and the scheduler kept them) survive it
+  // without a recompute; the tasks it was running ran again elsewhere. Large results held only by a killed
+  // worker are recomputed: test/remote/peer-data.test.ts checks that.
+  for (const key of run.victim.soloKeys) assert.ok(!run.stories[key].some((e) => e.event === 'recompute'), `${key} kept by the scheduler: ${JSON.stringify(run.stories[key])}`);
   assert.equal(run.workersAfter, o.workers - 1);
   assert.equal(run.tasks.lost ?? 0, 0);
   assert.equal(run.tasks.error ?? 0, 0);

@@ -1,9 +1,10 @@
 /**
  * A worker process (`shared-futures worker ws://…`): runs the batches the scheduler sends on its own pool
- * threads and stores the results in memory until the scheduler says they can go. The scheduler sees it
- * through a RemoteWorkerAdapter. Its peer server (peer-server.ts) serves the stored results to other worker
- * processes and to clients; the dependencies of its own tasks it fetches from their holders' peer servers
- * (dep-fetcher.ts), so results never pass through the scheduler. Tasks that call `localClient()` connect to
+ * threads. A small result (INLINE_RESULT_MAX_BYTES) goes to the scheduler with its outcome and is kept
+ * there; a larger one stays here, in memory, until the scheduler says it can go. The scheduler sees this
+ * process through a RemoteWorkerAdapter. Its peer server (peer-server.ts) serves the stored results to other
+ * worker processes and to clients; the dependencies of its own tasks it fetches from their holders' peer
+ * servers (dep-fetcher.ts), so large results never pass through the scheduler. Tasks that call `localClient()` connect to
  * the scheduler over WebSocket themselves.
  */
 import { hostname } from 'node:os';
@@ -13,7 +14,7 @@ import { toErrorInfo } from '../../protocol/errors';
 import { ThreadRunner } from '../pool/thread-runner';
 import type { Batch, TaskOutcome } from '../pool/batch';
 import { WsClientTransport, type WsConnectOptions } from '../../wire/ws-client';
-import { HEARTBEAT_MS, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
+import { HEARTBEAT_MS, INLINE_RESULT_MAX_BYTES, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
 import type { ExecTask } from '../../protocol/messages';
 import { PeerClient } from '../../wire/peer-client';
 import { DependencyFetcher } from './dep-fetcher';
@@ -29,6 +30,12 @@ export interface WorkerProcessOptions extends WsConnectOptions {
 }
 
 type HelloOut = FromWorkerProcess | { op: 'hello'; id: string; name?: string; peer: string };
+
+/** A result small enough to travel inline with its outcome (`ser`: its serialized bytes, absent for a primitive). */
+function isSmall(ser: Uint8Array | undefined, value: unknown): boolean {
+  if (ser !== undefined) return ser.length <= INLINE_RESULT_MAX_BYTES;
+  return typeof value !== 'string' || value.length * 2 <= INLINE_RESULT_MAX_BYTES;
+}
 
 export class WorkerProcess {
   private readonly transport: WsClientTransport<ToWorkerProcess, HelloOut>;
@@ -257,8 +264,15 @@ export class WorkerProcess {
         continue;
       }
       try {
-        this.store.set(o.key, o.ser ? deserialize(o.ser) : o.value);
-        outcomes.push({ key: o.key, run: o.run, ok: true, nbytes: o.ser?.length ?? 0 });
+        const value = o.ser ? deserialize(o.ser) : o.value;
+        if (isSmall(o.ser, value)) {
+          // The scheduler keeps it and answers for it: nothing to store, serve or free here.
+          this.store.delete(o.key);
+          outcomes.push({ key: o.key, run: o.run, ok: true, inline: true, value });
+        } else {
+          this.store.set(o.key, value);
+          outcomes.push({ key: o.key, run: o.run, ok: true, nbytes: o.ser?.length ?? 0 });
+        }
       } catch (err) {
         outcomes.push({ key: o.key, run: o.run, ok: false, error: toErrorInfo(err) });
       }
