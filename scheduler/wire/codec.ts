@@ -58,12 +58,21 @@ function toColumns(list: unknown[]): Columns | undefined {
   return { $cols: names, v };
 }
 
-/** The objects of a column form, or undefined when `c` is not a well-formed one. */
-function fromColumns(c: unknown): unknown[] | undefined {
+/**
+ * The objects of a column form, or undefined when `c` is not a well-formed one. `maxLength` bounds every
+ * array in it (the frame's size: a list of n values takes at least n bytes), so a hostile sparse array that
+ * claims billions of entries is refused instead of walked.
+ */
+function fromColumns(c: unknown, maxLength: number): unknown[] | undefined {
   const { $cols: names, v } = c as Partial<Columns>;
-  if (!Array.isArray(names) || !Array.isArray(v) || v.length !== names.length || v.length === 0 || !v.every(Array.isArray)) return undefined;
-  // Names are own data properties, as the serializer would have made them; never the prototype.
-  if (!names.every((name) => typeof name === 'string' && name !== '__proto__')) return undefined;
+  if (!Array.isArray(names) || !Array.isArray(v) || v.length !== names.length || v.length === 0 || v.length > maxLength) return undefined;
+  for (let j = 0; j < v.length; j++) {
+    const col = v[j];
+    if (!Array.isArray(col) || col.length > maxLength) return undefined;
+    // Names are own data properties, as the serializer would have made them; never the prototype.
+    const name = names[j];
+    if (typeof name !== 'string' || name === '__proto__') return undefined;
+  }
   const n = v[0].length;
   const out: Record<string, unknown>[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -121,8 +130,11 @@ function packBatch(batch: unknown[]): unknown[] {
   return out ?? batch;
 }
 
-/** Undoes packBatch in place on a freshly decoded batch; a malformed column form is left for validation to refuse. */
-function unpackBatch(batch: unknown[]): void {
+/**
+ * Undoes packBatch in place on a freshly decoded batch of a frame of `maxLength` bytes; a malformed column
+ * form is left for validation to refuse.
+ */
+function unpackBatch(batch: unknown[], maxLength: number): void {
   for (const m of batch as (Record<string, unknown> | null)[]) {
     if (m?.op === 'status') {
       if (m.s instanceof Uint8Array) {
@@ -138,7 +150,7 @@ function unpackBatch(batch: unknown[]): void {
     if (field === undefined || m === null) continue;
     const list = m[field];
     if (typeof list !== 'object' || list === null || Array.isArray(list)) continue;
-    const objects = fromColumns(list);
+    const objects = fromColumns(list, maxLength);
     if (objects) m[field] = objects;
   }
 }
@@ -177,7 +189,10 @@ export function decodeBatch(data: Uint8Array): unknown[] {
     throw new WireError('ERR_DECODE', `a frame could not be decoded: ${(err as Error).message}`);
   }
   if (!Array.isArray(value)) throw new WireError('ERR_DECODE', 'a frame must hold an array of messages');
-  unpackBatch(value);
+  // Every message takes at least a byte: a longer array is a sparse one claiming entries it does not have
+  // (walking its length would hold the loop for minutes).
+  if (value.length > data.length) throw new WireError('ERR_DECODE', `a frame of ${data.length} bytes cannot hold ${value.length} messages`);
+  unpackBatch(value, data.length);
   return value;
 }
 

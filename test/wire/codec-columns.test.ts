@@ -58,3 +58,20 @@ test('on the wire, each property name of a per-task list appears once per batch 
   const keys = tasks.map((t) => t.key);
   assert.equal(count(encodeBatch([{ op: 'status', keys, s: keys.map(() => 'processing') }]), 'processing'), 0);
 });
+
+test('a sparse array claiming billions of entries is refused by its size, not walked (a batch, a column, the column list)', () => {
+  const huge = (): unknown[] => {
+    const a: unknown[] = [];
+    a[2 ** 32 - 2] = 'x'; // length 2^32-1, one entry: serialized as a sparse array of a few bytes
+    return a;
+  };
+  assert.throws(
+    () => decodeBatch(serialize(huge())),
+    (err: Error) => err.name === 'WireError' && /cannot hold 4294967295 messages/.test(err.message),
+  );
+  for (const cols of [{ $cols: ['key'], v: [huge()] }, { $cols: huge(), v: huge() }]) {
+    const [m] = decodeBatch(serialize([{ op: 'submit', fns: [], tasks: cols }])) as { tasks: unknown }[];
+    assert.ok(!Array.isArray(m.tasks), 'a malformed column form is left as it is, for validation to refuse');
+    assert.ok(checkClientMessage(m) !== undefined, "validation refuses it");
+  }
+});
