@@ -183,7 +183,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   /** In the write queue, not yet written. */
   private waitingToWrite = false;
   /** Incoming batches waiting for an input slice, in arrival order. */
-  private deferred: In[][] = [];
+  private deferred: (In[] | (() => void))[] = [];
   /** The connection ended while input waited (or past this turn's input slice): it is closed after that input. */
   private pendingClose: { reason: Error | undefined } | undefined;
   private sending: Buffer[] = [];
@@ -248,7 +248,9 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   /** Handles waiting input until `until` (performance.now()); true when some still waits. */
   takeDeferred(until: number): boolean {
     while (this.deferred.length > 0 && !this.closed) {
-      this.receive(this.deferred.shift() as In[]);
+      const next = this.deferred.shift() as In[] | (() => void);
+      if (typeof next === 'function') next();
+      else this.receive(next);
       if (performance.now() >= until) break;
     }
     if (this.closed) this.deferred = [];
@@ -443,7 +445,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
       if (data.length < 5) return this.bad(new WireError('ERR_FRAME', 'malformed first chunk'));
       const total = data.readUInt32BE(1);
       if (total > this.opts.limits.maxBatchBytes) {
-        return this.fail(CloseCode.tooBig, `a batch of ${total} bytes is over the limit of ${this.opts.limits.maxBatchBytes}`);
+        return this.inOrder(() => this.fail(CloseCode.tooBig, `a batch of ${total} bytes is over the limit of ${this.opts.limits.maxBatchBytes}`));
       }
       this.assembling = { total, parts: [data.subarray(5)], received: data.length - 5, segmented: kind === FIRST_SEGMENTS };
     } else if (kind === MORE) {
@@ -472,13 +474,22 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
       return this.bad(err as WireError);
     }
     if (!this.rate.take(batch.length)) {
-      return this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`);
+      return this.inOrder(() => this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`));
     }
     this.take(batch as In[]);
   }
 
   private bad(err: WireError): void {
-    this.opts.onBadFrame?.(err);
+    this.inOrder(() => this.opts.onBadFrame?.(err));
+  }
+
+  /**
+   * Runs `action` (the answer to a bad frame: an error reply, a close) after the input that came before it,
+   * which may be waiting for an input slice: the peer sees answers in the order it sent its frames.
+   */
+  private inOrder(action: () => void): void {
+    if (this.deferred.length > 0) this.deferred.push(action);
+    else action();
   }
 
   /** Closes the connection with a code and a reason the peer will see. */

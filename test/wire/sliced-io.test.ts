@@ -121,3 +121,20 @@ test('a connection that closes while its input waits for a slice has that input 
     await close();
   }
 });
+
+test('a bad frame behind input that waits for a slice is answered after that input, in the order the peer sent them', async () => {
+  const handled: string[] = [];
+  const { ends, close } = await wsPairs(1, { sliceInput: true, onBadFrame: (err) => handled.push(`bad ${err.code}`) });
+  const [server, client] = ends[0];
+  server.onMessages((b) => handled.push(...b.map((m) => `append ${String(m.i)}`)));
+  try {
+    for (let i = 0; i < 10; i++) client.sendBatch([{ op: 'append', i }]);
+    // A text frame where binary ones are expected, sent by the same socket after the ten batches.
+    (client as unknown as { ws: { send(d: string): void } }).ws.send('not a frame');
+    client.sendBatch([{ op: 'append', i: 10 }]);
+    await waitUntil('everything to be handled', () => handled.length === 12);
+    assert.deepEqual(handled, [...Array.from({ length: 10 }, (_, i) => `append ${i}`), 'bad ERR_FRAME', 'append 10']);
+  } finally {
+    await close();
+  }
+});
