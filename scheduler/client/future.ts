@@ -41,6 +41,8 @@ export class FutureState {
   byKeyOnly = false;
   /** In the registry's table (from creation until its last holder let go): the key's current state. */
   listed = false;
+  /** A gather asked before this key finished waits at the scheduler (see resultsOf): at most one per key. */
+  earlyGather = false;
   listeners: Set<(status: FutureStatus) => void> | undefined;
   /** Who waits for a terminal status: one function (nearly always: a gather waits once on each of its states), or several. */
   waiters: (() => void) | (() => void)[] | undefined;
@@ -211,13 +213,20 @@ export async function resultsOf(futures: readonly Future[], host: FutureHost, ti
   // still awaited first, so a result never comes back before its future reads finished. Only for a few keys:
   // a round trip is what `result()` of one future waits for, but little beside a large gather, whose keys
   // the scheduler would have to track one by one.
+  // At most one such gather per key is outstanding: a loop of `result(timeout)` on a long task parks one
+  // request at the scheduler, not one per call.
   let early: Promise<unknown[]> | undefined;
-  if (!host.closed && states.length <= EARLY_GATHER_MAX_KEYS && states.some((s) => !isTerminal(s.status))) {
+  if (!host.closed && states.length <= EARLY_GATHER_MAX_KEYS && states.some((s) => !isTerminal(s.status)) && states.every((s) => !s.earlyGather)) {
+    for (const s of states) s.earlyGather = true;
     early = host.gatherKeys(
       states.map((s) => s.key),
       true,
     );
-    early.catch(() => undefined);
+    early
+      .catch(() => undefined)
+      .finally(() => {
+        for (const s of states) s.earlyGather = false;
+      });
   }
   for (let attempt = 0; ; attempt++) {
     await waitDone(states, host, timeoutMs, timeoutMessage);

@@ -57,3 +57,24 @@ test("a subscriber's result() of a running future is asked for while it runs and
     await cluster.close();
   }
 });
+
+test('result(timeout) called again and again on a running future parks one gather at the scheduler, not one per call', async () => {
+  const cluster = await LocalCluster.start({ threads: 1 });
+  const client = await Client.connect(cluster);
+  const gate = fileGate();
+  try {
+    const f = client.submit({ fn: gated, args: [1, gate.path], pure: false });
+    await waitUntil('the task runs', () => f.status === 'processing');
+    for (let i = 0; i < 5; i++) await assert.rejects(f.result(20), (err: Error) => err.name === 'TimeoutError');
+    const waiting = gathers.filter((g) => g.keys[0] === f.key);
+    assert.deepEqual(waiting, [{ keys: [f.key], wait: true, state: 'processing' }], 'one waiting gather for five result() calls');
+    gate.open();
+    assert.equal(await f.result(20_000), 2);
+    assert.equal(await f.result(20_000), 2);
+    assert.equal(gathers.filter((g) => g.keys[0] === f.key && g.wait).length, 1, 'still the one waiting gather');
+  } finally {
+    gate.open();
+    await client.close();
+    await cluster.close();
+  }
+});
