@@ -90,10 +90,13 @@ export function writesWaiting(): number {
 
 function enqueueWrite(t: { flushQueued(): void }): void {
   writeQueue.push(t);
-  if (!writeRunScheduled) {
-    writeRunScheduled = true;
-    setImmediate(runWrites);
-  }
+  scheduleWrites();
+}
+
+function scheduleWrites(): void {
+  if (writeRunScheduled) return;
+  writeRunScheduled = true;
+  setImmediate(runWrites);
 }
 
 /** One slice of the write queue; the rest waits for the next turn (after the loop has polled for input). */
@@ -120,10 +123,7 @@ function afterWrites(): void {
     writeQueue.splice(0, writeQueueHead);
     writeQueueHead = 0;
   }
-  if (writesWaiting() > 0 && !writeRunScheduled) {
-    writeRunScheduled = true;
-    setImmediate(runWrites);
-  }
+  if (writesWaiting() > 0) scheduleWrites();
 }
 
 /**
@@ -150,6 +150,17 @@ export function setSlices(slices: { writeMs?: number; inputMs?: number }): { wri
 const inputQueue: { takeDeferred(until: number): boolean }[] = [];
 let inputRunScheduled = false;
 
+function enqueueInput(t: { takeDeferred(until: number): boolean }): void {
+  inputQueue.push(t);
+  scheduleInput();
+}
+
+function scheduleInput(): void {
+  if (inputRunScheduled) return;
+  inputRunScheduled = true;
+  setImmediate(runInput);
+}
+
 /** Batches waiting for a slice, over all connections (exported for tests). */
 export function inputWaiting(): number {
   return inputQueue.length;
@@ -170,10 +181,7 @@ function runInput(): void {
     }
   } finally {
     // Also after a handler threw: the rest of the input is not left waiting for ever.
-    if (inputQueue.length > 0 && !inputRunScheduled) {
-      inputRunScheduled = true;
-      setImmediate(runInput);
-    }
+    if (inputQueue.length > 0) scheduleInput();
   }
 }
 
@@ -182,10 +190,8 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
   private wroteInTurn = -1;
   /** In the write queue, not yet written. */
   private waitingToWrite = false;
-  /** Incoming batches waiting for an input slice, in arrival order. */
-  private deferred: (In[] | (() => void))[] = [];
-  /** The connection ended while input waited (or past this turn's input slice): it is closed after that input. */
-  private pendingClose: { reason: Error | undefined } | undefined;
+  /** What the peer's frames asked for (a batch to handle, a bad frame's answer, its close), waiting for an input slice, in arrival order. */
+  private deferred: (() => void)[] = [];
   private sending: Buffer[] = [];
   private draining = false;
   private closing = false;
@@ -220,43 +226,42 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     this.flush();
   }
 
-  /** Hands on a decoded batch now, or queues it for a later input slice (see inputSliceMs). */
-  private take(batch: In[]): void {
-    if (!this.opts.sliceInput) return this.receive(batch);
-    if (this.deferred.length === 0 && (inputSpentInTurn < inputSliceMs || this.opts.cheap?.(batch))) {
+  /**
+   * Does what a frame of the peer asks for (`work`: handle a batch, answer a bad frame, close) now, or — on a
+   * connection that slices its input, once this turn's input slice is spent or while earlier input of this
+   * connection waits — queues it for a later slice (see inputSliceMs), so the peer's frames are always dealt
+   * with in the order it sent them. `cheap` work (a control request) runs past a spent slice.
+   */
+  private inOrder(work: () => void, cheap?: () => boolean): void {
+    if (!this.opts.sliceInput) return work();
+    if (this.deferred.length === 0 && (inputSpentInTurn < inputSliceMs || cheap?.() === true)) {
       markTurn();
       const t0 = performance.now();
       try {
-        this.receive(batch);
+        work();
       } finally {
         inputSpentInTurn += performance.now() - t0;
       }
       return;
     }
-    this.deferred.push(batch);
+    this.deferred.push(work);
     if (this.deferred.length === 1) {
       // Nothing more is read from this socket until its waiting input is handled.
       this.ws.pause();
-      inputQueue.push(this);
-      if (!inputRunScheduled) {
-        inputRunScheduled = true;
-        setImmediate(runInput);
-      }
+      enqueueInput(this);
     }
   }
 
   /** Handles waiting input until `until` (performance.now()); true when some still waits. */
   takeDeferred(until: number): boolean {
     while (this.deferred.length > 0 && !this.closed) {
-      const next = this.deferred.shift() as In[] | (() => void);
-      if (typeof next === 'function') next();
-      else this.receive(next);
+      (this.deferred.shift() as () => void)();
       if (performance.now() >= until) break;
     }
     if (this.closed) this.deferred = [];
     if (this.deferred.length > 0) return true;
-    if (this.pendingClose) this.closeSignal.fire(this.pendingClose.reason);
-    else if (!this.closed) this.ws.resume();
+    // Also once closed: a closing handshake (fail() closes at once) needs the peer's answer read.
+    this.ws.resume();
     return false;
   }
 
@@ -266,26 +271,7 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
    * hundred clients leaving at once each release what they held).
    */
   private peerGone(reason: Error | undefined): void {
-    if (this.closed || this.pendingClose) return;
-    const waiting = this.deferred.length > 0;
-    if (!this.opts.sliceInput || (!waiting && inputSpentInTurn < inputSliceMs)) {
-      if (this.opts.sliceInput) markTurn();
-      const t0 = performance.now();
-      try {
-        this.closeSignal.fire(reason);
-      } finally {
-        inputSpentInTurn += performance.now() - t0;
-      }
-      return;
-    }
-    this.pendingClose = { reason };
-    if (!waiting) {
-      inputQueue.push(this);
-      if (!inputRunScheduled) {
-        inputRunScheduled = true;
-        setImmediate(runInput);
-      }
-    }
+    if (!this.closed) this.inOrder(() => this.closeSignal.fire(reason));
   }
 
   protected override accepting(): boolean {
@@ -476,21 +462,15 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (!this.rate.take(batch.length)) {
       return this.inOrder(() => this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`));
     }
-    this.take(batch as In[]);
+    const cheap = this.opts.cheap;
+    this.inOrder(() => this.receive(batch as In[]), cheap && (() => cheap(batch)));
   }
 
   private bad(err: WireError): void {
     this.inOrder(() => this.opts.onBadFrame?.(err));
   }
 
-  /**
-   * Runs `action` (the answer to a bad frame: an error reply, a close) after the input that came before it,
-   * which may be waiting for an input slice: the peer sees answers in the order it sent its frames.
-   */
-  private inOrder(action: () => void): void {
-    if (this.deferred.length > 0) this.deferred.push(action);
-    else action();
-  }
+
 
   /** Closes the connection with a code and a reason the peer will see. */
   fail(code: number, reason: string): void {
