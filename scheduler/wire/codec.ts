@@ -55,7 +55,8 @@ function toColumns(list: unknown[]): Columns | undefined {
       v[j][i] = (o as Record<string, unknown>)[name];
     }
   }
-  return { $cols: names, v };
+  // Objects without properties have no columns to carry them: they travel as they are.
+  return names.length > 0 ? { $cols: names, v } : undefined;
 }
 
 /**

@@ -24,6 +24,9 @@ test('per-task lists round-trip exactly, whatever properties each object has', (
       list.forEach((o, i) => assert.deepEqual(Object.keys(got[i]).sort(), Object.keys(o).sort(), 'the same own properties'));
     }),
   );
+  // Found by the property above: a list of objects none of which has a property.
+  const empty = [{ op: 'submit', fns: [], tasks: [{}, {}, {}, {}] }];
+  assert.deepStrictEqual(decodeBatch(encodeBatch(empty)), empty);
   const tasks = Array.from({ length: 8 }, (_, i) => ({ key: `k${i}`, fn: 'f', args: [i] }));
   const msg = { op: 'submit', fns: [], tasks };
   encodeBatch([msg]);
