@@ -56,15 +56,20 @@ export function connectAdvice(err: unknown, address: string): string | undefined
   return undefined;
 }
 
-/** The one line to print for `err`, and the exit code. */
-export function describeFailure(err: unknown): { message: string; exitCode: 1 | 2 } {
+/** The one line to print for `err` in `command` (`scheduler`, `worker`, …), and the exit code. */
+export function describeFailure(err: unknown, command?: string): { message: string; exitCode: 1 | 2 } {
   if (err instanceof CliFailure) return { message: oneLine(err.message), exitCode: err.exitCode };
   if (err instanceof UsageError) return { message: oneLine(err.message), exitCode: 2 };
   const e = err as Coded;
   const code = systemCode(err);
   if (code === 'EADDRINUSE') {
     const where = typeof e.port === 'number' ? `port ${e.port}${typeof e.address === 'string' ? ` on ${e.address}` : ''}` : 'the port';
-    return { message: `${where} is already in use (another scheduler?): choose another with --port, or --port 0 for a free one`, exitCode: 1 };
+    // Only a worker listens for peers (--listen); every other command's listening port is --port.
+    const advice =
+      command === 'worker'
+        ? `(another worker?): choose another with --listen HOST:PORT, or PORT 0 for a free one`
+        : `(another scheduler?): choose another with --port, or --port 0 for a free one`;
+    return { message: `${where} is already in use ${advice}`, exitCode: 1 };
   }
   if (code === 'EADDRNOTAVAIL') return { message: `cannot listen on ${typeof e.address === 'string' ? e.address : 'that host'}: it is not an address of this machine (try --host 127.0.0.1 or --host 0.0.0.0)`, exitCode: 1 };
   if (code === 'EACCES' && typeof e.port === 'number') return { message: `port ${e.port} needs privileges: choose one above 1023 with --port`, exitCode: 1 };
@@ -76,7 +81,7 @@ export function describeFailure(err: unknown): { message: string; exitCode: 1 | 
 
 /** The line to print for `err` in `command` (e.g. `run`, `kernel install`), and the exit code. */
 export function failureLine(command: string | undefined, err: unknown): { line: string; exitCode: 1 | 2 } {
-  const { message, exitCode } = describeFailure(err);
+  const { message, exitCode } = describeFailure(err, command?.split(' ')[0]);
   const name = command ? `shared-futures ${command}` : 'shared-futures';
   // A usage mistake points at the help that lists what the command takes.
   const help = exitCode === 2 && !/--help|\bhelp\b/.test(message) ? ` (see ${name} --help)` : '';

@@ -197,6 +197,12 @@ describe('failures at run time: one line, exit 1', () => {
     assertOneLine(await cli(['scheduler', '--port', String(scheduler.port), '--threads', '0']), 1, new RegExp(`^shared-futures scheduler: port ${scheduler.port} on 127\\.0\\.0\\.1 is already in use .*--port 0 for a free one$`));
   });
 
+  test('worker listening on a port in use', async () => {
+    const ran = await cli(['worker', scheduler.address, '--threads', '1', '--token', TOKEN, '--listen', `127.0.0.1:${scheduler.port}`]);
+    assertOneLine(ran, 1, new RegExp(`^shared-futures worker: port ${scheduler.port} on 127\\.0\\.0\\.1 is already in use \\(another worker\\?\\): choose another with --listen HOST:PORT, or PORT 0 for a free one$`));
+    assert.doesNotMatch(ran.stdout, /serving/, 'a worker that could not listen does not say it is serving');
+  });
+
   test('worker when no scheduler runs there', async () => {
     const port = await closedPort();
     const ran = await cli(['worker', `ws://127.0.0.1:${port}`, '--threads', '1', '--token', TOKEN]);
