@@ -70,3 +70,51 @@ export type FromPeer =
   /** The values of the keys asked for, in order; `missing`: the keys this worker does not store (their values are undefined). */
   | { op: 'data'; req: number; values: unknown[]; missing?: string[] }
   | { op: 'error'; error: ErrorInfo };
+
+type Msg = Record<string, unknown>;
+const isObj = (v: unknown): v is Msg => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isError = (v: unknown) => isObj(v) && isStr(v.name) && isStr(v.message);
+const isRunRefs = (v: unknown) => Array.isArray(v) && v.every((r) => isObj(r) && isStr(r.key) && isCount(r.run));
+
+/** What is wrong with an outcome of a `done`, or undefined. */
+function checkOutcome(o: unknown): string | undefined {
+  if (!isObj(o) || !isStr(o.key) || !isCount(o.run)) return 'an outcome needs key: string and run: a count';
+  if (o.ok === false) return isError(o.error) ? undefined : `the failed outcome of ${o.key} needs error: {name, message}`;
+  if (o.ok !== true) return `the outcome of ${o.key} needs ok: boolean`;
+  if (o.inline !== undefined && o.inline !== true) return `the outcome of ${o.key}: inline is true or absent`;
+  if (o.nbytes !== undefined && !isCount(o.nbytes)) return `the outcome of ${o.key}: nbytes is a count`;
+  return undefined;
+}
+
+/** Field checks of the messages a worker process sends, per op, each returning what is wrong (or undefined). */
+const FROM_WORKER_CHECKS: Record<FromWorkerProcess['op'], (m: Msg) => string | undefined> = {
+  ran: (m) => (typeof m.ms === 'number' && isCount(m.n) ? undefined : 'ran needs ms: number and n: a count'),
+  done: (m) => {
+    if (!Array.isArray(m.outcomes)) return 'done needs outcomes: []';
+    for (const o of m.outcomes) {
+      const wrong = checkOutcome(o);
+      if (wrong !== undefined) return `done: ${wrong}`;
+    }
+    return undefined;
+  },
+  crashed: (m) => (isRunRefs(m.runs) && isError(m.reason) ? undefined : 'crashed needs runs: [{key, run}] and reason: {name, message}'),
+  data: (m) => (isCount(m.req) && (m.ok === true ? Array.isArray(m.values) : m.ok === false && isError(m.error)) ? undefined : 'data needs req: a count and values: [] (ok: true) or error: {name, message} (ok: false)'),
+  hb: () => undefined,
+  copied: (m) => (isStrArray(m.ok) && Array.isArray(m.failed) && m.failed.every((f) => isObj(f) && isStr(f.key) && isStr(f.why)) ? undefined : 'copied needs ok: string[] and failed: [{key, why}]'),
+  relay: (m) => (isCount(m.req) && isObj(m.at) && Object.values(m.at).every(isStrArray) ? undefined : 'relay needs req: a count and at: {key: holders[]}'),
+  missing: (m) => (isRunRefs(m.runs) && isStrArray(m.keys) && typeof m.dropped === 'boolean' ? undefined : 'missing needs runs: [{key, run}], keys: string[] and dropped: boolean'),
+};
+
+/**
+ * The one check of a message a worker process sends, applied by the scheduler (RemoteWorkerAdapter) before
+ * it acts on it, so the core sees only well-formed outcomes: what is wrong with it, or undefined.
+ */
+export function checkFromWorkerProcess(message: unknown): string | undefined {
+  if (!isObj(message) || !isStr(message.op)) return 'a worker message must be an object with a string op';
+  const check = Object.prototype.hasOwnProperty.call(FROM_WORKER_CHECKS, message.op) ? FROM_WORKER_CHECKS[message.op as FromWorkerProcess['op']] : undefined;
+  if (!check) return `unknown worker message op ${JSON.stringify(message.op.slice(0, 40))}`;
+  return check(message);
+}

@@ -15,6 +15,8 @@ export const CloseCode = {
   rateLimited: 4003,
   slowConsumer: 4004,
   workerLost: 4006,
+  /** A worker process sent a message of the wrong shape (a bug, or a build of another version). */
+  badMessage: 4007,
 } as const;
 
 /** Closes that are no error: a peer that closed on purpose, or a scheduler shutting down. */

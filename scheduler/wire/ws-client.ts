@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { PROTOCOL_VERSION } from '../protocol/messages';
 import type { Transport } from '../transport/transport';
 import { parseSchedulerAddress } from './address';
+import { isLoopback } from './auth';
 import { CloseSignal } from '../transport/transport-base';
 import { ConnectionError } from '../protocol/errors';
 import { CloseCode, closeError } from './close-codes';
@@ -27,6 +28,21 @@ export interface WsConnectOptions {
   direct?: boolean;
 }
 
+/**
+ * A client masks its frames (RFC 6455) so that a proxy between it and the server cannot be fooled into reading
+ * bytes a script chose as a request of its own. On loopback and under TLS no intermediary reads the frames, so
+ * there the mask is all zeros: the sender then skips masking (and the copy of every payload it makes for it)
+ * and the server skips unmasking, which it otherwise does byte by byte in JavaScript for every frame of every
+ * client and worker (about 6% of a busy scheduler's time).
+ */
+export function unmaskedIsSafe(url: URL): boolean {
+  return url.protocol === 'wss:' || isLoopback(url.hostname);
+}
+
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 export class WsClientTransport<In, Out extends { op: string }> implements Transport<In, Out> {
   private inner: WebSocketTransport<In, Out> | undefined;
   private queue: Out[] = [];
@@ -42,7 +58,13 @@ export class WsClientTransport<In, Out extends { op: string }> implements Transp
   ) {
     const url = parseSchedulerAddress(address);
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.ws = new WebSocket(url, { maxPayload: limits.maxFrameBytes, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 10_000, ...(opts.ca ? { ca: opts.ca } : {}) });
+    this.ws = new WebSocket(url, {
+      maxPayload: limits.maxFrameBytes,
+      perMessageDeflate: false,
+      handshakeTimeout: opts.connectTimeoutMs ?? 10_000,
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(unmaskedIsSafe(url) ? { generateMask: zeroMask } : {}),
+    });
     this.ws.on('unexpected-response', (_req, res) => {
       this.ended(new ConnectionError(`${address} answered HTTP ${res.statusCode}: not a Shared Futures scheduler`));
       this.ws.terminate();

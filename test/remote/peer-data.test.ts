@@ -11,6 +11,9 @@ import { WorkerProcess } from '../../scheduler/worker/remote/worker-process';
 import { PeerClient } from '../../scheduler/wire/peer-client';
 import { RAW_MIN_BYTES } from '../../scheduler/wire/peer-frames';
 import { listenForPeers } from '../../scheduler/worker/remote/peer-server';
+import { DependencyFetcher } from '../../scheduler/worker/remote/dep-fetcher';
+import { ThreadRunner } from '../../scheduler/worker/pool/thread-runner';
+import type { Batch, RunId } from '../../scheduler/worker/pool/batch';
 import { fileGate, type Gate } from '../support/gate';
 import { waitUntil } from '../support/wait';
 import { startScheduler, startWorker, stopAll } from '../support/processes';
@@ -288,4 +291,66 @@ test('replicate copies a result to another worker process, worker to worker', as
     await client.close();
     await c.close();
   }
+});
+
+test('a large dependency fetched from a peer moves to the pool thread instead of being copied there', async () => {
+  const c = await inProcessCluster();
+  const client = await Client.connect(c.cluster.address, { token: c.token, reconnect: false });
+  const moved: ArrayBuffer[] = [];
+  const originalRun = ThreadRunner.prototype.run;
+  ThreadRunner.prototype.run = function (this: ThreadRunner, batch: Batch, isStillRunning: (r: RunId) => boolean) {
+    moved.push(...(batch.transfer ?? []));
+    return originalRun.call(this, batch, isStillRunning);
+  };
+  try {
+    await c.addWorker();
+    await waitUntil('worker A joined', async () => (await client.schedulerInfo()).workers.length === 1);
+    const a = client.submit((n: number) => new Float64Array(n).fill(1.5), 100_000);
+    await waitUntil('a computed on A', () => a.status === 'finished', 20_000);
+    const gate = await occupy(client);
+    const wb = await c.addWorker();
+    await waitUntil('worker B joined', async () => (await client.schedulerInfo()).workers.length === 2);
+    // Larger than a and held on B: the dependents run on B and fetch a from A.
+    const b = client.submit((n: number) => new Float64Array(n).fill(2), 200_000);
+    await waitUntil('b computed on B', () => b.status === 'finished', 20_000);
+    assert.ok(stores(wb).has(b.key));
+    gate.open();
+    // Two dependents at once: whether they share one fetch (one value for both) or not, each sees a whole.
+    const sum = (x: Float64Array, y: Float64Array) => x.reduce((s, v) => s + v, 0) + y.length;
+    const [d1, d2] = [client.submit({ fn: sum, args: [a, b], pure: false }), client.submit({ fn: sum, args: [a, b], pure: false })];
+    assert.deepEqual(await client.gather([d1, d2], 20_000), [150_000 + 200_000, 150_000 + 200_000]);
+    assert.ok(moved.length >= 1, 'the fetched dependency was handed to the pool thread by transfer');
+    for (const buf of moved) assert.equal(buf.byteLength, 0, 'what was moved is no longer held on the main thread (detached)');
+    assert.equal((stores(wb).get(b.key) as Float64Array).length, 200_000, 'a result stored on the worker is never moved away');
+  } finally {
+    ThreadRunner.prototype.run = originalRun;
+    await client.close();
+    await c.close();
+  }
+});
+
+test('a key several fetches want at once is asked for once, and none of them has its value alone', async () => {
+  let asked = 0;
+  const answers: (() => void)[] = [];
+  const peers = {
+    bytesInFlight: 0,
+    get(_address: string, keys: string[]) {
+      asked++;
+      return new Promise<{ values: unknown[]; missing: string[] }>((resolve) => answers.push(() => resolve({ values: keys.map((k) => new Uint8Array(RAW_MIN_BYTES).fill(k.length)), missing: [] })));
+    },
+  } as unknown as PeerClient;
+  const fetcher = new DependencyFetcher(peers, () => 'ws://127.0.0.1:1');
+  const first = fetcher.fetch(new Map([['k0', ['w']]]));
+  // The peer is being asked: these two wait for it and then leave together, as one request.
+  const second = fetcher.fetch(new Map([['k', ['w']]]));
+  const third = fetcher.fetch(new Map([['k', ['w']]]));
+  answers.shift()?.();
+  const one = await first;
+  assert.deepEqual([...one.exclusive], ['k0'], 'a value fetched for one fetch alone is its own');
+  await waitUntil('the second request', () => answers.length === 1);
+  answers.shift()?.();
+  const [two, three] = await Promise.all([second, third]);
+  assert.equal(asked, 2);
+  assert.equal(two.values.get('k'), three.values.get('k'), 'one value for both');
+  assert.deepEqual([two.exclusive.size, three.exclusive.size], [0, 0], 'a shared value is no one\'s alone');
 });

@@ -7,6 +7,12 @@ export interface Batch {
   tasks: ExecTask[];
   /** Pin the pool thread: the batch returns only once every task settled (a task suspected of killing threads runs truly alone). */
   pinThread?: boolean;
+  /**
+   * Buffers of the tasks' dependencies that no one else holds: moved to the pool thread instead of copied
+   * (they are unusable on this side afterwards). A worker process gives the large results it fetched for
+   * this batch alone.
+   */
+  transfer?: ArrayBuffer[];
 }
 
 /**

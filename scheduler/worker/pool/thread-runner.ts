@@ -100,7 +100,7 @@ export class ThreadRunner {
   run(batch: Batch, isStillRunning: (r: RunId) => boolean): void {
     this.inFlight++;
     this.updateKeepAlive();
-    this.piscina.run(toWire(batch)).then(
+    this.piscina.run(toWire(batch), batch.transfer && batch.transfer.length > 0 ? { transferList: batch.transfer } : undefined).then(
       (w: WireResult) => {
         this.inFlight--;
         const r = fromWire(batch, w);

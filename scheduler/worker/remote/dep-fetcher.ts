@@ -21,12 +21,18 @@ export interface FetchOutcome {
   values: Map<string, unknown>;
   /** Keys no holder gave. */
   missing: Set<string>;
+  /**
+   * Keys whose value was given to this fetch alone (not also to another fetch that asked for the same key at
+   * the same time): the caller may hand such a value on, buffers and all, without copying it.
+   */
+  exclusive: Set<string>;
 }
 
 /** One call of `fetch`: its keys, the holder each one is at, and what came back. */
 class Want {
   readonly values = new Map<string, unknown>();
   readonly missing = new Set<string>();
+  readonly exclusive = new Set<string>();
   private open: number;
   private readonly next = new Map<string, number>();
 
@@ -35,7 +41,7 @@ class Want {
     private readonly done: (o: FetchOutcome) => void,
   ) {
     this.open = holders.size;
-    if (this.open === 0) done({ values: this.values, missing: this.missing });
+    if (this.open === 0) this.finish();
   }
 
   /** The next holder to ask for `key`, or undefined when every one was tried. */
@@ -45,8 +51,9 @@ class Want {
     return this.holders.get(key)?.[i];
   }
 
-  got(key: string, value: unknown): void {
+  got(key: string, value: unknown, alone: boolean): void {
     this.values.set(key, value);
+    if (alone) this.exclusive.add(key);
     this.settle();
   }
 
@@ -56,7 +63,11 @@ class Want {
   }
 
   private settle(): void {
-    if (--this.open === 0) this.done({ values: this.values, missing: this.missing });
+    if (--this.open === 0) this.finish();
+  }
+
+  private finish(): void {
+    this.done({ values: this.values, missing: this.missing, exclusive: this.exclusive });
   }
 }
 
@@ -114,8 +125,11 @@ export class DependencyFetcher {
     const keys = [...new Set(items.map((it) => it.key))];
     const finish = (answer: Map<string, unknown> | undefined) => {
       this.asking.delete(holder);
+      // A key several fetches wanted gives them one value: none of them has it alone.
+      const wanted = new Map<string, number>();
+      for (const it of items) wanted.set(it.key, (wanted.get(it.key) ?? 0) + 1);
       for (const it of items) {
-        if (answer?.has(it.key)) it.want.got(it.key, answer.get(it.key));
+        if (answer?.has(it.key)) it.want.got(it.key, answer.get(it.key), wanted.get(it.key) === 1);
         else this.route(it.key, it.want);
       }
       this.pump();

@@ -4,13 +4,13 @@
  * listen (the worker process fetches them from those peers itself), fetches results it stores for clients
  * that cannot fetch them directly, and reports it lost when its socket closes or its heartbeats stop.
  */
-import { ConnectionError, fromErrorInfo, ProtocolError, toErrorInfo } from '../../protocol/errors';
+import { ConnectionError, fromErrorInfo, toErrorInfo } from '../../protocol/errors';
 import { CloseCode } from '../../wire/close-codes';
 import type { Transport } from '../../transport/transport';
 import type { ExecTask } from '../../protocol/messages';
 import type { WorkerAdapter, WorkerHost } from '../worker-host';
 import { BatchSizer } from '../pool/batch-sizer';
-import { HEARTBEAT_TIMEOUT_MS, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
+import { checkFromWorkerProcess, HEARTBEAT_TIMEOUT_MS, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
 
 export class RemoteWorkerAdapter implements WorkerAdapter {
   private readonly sizer: BatchSizer;
@@ -116,7 +116,15 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
     this.lastSeen = Date.now();
     let ran = false;
     for (const m of batch) {
-      switch (m?.op) {
+      const wrong = checkFromWorkerProcess(m);
+      if (wrong !== undefined) {
+        // A worker that speaks another shape of protocol cannot be trusted with its runs: they go elsewhere.
+        if (this.transport.fail) this.transport.fail(CloseCode.badMessage, `malformed message: ${wrong}`);
+        else this.transport.close();
+        this.lost(`it sent a malformed message (${wrong})`);
+        return;
+      }
+      switch (m.op) {
         case 'ran':
           this.inFlight--;
           this.sizer.observe(m.ms, m.n);
@@ -152,8 +160,6 @@ export class RemoteWorkerAdapter implements WorkerAdapter {
           break;
         case 'hb':
           break;
-        default:
-          this.transport.send({ op: 'error', error: toErrorInfo(new ProtocolError(`unknown worker message ${JSON.stringify((m as { op?: unknown })?.op)}`)) });
       }
     }
     if (ran) this.host.wake();

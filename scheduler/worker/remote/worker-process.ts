@@ -17,7 +17,8 @@ import { WsClientTransport, type WsConnectOptions } from '../../wire/ws-client';
 import { HEARTBEAT_MS, INLINE_RESULT_MAX_BYTES, type FromWorkerProcess, type ToWorkerProcess } from '../../protocol/worker-process-messages';
 import type { ExecTask } from '../../protocol/messages';
 import { PeerClient } from '../../wire/peer-client';
-import { DependencyFetcher } from './dep-fetcher';
+import { RAW_MIN_BYTES } from '../../wire/peer-frames';
+import { DependencyFetcher, type FetchOutcome } from './dep-fetcher';
 import { listenForPeers, type PeerServer } from './peer-server';
 
 export interface WorkerProcessOptions extends WsConnectOptions {
@@ -30,6 +31,16 @@ export interface WorkerProcessOptions extends WsConnectOptions {
 }
 
 type HelloOut = FromWorkerProcess | { op: 'hello'; id: string; name?: string; peer: string };
+
+/**
+ * The buffer behind `v` when `v` is a large typed array that is the whole of its own ArrayBuffer (as a
+ * result fetched from a peer arrives: peer-frames.ts), so moving the buffer moves exactly this value.
+ */
+function movableBuffer(v: unknown): ArrayBuffer | undefined {
+  if (!ArrayBuffer.isView(v) || v.byteLength < RAW_MIN_BYTES) return undefined;
+  const b = v.buffer;
+  return b instanceof ArrayBuffer && v.byteOffset === 0 && v.byteLength === b.byteLength ? b : undefined;
+}
 
 /** A result small enough to travel inline with its outcome (`ser`: its serialized bytes, absent for a primitive). */
 function isSmall(ser: Uint8Array | undefined, value: unknown): boolean {
@@ -181,10 +192,13 @@ export class WorkerProcess {
       }
     }
     if (elsewhere.size === 0) return this.start(batch);
-    void this.fetchDeps(elsewhere).then(({ values, missing }) => {
+    void this.fetchDeps(elsewhere).then(({ values, missing, exclusive }) => {
       if (this.closing) return;
       const runnable: ExecTask[] = [];
       const stuck: ExecTask[] = [];
+      // Large values fetched for this batch alone move to the pool thread instead of being copied there
+      // (a copy of a large result costs as much as its trip from the peer did).
+      const transfer = new Set<ArrayBuffer>();
       for (const t of batch.tasks) {
         if (!t.at) {
           runnable.push(t);
@@ -195,7 +209,13 @@ export class WorkerProcess {
           stuck.push(t);
           continue;
         }
-        for (const k of keys) if (values.has(k)) (t.deps ??= {})[k] = values.get(k);
+        for (const k of keys) {
+          if (!values.has(k)) continue;
+          const v = values.get(k);
+          (t.deps ??= {})[k] = v;
+          const b = exclusive.has(k) ? movableBuffer(v) : undefined;
+          if (b) transfer.add(b);
+        }
         runnable.push(t);
       }
       if (stuck.length > 0) {
@@ -206,7 +226,7 @@ export class WorkerProcess {
         }
         this.send({ op: 'missing', runs: stuck.map((t) => ({ key: t.key, run: t.run })), keys: [...missing], dropped: runnable.length === 0 });
       }
-      if (runnable.length > 0) this.start({ ...batch, tasks: runnable });
+      if (runnable.length > 0) this.start(transfer.size > 0 ? { ...batch, tasks: runnable, transfer: [...transfer] } : { ...batch, tasks: runnable });
     });
   }
 
@@ -227,7 +247,7 @@ export class WorkerProcess {
   }
 
   /** Fetches from the holders' peer servers; what none of them gave, through the scheduler. */
-  private async fetchDeps(elsewhere: Map<string, string[]>): Promise<{ values: Map<string, unknown>; missing: Set<string> }> {
+  private async fetchDeps(elsewhere: Map<string, string[]>): Promise<FetchOutcome> {
     const got = await this.fetcher.fetch(elsewhere);
     if (got.missing.size === 0 || this.closing) return got;
     const at: Record<string, string[]> = {};
