@@ -58,6 +58,9 @@ export class TaskRecord {
   queuedOn: WorkerState | undefined;
   value: unknown;
   error: ErrorInfo | undefined;
+  /** The key table's links (records in the order their keys were made): see util/key-table.ts. */
+  newer: TaskRecord | undefined;
+  older: TaskRecord | undefined;
   constructor(readonly key: string) {}
 
   /** Known only by name: someone asked for the key (`client.future(key)`) before anyone defined it. */
