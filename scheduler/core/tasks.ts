@@ -1,5 +1,6 @@
 /** The scheduler's records of keys and workers, and the ready queue. Plain data: the TaskMachine moves them. */
 import type { ErrorInfo } from '../protocol/errors';
+import type { ClientState } from './clients';
 import { Ring } from '../util/ring';
 import type { ExecTask } from '../protocol/messages';
 
@@ -33,6 +34,12 @@ export class TaskRecord {
   waitingOn = 0;
   /** Clients whose want-count of this key is above zero: one id, or a Set when several (most keys have one). */
   wanters: string | Set<string> | undefined;
+  /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
+  wantOwner: ClientState | undefined;
+  wantN = 0;
+  /** Links in the owner's list of the records it owns. */
+  ownNext: TaskRecord | undefined;
+  ownPrev: TaskRecord | undefined;
   /** Channel slots that hold the key. */
   channelRefs = 0;
   /** Linked dependents: unfinished ones that will need the result, and remotely finished ones that may be recomputed. */
