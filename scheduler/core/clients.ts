@@ -57,11 +57,6 @@ export class Wants {
   has(key: string): boolean {
     return this.get(key) !== undefined;
   }
-
-  /** Sets the count of a key whose record this client does not own (addWant and setWant decide ownership). */
-  set(key: string, n: number): void {
-    this.shared.set(key, n);
-  }
 }
 
 export function newClientState(id: string, box: OutboxBox): ClientState {
