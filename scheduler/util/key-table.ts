@@ -94,3 +94,142 @@ export class KeyTable<V extends Linked<V>> extends Map<string, V> {
     v.newer = v.older = undefined;
   }
 }
+
+/** A record of a LazyKeyTable: its links, and whether its key is in the table's Map yet. */
+export interface LazyLinked<V> extends Linked<V> {
+  /** In the Map (false: only in the links, among the newest records). */
+  indexed: boolean;
+}
+
+/**
+ * How far a LazyKeyTable looks through the links for a key not in its Map, before it puts every record
+ * there instead: a few batches of dispatch (pool batches hold up to 4,096 tasks, and results of batches
+ * running at once arrive in any order of batches).
+ */
+export const LAZY_SCAN = 16_384;
+
+/**
+ * A KeyTable for records whose keys are new when they are added (a client's fresh unique keys), which often
+ * leave the table before anyone looks one up other than in order. It puts a record in its Map only when a
+ * lookup needs it to: added records are only linked (the newest records, from `firstPending` on), and a
+ * lookup that is not the next in order searches them near the last record found, then, failing that, puts
+ * them all in the Map. A record that leaves before it was put there costs no Map operation at all — a
+ * `map` of 100,000 tasks whose statuses arrive in order of batches pays neither the insert nor the delete.
+ * Each record enters the Map at most once and a search looks at most LAZY_SCAN records.
+ */
+export class LazyKeyTable<V extends LazyLinked<V>> {
+  private readonly map = new Map<string, V>();
+  private oldest: V | undefined;
+  private newest: V | undefined;
+  private cursor: V | undefined;
+  /** The oldest record not in the Map: it and every newer one are only linked. */
+  private firstPending: V | undefined;
+  private pending = 0;
+
+  /** `scan`: how many records a lookup searches before it indexes them all (LAZY_SCAN; tests ask for fewer). */
+  constructor(private readonly scan = LAZY_SCAN) {}
+
+  get size(): number {
+    return this.map.size + this.pending;
+  }
+
+  get(key: string): V | undefined {
+    const c = this.cursor;
+    const next = c === undefined ? this.oldest : c.newer;
+    if (next !== undefined && next.key === key) {
+      this.cursor = next;
+      return next;
+    }
+    if (c !== undefined && c.key === key) return c;
+    let v = this.map.get(key);
+    if (v === undefined && this.pending > 0) v = this.findPending(key);
+    if (v !== undefined) this.cursor = v;
+    return v;
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Adds `v`, whose key must not be in the table. */
+  add(v: V): void {
+    v.indexed = false;
+    const last = this.newest;
+    v.older = last;
+    v.newer = undefined;
+    if (last === undefined) this.oldest = v;
+    else last.newer = v;
+    this.newest = v;
+    if (this.firstPending === undefined) this.firstPending = v;
+    this.pending++;
+  }
+
+  /** Removes `v` if it is in the table; true when it was. */
+  remove(v: V): boolean {
+    if (v.older === undefined && this.oldest !== v) return false;
+    if (v.indexed) this.map.delete(v.key);
+    else {
+      if (this.firstPending === v) this.firstPending = v.newer;
+      this.pending--;
+    }
+    const { older, newer } = v;
+    if (older === undefined) this.oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.newest = older;
+    else newer.older = older;
+    if (this.cursor === v) this.cursor = older;
+    v.newer = v.older = undefined;
+    return true;
+  }
+
+  /** Every record, oldest first (a copy: the caller may remove records meanwhile). */
+  values(): V[] {
+    const out: V[] = [];
+    for (let v = this.oldest; v !== undefined; v = v.newer) out.push(v);
+    return out;
+  }
+
+  /**
+   * `key` among the records not in the Map: outward from the last record found when that is one of them
+   * (results of the batches running at once arrive in any order of batches), else from the oldest of them;
+   * when not found within LAZY_SCAN records, every one of them goes into the Map and the Map answers.
+   */
+  private findPending(key: string): V | undefined {
+    let steps = 0;
+    const c = this.cursor;
+    if (c !== undefined && !c.indexed) {
+      let fwd = c.newer;
+      let back = c.older;
+      while ((fwd !== undefined || (back !== undefined && !back.indexed)) && steps < this.scan) {
+        if (fwd !== undefined) {
+          if (fwd.key === key) return fwd;
+          fwd = fwd.newer;
+          steps++;
+        }
+        if (back !== undefined && !back.indexed) {
+          if (back.key === key) return back;
+          back = back.older;
+          steps++;
+        }
+      }
+    } else {
+      for (let v = this.firstPending; v !== undefined && steps < this.scan; v = v.newer, steps++) if (v.key === key) return v;
+    }
+    return this.indexAll(key);
+  }
+
+  /**
+   * Puts every record not yet in the Map there (a lookup did not find `key` among them, or gave up
+   * searching), then asks the Map. A key looked up and missing is usually about to be added (a submit of a
+   * pure task asks first): indexing now keeps the next such lookup from searching the same records again.
+   */
+  private indexAll(key: string): V | undefined {
+    for (let v = this.firstPending; v !== undefined; v = v.newer) {
+      v.indexed = true;
+      this.map.set(v.key, v);
+    }
+    this.firstPending = undefined;
+    this.pending = 0;
+    return this.map.get(key);
+  }
+}

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyRuns } from '../support/property-runs';
-import { KeyTable } from '../../scheduler/util/key-table';
+import { KeyTable, LazyKeyTable } from '../../scheduler/util/key-table';
 
 class Rec {
   newer: Rec | undefined;
@@ -110,6 +110,74 @@ test('KeyTable answers as a Map and keeps its links exactly its records', () => 
         }
         check(table, model, gone);
       }
+    }),
+    { numRuns: propertyRuns(2000, 300) },
+  );
+});
+
+class LazyRec extends Rec {
+  indexed = false;
+  declare newer: LazyRec | undefined;
+  declare older: LazyRec | undefined;
+}
+
+type LazyOp = { t: 'add'; k: number } | { t: 'get'; k: number } | { t: 'getRun'; k: number; n: number; back: boolean } | { t: 'remove'; k: number; stale: boolean };
+
+const lazyOp: fc.Arbitrary<LazyOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ t: fc.constant('add' as const), k: fc.nat(KEYS - 1) }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('get' as const), k: fc.nat(KEYS + 2) }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('getRun' as const), k: fc.nat(KEYS - 1), n: fc.integer({ min: 1, max: 6 }), back: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('remove' as const), k: fc.nat(KEYS - 1), stale: fc.boolean() }) },
+);
+
+test('LazyKeyTable answers as a Map, whatever it has indexed, and keeps its links exactly its records', () => {
+  fc.assert(
+    fc.property(fc.array(lazyOp, { maxLength: 80 }), fc.integer({ min: 1, max: 6 }), (ops, scan) => {
+      // A small search limit, so that lookups also give up and index everything.
+      const table = new LazyKeyTable<LazyRec>(scan);
+      const model = new Map<string, LazyRec>();
+      const gone: LazyRec[] = [];
+      for (const o of ops) {
+        const key = `k${o.k}`;
+        switch (o.t) {
+          case 'add':
+            if (model.has(key)) break;
+            model.set(key, new LazyRec(key));
+            table.add(model.get(key) as LazyRec);
+            break;
+          case 'get':
+            assert.equal(table.get(key), model.get(key));
+            assert.equal(table.has(key), model.has(key));
+            break;
+          case 'getRun':
+            // Lookups in order (or against it), as statuses of batches arrive.
+            for (let i = 0; i < o.n; i++) {
+              const k: string = `k${(o.back ? o.k - i + KEYS : o.k + i) % KEYS}`;
+              assert.equal(table.get(k), model.get(k));
+            }
+            break;
+          case 'remove': {
+            const r = o.stale ? new LazyRec(key) : model.get(key);
+            if (r === undefined) break;
+            assert.equal(table.remove(r), !o.stale);
+            if (!o.stale) {
+              model.delete(key);
+              gone.push(r);
+            }
+            break;
+          }
+        }
+        assert.equal(table.size, model.size);
+        assert.deepEqual(table.values(), [...model.values()]);
+        let prev: LazyRec | undefined;
+        for (const r of table.values()) {
+          assert.equal(r.older, prev);
+          prev = r;
+        }
+        for (const r of gone) assert.ok(r.newer === undefined && r.older === undefined, `${r.key} left but keeps links`);
+      }
+      // Only now every key (a lookup of a missing key indexes everything: checking each step would test only that).
+      for (let k = 0; k < KEYS + 3; k++) assert.equal(table.get(`k${k}`), model.get(`k${k}`));
     }),
     { numRuns: propertyRuns(2000, 300) },
   );
