@@ -5,14 +5,17 @@
  * holder (a handle or a channel window) lets go, by `release()` or by garbage collection of the handle.
  */
 import type { ClientMessage, FutureStatus, SchedulerMessage, WireItem } from '../protocol/messages';
-import { KeyTable } from '../util/key-table';
+import { LazyKeyTable } from '../util/key-table';
 import type { Connection } from './connection';
 import { isGatherWhere, type DirectGather } from './direct';
 import { Future, FutureState, type FutureHost } from './future';
 
 export class FutureRegistry implements FutureHost {
-  /** The state of each key this client follows; looked up mostly in the order keys were made (see KeyTable). */
-  private readonly states = new KeyTable<FutureState>();
+  /**
+   * The state of each key this client follows; looked up mostly in the order keys were made, and a fresh
+   * key's state often let go of before anything looks it up out of order (see LazyKeyTable).
+   */
+  private readonly states = new LazyKeyTable<FutureState>();
   /**
    * Garbage collection of handles. Each handle is registered with a slot number as its held value and no
    * unregister token: a token costs the registry an entry in its token table per handle (insert at
@@ -134,7 +137,8 @@ export class FutureRegistry implements FutureHost {
   resyncMessage(): ClientMessage {
     const keys: string[] = [];
     const n: number[] = [];
-    for (const [key, state] of this.states) {
+    for (const state of this.states.values()) {
+      const key = state.key;
       if (state.acquired === 0) continue;
       keys.push(key);
       n.push(state.acquired);

@@ -49,6 +49,7 @@ export class FutureState {
   /** The registry's table links (states in the order their keys were made): see util/key-table.ts. */
   newer: FutureState | undefined;
   older: FutureState | undefined;
+  indexed = false;
   constructor(
     readonly key: string,
     status: FutureStatus = 'pending',
