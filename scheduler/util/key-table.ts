@@ -106,7 +106,14 @@ export interface LazyLinked<V> extends Linked<V> {
  * there instead: a few batches of dispatch (pool batches hold up to 4,096 tasks, and results of batches
  * running at once arrive in any order of batches).
  */
-export const LAZY_SCAN = 16_384;
+export const LAZY_SCAN = 65_536;
+
+/**
+ * Records a LazyKeyTable may search in all, per record not in its Map, before it puts them all there:
+ * lookups that keep finding records far from the last ones found (not in order) cost a Map operation
+ * per record, as in a Map, rather than a search each.
+ */
+const SCANS_PER_RECORD = 8;
 
 /**
  * A KeyTable for records whose keys are new when they are added (a client's fresh unique keys), which often
@@ -115,13 +122,18 @@ export const LAZY_SCAN = 16_384;
  * lookup that is not the next in order searches them near the last record found, then, failing that, puts
  * them all in the Map. A record that leaves before it was put there costs no Map operation at all — a
  * `map` of 100,000 tasks whose statuses arrive in order of batches pays neither the insert nor the delete.
- * Each record enters the Map at most once and a search looks at most LAZY_SCAN records.
+ * Each record enters the Map at most once, a search looks at most LAZY_SCAN records around each of the last
+ * three found, and the searches between two indexings look at about SCANS_PER_RECORD times as many records as
+ * are waiting to be indexed.
  */
 export class LazyKeyTable<V extends LazyLinked<V>> {
   private readonly map = new Map<string, V>();
   private oldest: V | undefined;
   private newest: V | undefined;
   private cursor: V | undefined;
+  /** The records found last before `cursor` elsewhere: other streams of lookups in order. */
+  private other: V | undefined;
+  private third: V | undefined;
   /** The oldest record not in the Map: it and every newer one are only linked. */
   private firstPending: V | undefined;
   private pending = 0;
@@ -140,10 +152,29 @@ export class LazyKeyTable<V extends LazyLinked<V>> {
       this.cursor = next;
       return next;
     }
+    // The other streams of lookups in order: statuses of tasks starting, and of tasks finishing on each
+    // thread, a few batches apart.
+    const o = this.other;
+    if (o !== undefined && o.newer !== undefined && o.newer.key === key) {
+      this.other = c;
+      this.cursor = o.newer;
+      return this.cursor;
+    }
+    const t = this.third;
+    if (t !== undefined && t.newer !== undefined && t.newer.key === key) {
+      this.third = o;
+      this.other = c;
+      this.cursor = t.newer;
+      return this.cursor;
+    }
     if (c !== undefined && c.key === key) return c;
     let v = this.map.get(key);
     if (v === undefined && this.pending > 0) v = this.findPending(key);
-    if (v !== undefined) this.cursor = v;
+    if (v !== undefined) {
+      this.third = o;
+      this.other = c;
+      this.cursor = v;
+    }
     return v;
   }
 
@@ -178,6 +209,8 @@ export class LazyKeyTable<V extends LazyLinked<V>> {
     if (newer === undefined) this.newest = older;
     else newer.older = older;
     if (this.cursor === v) this.cursor = older;
+    if (this.other === v) this.other = older;
+    if (this.third === v) this.third = older;
     v.newer = v.older = undefined;
     return true;
   }
@@ -190,32 +223,62 @@ export class LazyKeyTable<V extends LazyLinked<V>> {
   }
 
   /**
-   * `key` among the records not in the Map: outward from the last record found when that is one of them
-   * (results of the batches running at once arrive in any order of batches), else from the oldest of them;
-   * when not found within LAZY_SCAN records, every one of them goes into the Map and the Map answers.
+   * `key` among the records not in the Map: outward from the last three records found, those of them that
+   * are not in the Map (results of the batches running at once arrive in any order of batches), else from the
+   * oldest of them; when not found within `scan` records, every one of them goes into the Map, which answers.
    */
   private findPending(key: string): V | undefined {
-    let steps = 0;
-    const c = this.cursor;
-    if (c !== undefined && !c.indexed) {
-      let fwd = c.newer;
-      let back = c.older;
-      while ((fwd !== undefined || (back !== undefined && !back.indexed)) && steps < this.scan) {
-        if (fwd !== undefined) {
-          if (fwd.key === key) return fwd;
-          fwd = fwd.newer;
-          steps++;
-        }
-        if (back !== undefined && !back.indexed) {
-          if (back.key === key) return back;
-          back = back.older;
-          steps++;
+    let found: V | undefined;
+    let near = false;
+    for (const c of [this.cursor, this.other, this.third]) {
+      if (c === undefined || c.indexed) continue;
+      near = true;
+      found = this.around(c, key);
+      if (found !== undefined) break;
+    }
+    if (!near) {
+      let steps = 0;
+      for (let v = this.firstPending; v !== undefined && steps < this.scan; v = v.newer, steps++) {
+        if (v.key === key) {
+          found = v;
+          break;
         }
       }
-    } else {
-      for (let v = this.firstPending; v !== undefined && steps < this.scan; v = v.newer, steps++) if (v.key === key) return v;
+      this.scanned += steps;
     }
+    if (found !== undefined && this.scanned <= SCANS_PER_RECORD * this.pending) return found;
     return this.indexAll(key);
+  }
+
+  /** Records searched since the last indexAll. */
+  private scanned = 0;
+
+  /** `key` among the records not in the Map within `scan` records of `c` (one of them), outward both ways. */
+  private around(c: V, key: string): V | undefined {
+    let fwd = c.newer;
+    let back = c.older;
+    let steps = 0;
+    let found: V | undefined;
+    while ((fwd !== undefined || (back !== undefined && !back.indexed)) && steps < this.scan) {
+      if (fwd !== undefined) {
+        steps++;
+        if (fwd.key === key) {
+          found = fwd;
+          break;
+        }
+        fwd = fwd.newer;
+      }
+      if (back !== undefined && !back.indexed) {
+        steps++;
+        if (back.key === key) {
+          found = back;
+          break;
+        }
+        back = back.older;
+      }
+    }
+    this.scanned += steps;
+    return found;
   }
 
   /**
@@ -230,6 +293,7 @@ export class LazyKeyTable<V extends LazyLinked<V>> {
     }
     this.firstPending = undefined;
     this.pending = 0;
+    this.scanned = 0;
     return this.map.get(key);
   }
 }
