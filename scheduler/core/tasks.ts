@@ -1,6 +1,5 @@
 /** The scheduler's records of keys and workers, and the ready queue. Plain data: the TaskMachine moves them. */
 import type { ErrorInfo } from '../protocol/errors';
-import type { ClientState } from './clients';
 import { Ring } from '../util/ring';
 import type { ExecTask } from '../protocol/messages';
 
@@ -35,7 +34,7 @@ export class TaskRecord {
   /** Clients whose want-count of this key is above zero: one id, or a Set when several (most keys have one). */
   wanters: string | Set<string> | undefined;
   /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
-  wantOwner: ClientState | undefined;
+  wantOwner: { readonly id: string } | undefined;
   wantN = 0;
   /** Links in the owner's list of the records it owns. */
   ownNext: TaskRecord | undefined;
