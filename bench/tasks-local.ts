@@ -4,6 +4,7 @@
  * main thread's share of it (client, scheduler and dispatch all run there: it is what limits the rate).
  */
 import fs from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Client, LocalCluster, type Future } from '../scheduler';
 import { median, report } from './report';
 import { cpuMs } from './ws-helpers/processes';
@@ -30,15 +31,26 @@ export async function run(): Promise<void> {
   const rates: number[] = [];
   const cpu: number[] = [];
   const mainCpu: number[] = [];
+  const gcMs: number[] = [];
+  // Pauses of the main thread's garbage collector during each run (what a slow run is most often made of).
+  let gcNow = 0;
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcNow += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let round = 0; round < 5; round++) {
     const c0 = cpuMs();
     const m0 = mainThreadCpuMs();
+    const g0 = gcNow;
     const t0 = performance.now();
     const futures: Future[] = client.map((x: number) => x + 1, items, { pure: false });
     const results = (await client.gather(futures)) as number[];
     const seconds = (performance.now() - t0) / 1000;
     cpu.push(((cpuMs() - c0) * 1000) / n);
     mainCpu.push(((mainThreadCpuMs() - m0) * 1000) / n);
+    // GC entries are delivered after the pause: let this run's last ones in before reading the sum.
+    await new Promise((resolve) => setImmediate(resolve));
+    gcMs.push(gcNow - g0);
     if (results.length !== n || results[n - 1] !== n) throw new Error('wrong results');
     rates.push(n / seconds);
     for (const f of futures) f.release();
@@ -50,8 +62,11 @@ export async function run(): Promise<void> {
     min: Math.round(Math.min(...rates)),
     cpuUsPerTask: Math.round(median(cpu) * 10) / 10,
     mainCpuUsPerTask: Math.round(median(mainCpu) * 10) / 10,
+    mainCpuRuns: mainCpu.map((x) => Math.round(x * 10) / 10),
+    gcMsRuns: gcMs.map(Math.round),
     target: 100_000,
   });
+  gcObserver.disconnect();
   await client.close();
   await cluster.close();
 }

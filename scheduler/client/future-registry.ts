@@ -5,12 +5,17 @@
  * holder (a handle or a channel window) lets go, by `release()` or by garbage collection of the handle.
  */
 import type { ClientMessage, FutureStatus, SchedulerMessage, WireItem } from '../protocol/messages';
+import { LazyKeyTable } from '../util/key-table';
 import type { Connection } from './connection';
 import { isGatherWhere, type DirectGather } from './direct';
 import { Future, FutureState, type FutureHost } from './future';
 
 export class FutureRegistry implements FutureHost {
-  private readonly states = new Map<string, FutureState>();
+  /**
+   * The state of each key this client follows; looked up mostly in the order keys were made, and a fresh
+   * key's state often let go of before anything looks it up out of order (see LazyKeyTable).
+   */
+  private readonly states = new LazyKeyTable<FutureState>();
   /**
    * Garbage collection of handles. Each handle is registered with a slot number as its held value and no
    * unregister token: a token costs the registry an entry in its token table per handle (insert at
@@ -77,7 +82,7 @@ export class FutureRegistry implements FutureHost {
   private create(key: string, status: FutureStatus): FutureState {
     const state = new FutureState(key, status);
     state.listed = true;
-    this.states.set(key, state);
+    this.states.add(state);
     return state;
   }
 
@@ -132,7 +137,8 @@ export class FutureRegistry implements FutureHost {
   resyncMessage(): ClientMessage {
     const keys: string[] = [];
     const n: number[] = [];
-    for (const [key, state] of this.states) {
+    for (const state of this.states.values()) {
+      const key = state.key;
       if (state.acquired === 0) continue;
       keys.push(key);
       n.push(state.acquired);
@@ -207,7 +213,7 @@ export class FutureRegistry implements FutureHost {
     if (--state.refs > 0) return;
     if (state.listed) {
       state.listed = false;
-      this.states.delete(state.key);
+      this.states.remove(state);
     }
     if (state.acquired > 0 && !this.conn.closed) this.conn.outbox.release(state.key, state.acquired);
     state.acquired = 0;

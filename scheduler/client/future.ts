@@ -46,6 +46,10 @@ export class FutureState {
   listeners: Set<(status: FutureStatus) => void> | undefined;
   /** Who waits for a terminal status: one function (nearly always: a gather waits once on each of its states), or several. */
   waiters: (() => void) | (() => void)[] | undefined;
+  /** The registry's table links (states in the order their keys were made): see util/key-table.ts. */
+  newer: FutureState | undefined;
+  older: FutureState | undefined;
+  indexed = false;
   constructor(
     readonly key: string,
     status: FutureStatus = 'pending',

@@ -10,7 +10,7 @@ import type { TaskRecord } from './tasks';
 export interface ClientState {
   id: string;
   /** This client's want-count of each key it wants (always > 0). */
-  wants: Map<string, number>;
+  wants: Wants;
   channels: Set<string>;
   /** Channels where an append of this client was refused since its last flush, with the reason. */
   refused: Map<string, ErrorInfo>;
@@ -21,14 +21,69 @@ export interface ClientState {
   box: OutboxBox;
 }
 
+/**
+ * A client's want-counts. Most keys are wanted by one client only (a `map`'s 100,000 tasks by the client that
+ * submitted them): the first client to want a key that nobody wants keeps its count on the key's record
+ * (`wantOwner`, `wantN`), and the record joins this client's list of owned records — no entry in a table
+ * of 100,000 keys to add, look up and delete per task. A client wanting a key someone else owns keeps its
+ * count here, by key (`shared`); the owner's count stays on the record until it drops to zero.
+ */
+export class Wants {
+  /** Counts of keys whose record another client owns (or owned when this client began to want them). */
+  readonly shared = new Map<string, number>();
+  /** The records this client owns, newest first, linked through `ownNext`/`ownPrev`. */
+  first: TaskRecord | undefined;
+  owned = 0;
+
+  /** How many keys this client wants. */
+  get size(): number {
+    return this.owned + this.shared.size;
+  }
+
+  /** Every key this client wants. */
+  keys(): string[] {
+    const out: string[] = [];
+    for (let t = this.first; t !== undefined; t = t.ownNext) out.push(t.key);
+    for (const k of this.shared.keys()) out.push(k);
+    return out;
+  }
+
+  /** The count of `key` (undefined when this client does not want it); walks the owned records: not for a hot path. */
+  get(key: string): number | undefined {
+    for (let t = this.first; t !== undefined; t = t.ownNext) if (t.key === key) return t.wantN;
+    return this.shared.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.get(key) !== undefined;
+  }
+}
+
 export function newClientState(id: string, box: OutboxBox): ClientState {
-  return { id, wants: new Map(), channels: new Set(), refused: new Map(), deleted: new Set(), observer: false, box };
+  return { id, wants: new Wants(), channels: new Set(), refused: new Map(), deleted: new Set(), observer: false, box };
+}
+
+/** `c`'s want-count of `t` (0 when it does not want it). */
+export function wantCount(c: ClientState, t: TaskRecord): number {
+  return t.wantOwner === c ? t.wantN : (c.wants.shared.get(t.key) ?? 0);
 }
 
 /** One more want of `t` by `c`. */
 export function addWant(c: ClientState, t: TaskRecord): void {
-  const n = c.wants.get(t.key) ?? 0;
-  c.wants.set(t.key, n + 1);
+  const owner = t.wantOwner;
+  if (owner === c) {
+    t.wantN++;
+    return;
+  }
+  if (owner === undefined && t.wanters === undefined) {
+    // Nobody wants it (nearly always a new key): the count goes on the record.
+    own(c, t, 1);
+    t.wanters = c.id;
+    return;
+  }
+  const shared = c.wants.shared;
+  const n = shared.get(t.key) ?? 0;
+  shared.set(t.key, n + 1);
   if (n === 0) addWanter(t, c.id);
 }
 
@@ -37,22 +92,67 @@ export function addWant(c: ClientState, t: TaskRecord): void {
  * last want of it (the caller makes it a collect candidate).
  */
 export function dropWant(c: ClientState, key: string, n: number, tasks: ReadonlyMap<string, TaskRecord>): TaskRecord | undefined {
-  const had = c.wants.get(key);
+  const t = tasks.get(key);
+  if (t !== undefined && t.wantOwner === c) {
+    if (!(n > 0)) return undefined;
+    if (t.wantN > n) {
+      t.wantN -= n;
+      return undefined;
+    }
+    disown(c, t);
+    return removeWanter(t, c.id) ? t : undefined;
+  }
+  const shared = c.wants.shared;
+  const had = shared.get(key);
   if (had === undefined || !(n > 0)) return undefined;
   if (had > n) {
-    c.wants.set(key, had - n);
+    shared.set(key, had - n);
     return undefined;
   }
-  c.wants.delete(key);
-  const t = tasks.get(key);
+  shared.delete(key);
   return t && removeWanter(t, c.id) ? t : undefined;
 }
 
 /** Sets `c`'s want-count of `t` to exactly `n` (> 0): a resynchronising client says what it holds. */
 export function setWant(c: ClientState, t: TaskRecord, n: number): void {
-  const had = c.wants.get(t.key) ?? 0;
-  c.wants.set(t.key, n);
+  if (t.wantOwner === c) {
+    t.wantN = n;
+    return;
+  }
+  if (t.wantOwner === undefined && t.wanters === undefined) {
+    own(c, t, n);
+    t.wanters = c.id;
+    return;
+  }
+  const shared = c.wants.shared;
+  const had = shared.get(t.key) ?? 0;
+  shared.set(t.key, n);
   if (had === 0) addWanter(t, c.id);
+}
+
+/** `c` keeps its count of `t` (`n`) on the record. */
+function own(c: ClientState, t: TaskRecord, n: number): void {
+  const w = c.wants;
+  t.wantOwner = c;
+  t.wantN = n;
+  t.ownPrev = undefined;
+  t.ownNext = w.first;
+  if (w.first !== undefined) w.first.ownPrev = t;
+  w.first = t;
+  w.owned++;
+}
+
+/** `c`'s count of `t` (on the record) dropped to zero. */
+function disown(c: ClientState, t: TaskRecord): void {
+  const w = c.wants;
+  const { ownPrev: prev, ownNext: next } = t;
+  if (prev === undefined) w.first = next;
+  else prev.ownNext = next;
+  if (next !== undefined) next.ownPrev = prev;
+  t.ownPrev = t.ownNext = undefined;
+  t.wantOwner = undefined;
+  t.wantN = 0;
+  w.owned--;
 }
 
 /**

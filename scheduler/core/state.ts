@@ -27,7 +27,7 @@ import {
 } from '../protocol/messages';
 import type { ChannelLog } from './channel-log';
 import { Channels } from './channels';
-import { addWant, dropWant, heldByOthers, newClientState, setWant, type ClientState } from './clients';
+import { addWant, dropWant, heldByOthers, newClientState, setWant, wantCount, type ClientState } from './clients';
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { gatherPlan, type GatherPlan, WaitingGathers } from './gather';
 import { Outbox } from './outbox';
@@ -218,7 +218,7 @@ export class SchedulerState implements TransitionObserver {
   /** `client.future(key)`: the key, or a placeholder that waits for it to be defined. */
   private want(c: ClientState, key: string): void {
     const t = this.machine.record(key);
-    const first = !c.wants.has(key);
+    const first = wantCount(c, t) === 0;
     addWant(c, t);
     if (first) this.sendStatus(c.id, key, publicStatus(t.state), t.error);
   }
@@ -266,11 +266,7 @@ export class SchedulerState implements TransitionObserver {
     const defined: { t: TaskRecord; spec: TaskSpec; deps: string[] | undefined }[] = [];
     for (const spec of specs) {
       const t = this.machine.record(spec.key);
-      // A key nobody wants (nearly always a new one) is not in this client's want-counts: no lookup needed.
-      if (t.wanters === undefined) {
-        c.wants.set(t.key, 1);
-        t.wanters = c.id;
-      } else addWant(c, t);
+      addWant(c, t);
       if (!this.machine.definable(t)) {
         // An identical key: share the task there is, and learn where it stands.
         this.sendStatus(c.id, t.key, publicStatus(t.state), t.error);
@@ -455,7 +451,9 @@ export class SchedulerState implements TransitionObserver {
 
   /** This client's want-count of `key` (0 when it does not want it). */
   wantCount(client: string, key: string): number {
-    return this.clients.get(client)?.wants.get(key) ?? 0;
+    const c = this.clients.get(client);
+    const t = this.machine.tasks.get(key);
+    return c === undefined || t === undefined ? 0 : wantCount(c, t);
   }
 
   // ---------------------------------------------------------------- messages out

@@ -11,6 +11,7 @@
 import type { ErrorInfo } from '../protocol/errors';
 import type { TaskSpec } from '../protocol/messages';
 import { futureRef } from '../protocol/messages';
+import { KeyTable } from '../util/key-table';
 import { StoryLog } from './story-log';
 import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
 import {
@@ -71,7 +72,8 @@ export interface TransitionObserver {
 }
 
 export class TaskMachine implements TransitionContext {
-  readonly tasks = new Map<string, TaskRecord>();
+  /** Every key's record; looked up in the order keys were made, which the table answers without hashing. */
+  readonly tasks = new KeyTable<TaskRecord>();
   readonly workers = new Map<string, WorkerState>();
   readonly ready = new ReadyQueue();
   readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
@@ -104,7 +106,7 @@ export class TaskMachine implements TransitionContext {
     this.counts[from]--;
     this.counts[to]++;
     fn(this, t, args);
-    if (to === 'forgotten') this.tasks.delete(t.key);
+    if (to === 'forgotten') this.tasks.remove(t);
     const time = this.now();
     // Where (and why there) is the arguments' worker, or for a task placed by its data, the worker it waits for.
     const placed = t.queuedOn;
@@ -290,7 +292,7 @@ export class TaskMachine implements TransitionContext {
     let t = this.tasks.get(key);
     if (!t) {
       t = new TaskRecord(key);
-      this.tasks.set(key, t);
+      this.tasks.add(t);
       this.counts.released++;
     }
     return t;

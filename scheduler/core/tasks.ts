@@ -33,6 +33,12 @@ export class TaskRecord {
   waitingOn = 0;
   /** Clients whose want-count of this key is above zero: one id, or a Set when several (most keys have one). */
   wanters: string | Set<string> | undefined;
+  /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
+  wantOwner: { readonly id: string } | undefined;
+  wantN = 0;
+  /** Links in the owner's list of the records it owns. */
+  ownNext: TaskRecord | undefined;
+  ownPrev: TaskRecord | undefined;
   /** Channel slots that hold the key. */
   channelRefs = 0;
   /** Linked dependents: unfinished ones that will need the result, and remotely finished ones that may be recomputed. */
@@ -58,6 +64,9 @@ export class TaskRecord {
   queuedOn: WorkerState | undefined;
   value: unknown;
   error: ErrorInfo | undefined;
+  /** The key table's links (records in the order their keys were made): see util/key-table.ts. */
+  newer: TaskRecord | undefined;
+  older: TaskRecord | undefined;
   constructor(readonly key: string) {}
 
   /** Known only by name: someone asked for the key (`client.future(key)`) before anyone defined it. */
