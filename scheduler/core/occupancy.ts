@@ -1,0 +1,55 @@
+/**
+ * The least occupancy (tasks queued on a worker and running there, per thread) over all workers, kept as
+ * occupancies change rather than found by a scan of every worker each time a task is placed by its data:
+ * with 1,000 workers that scan was most of a placement's cost. It holds the least value and how many workers
+ * have it; only when the last of those becomes busier (or a worker leaves) is it found again by one scan.
+ */
+import type { WorkerState } from './tasks';
+
+/** Tasks queued on `w` and running there, per thread. */
+export function occupancy(w: WorkerState): number {
+  return (w.queued + w.processing.size) / w.threads;
+}
+
+export class LeastOccupancy {
+  private least = Infinity;
+  /** Workers whose occupancy is `least`. */
+  private atLeast = 0;
+  private known = true;
+
+  constructor(private readonly workers: ReadonlyMap<string, WorkerState>) {}
+
+  /** A worker's occupancy went from `before` to `now` (undefined before: it joined). */
+  changed(before: number | undefined, now: number): void {
+    if (!this.known) return;
+    if (before === this.least && --this.atLeast === 0) {
+      this.known = false;
+      return;
+    }
+    if (now < this.least) {
+      this.least = now;
+      this.atLeast = 1;
+    } else if (now === this.least) this.atLeast++;
+  }
+
+  /** Found again at the next `value()` (a worker left). */
+  forget(): void {
+    this.known = false;
+  }
+
+  value(): number {
+    if (!this.known) {
+      this.least = Infinity;
+      this.atLeast = 0;
+      for (const w of this.workers.values()) {
+        const o = occupancy(w);
+        if (o < this.least) {
+          this.least = o;
+          this.atLeast = 1;
+        } else if (o === this.least) this.atLeast++;
+      }
+      this.known = true;
+    }
+    return this.least;
+  }
+}
