@@ -250,6 +250,8 @@ export class SchedulerServer implements WorkerHost {
    * in several batches. An append that is not well formed is left whole, to be refused whole.
    */
   splitBatch(batch: readonly unknown[]): unknown[][] | undefined {
+    // Most batches hold no append of several items: one look at each message, nothing allocated.
+    if (!batch.some((m) => (m as { op?: unknown } | null)?.op === 'append')) return undefined;
     let total = 0;
     const weights = batch.map((m) => {
       const w = this.appendWeights(m);
