@@ -2,7 +2,7 @@
  * The least occupancy (tasks queued on a worker and running there, per thread) over all workers, kept as
  * occupancies change rather than found by a scan of every worker each time a task is placed by its data:
  * with 1,000 workers that scan was most of a placement's cost. It holds the least value and how many workers
- * have it; only when the last of those becomes busier (or a worker leaves) is it found again by one scan.
+ * have it; only when the last of those becomes busier or leaves is it found again by one scan.
  */
 import type { WorkerState } from './tasks';
 
@@ -32,9 +32,9 @@ export class LeastOccupancy {
     } else if (now === this.least) this.atLeast++;
   }
 
-  /** Found again at the next `value()` (a worker left). */
-  forget(): void {
-    this.known = false;
+  /** A worker whose occupancy was `before` left. */
+  left(before: number): void {
+    if (this.known && before === this.least && --this.atLeast === 0) this.known = false;
   }
 
   value(): number {

@@ -399,7 +399,6 @@ export class TaskMachine implements TransitionContext {
     if (!w) return undefined;
     // Gone first, so that placing the tasks it ran or had queued never picks it.
     this.workers.delete(id);
-    this.least.forget();
     this.argsByWorker.delete(id);
     if (this.lastWorker === id) {
       this.lastWorker = undefined;
@@ -416,6 +415,8 @@ export class TaskMachine implements TransitionContext {
       w.queue = undefined;
       this.withQueue.delete(w);
     }
+    // Counted until here (its queue's entries left it above); its running tasks are placed anew below.
+    this.least.left(occupancy(w));
     for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
     const gone = new Set<TaskRecord>();
     for (const t of w.has) {
