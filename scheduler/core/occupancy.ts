@@ -53,3 +53,36 @@ export class LeastOccupancy {
     return this.least;
   }
 }
+
+/**
+ * The workers with tasks in their own queue, by how many (`queued`): the longest queue, which an idle worker
+ * steals from, is found without a scan of every worker on each dispatch. A worker's count changes by one at a
+ * time (a task placed on it, or leaving its queue), so each change moves it between two neighbouring buckets.
+ */
+export class QueueLengths {
+  /** buckets[n]: the workers with n tasks queued (n >= 1). */
+  private readonly buckets: Set<WorkerState>[] = [];
+  private longest = 0;
+
+  /** `w.queued` just went up by one. */
+  grew(w: WorkerState): void {
+    const n = w.queued;
+    if (n > 1) this.buckets[n - 1].delete(w);
+    (this.buckets[n] ??= new Set()).add(w);
+    if (n > this.longest) this.longest = n;
+  }
+
+  /** `w.queued` just went down by one. */
+  shrank(w: WorkerState): void {
+    const n = w.queued;
+    this.buckets[n + 1].delete(w);
+    if (n > 0) (this.buckets[n] ??= new Set()).add(w);
+    while (this.longest > 0 && this.buckets[this.longest].size === 0) this.longest--;
+  }
+
+  /** A worker other than `except` with the longest own queue, or undefined when no other has one. */
+  longestExcept(except: WorkerState): WorkerState | undefined {
+    for (let n = this.longest; n > 0; n--) for (const v of this.buckets[n]) if (v !== except) return v;
+    return undefined;
+  }
+}

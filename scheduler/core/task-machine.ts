@@ -11,7 +11,7 @@
 import type { ErrorInfo } from '../protocol/errors';
 import type { TaskSpec } from '../protocol/messages';
 import { futureRef } from '../protocol/messages';
-import { LeastOccupancy, occupancy } from './occupancy';
+import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
 import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
 import {
@@ -221,8 +221,8 @@ export class TaskMachine implements TransitionContext {
 
   /** Tasks queued on workers' own queues now. */
   private placed = 0;
-  /** The workers with tasks in their own queue (those a worker may steal from). */
-  private readonly withQueue = new Set<WorkerState>();
+  /** The workers with tasks in their own queue, by how many (those a worker may steal from). */
+  private readonly queueLengths = new QueueLengths();
   private readonly least: LeastOccupancy;
 
   enqueue(t: TaskRecord): void {
@@ -233,7 +233,8 @@ export class TaskMachine implements TransitionContext {
       if (w !== undefined) {
         (w.queue ??= new ReadyQueue(16)).push(t);
         const before = occupancy(w);
-        if (w.queued++ === 0) this.withQueue.add(w);
+        w.queued++;
+        this.queueLengths.grew(w);
         this.least.changed(before, occupancy(w));
         this.placed++;
         t.queuedOn = w;
@@ -248,10 +249,8 @@ export class TaskMachine implements TransitionContext {
     const w = t.queuedOn as WorkerState;
     // Emptied: the queue goes (with any stale entries, which would otherwise keep forgotten records alive).
     const before = occupancy(w);
-    if (--w.queued === 0) {
-      w.queue = undefined;
-      this.withQueue.delete(w);
-    }
+    if (--w.queued === 0) w.queue = undefined;
+    this.queueLengths.shrank(w);
     this.least.changed(before, occupancy(w));
     this.placed--;
     t.queuedOn = undefined;
@@ -413,7 +412,6 @@ export class TaskMachine implements TransitionContext {
         this.storyNote(t, 'unplaced', id, 'worker-lost');
       }
       w.queue = undefined;
-      this.withQueue.delete(w);
     }
     // Counted until here (its queue's entries left it above); its running tasks are placed anew below.
     this.least.left(occupancy(w));
@@ -457,8 +455,7 @@ export class TaskMachine implements TransitionContext {
     if (out.length < max && this.ready.length > 0 && !this.takeFrom(this.ready, undefined, w, max, out, args.dispatch)) return out;
     if (out.length < max && this.placed > 0) {
       // Work stealing: the longest own queue of another worker, beyond what that worker will start soon.
-      let victim: WorkerState | undefined;
-      for (const v of this.withQueue) if (v !== w && v.queued > (victim?.queued ?? 0)) victim = v;
+      const victim = this.queueLengths.longestExcept(w);
       const spare = victim === undefined ? 0 : victim.queued - victim.threads * STEAL_PER_THREAD;
       if (victim !== undefined && spare > 0) {
         const stolen: TransitionArgs = { event: 'dispatch', worker: workerId, why: `stolen from ${victim.id}` };

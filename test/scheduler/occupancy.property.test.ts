@@ -1,18 +1,19 @@
 /**
- * The least occupancy over the workers that placement compares a task's best holder with is kept as
- * occupancies change (core/occupancy.ts) instead of found by a scan per placement. Random sequences of
+ * The least occupancy over the workers that placement compares a task's best holder with, and the longest own
+ * queue a worker steals from, are kept as they change (core/occupancy.ts) instead of found by a scan of every
+ * worker per placement or dispatch. Random sequences of
  * workers joining (with 1 to 3 threads) and leaving, submits of tasks that depend on results left on workers
  * (large enough to place them there), dispatches and outcomes run against SchedulerState; after every step the
- * value kept equals a scan over the workers.
+ * values kept equal scans over the workers.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { propertyRuns } from '../support/property-runs';
 import { SchedulerState } from '../../scheduler/core/state';
-import { LeastOccupancy, occupancy } from '../../scheduler/core/occupancy';
+import { LeastOccupancy, occupancy, QueueLengths } from '../../scheduler/core/occupancy';
 import { PLACE_MIN_BYTES } from '../../scheduler/core/task-machine';
-import type { ExecTask } from '../../scheduler/core/tasks';
+import type { ExecTask, WorkerState } from '../../scheduler/core/tasks';
 
 type Cmd =
   | { t: 'join'; threads: number }
@@ -29,9 +30,20 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   fc.record({ t: fc.constant('finish' as const), i: fc.nat(20), remote: fc.boolean() }),
 );
 
-/** The value the state's task machine keeps (a private field: this test checks it against a scan). */
+/** The task machine's private parts this test checks against scans. */
+function machine(s: SchedulerState): { least: LeastOccupancy; queueLengths: QueueLengths } {
+  return (s as unknown as { machine: { least: LeastOccupancy; queueLengths: QueueLengths } }).machine;
+}
+
 function kept(s: SchedulerState): number {
-  return ((s as unknown as { machine: { least: LeastOccupancy } }).machine.least as LeastOccupancy).value();
+  return machine(s).least.value();
+}
+
+/** The longest own queue of a worker other than `except`, by a scan (0: none has one). */
+function longestScanned(s: SchedulerState, except: WorkerState): number {
+  let n = 0;
+  for (const w of s.workers.values()) if (w !== except) n = Math.max(n, w.queued);
+  return n;
 }
 
 function scanned(s: SchedulerState): number {
@@ -40,7 +52,7 @@ function scanned(s: SchedulerState): number {
   return least;
 }
 
-test('the least occupancy kept as workers join, leave, take and finish tasks equals a scan of every worker', () => {
+test('the least occupancy and the longest own queue kept as workers join, leave, take and finish tasks equal scans of every worker', () => {
   fc.assert(
     fc.property(fc.array(cmd, { minLength: 1, maxLength: 80 }), (cmds) => {
       const s = new SchedulerState('test://occupancy');
@@ -78,6 +90,11 @@ test('the least occupancy kept as workers join, leave, take and finish tasks equ
         }
         s.drainOutbox();
         assert.equal(kept(s), scanned(s));
+        for (const w of s.workers.values()) {
+          const victim = machine(s).queueLengths.longestExcept(w);
+          assert.equal(victim?.queued ?? 0, longestScanned(s, w));
+          if (victim) assert.equal(s.workers.get(victim.id), victim, 'a worker that left is never stolen from');
+        }
       }
     }),
     { numRuns: propertyRuns(500, 100) },
@@ -103,6 +120,31 @@ test('LeastOccupancy follows the changes it is told of', () => {
         let scan = Infinity;
         for (const x of workers.values()) scan = Math.min(scan, occupancy(x as never));
         assert.equal(least.value(), scan);
+      }
+    }),
+    { numRuns: propertyRuns(500, 100) },
+  );
+});
+
+test('QueueLengths finds the longest queue of another worker as queues grow and shrink by one', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.nat(5), fc.boolean(), fc.nat(5)), { maxLength: 80 }), (steps) => {
+      const workers = Array.from({ length: 6 }, (_, i) => ({ id: `w${i}`, queued: 0 }) as unknown as WorkerState);
+      const lengths = new QueueLengths();
+      for (const [i, grow, except] of steps) {
+        const w = workers[i];
+        if (grow) {
+          w.queued++;
+          lengths.grew(w);
+        } else if (w.queued > 0) {
+          w.queued--;
+          lengths.shrank(w);
+        }
+        const e = workers[except];
+        const longest = Math.max(0, ...workers.filter((x) => x !== e).map((x) => x.queued));
+        const found = lengths.longestExcept(e);
+        assert.equal(found?.queued ?? 0, longest);
+        assert.notEqual(found, e);
       }
     }),
     { numRuns: propertyRuns(500, 100) },
