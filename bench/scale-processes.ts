@@ -4,7 +4,9 @@
  * (values and futures of worker tasks) from two producers, one worker killed with SIGKILL half-way.
  * Figures (median of the rounds):
  *   - scale-processes-info-p50 / -p99: schedulerInfo() round trips of a client probing throughout the run
- *     (target: p99 <= 50 ms);
+ *     (target: p99 <= 50 ms); in extra, the slowest calls with how long the scheduler's thread ran and
+ *     waited for a CPU during each, and per round the share of the time of the calls over 50 ms that the
+ *     scheduler's thread spent runnable but waiting for a CPU (the machine's other processes, not its work);
  *   - scale-processes-deliver: ms from the first append until every client saw all 1,000 items;
  *   - scale-processes-deliveries: appends x clients per second over that time;
  *   - scale-processes-rss: the scheduler process's resident set at the end of the run (in extra: its peak,
@@ -13,7 +15,7 @@
  */
 import os from 'node:os';
 import { median, report } from './report';
-import { percentile, runScale, slowestCalls } from '../test/remote/scale-cluster';
+import { percentile, runScale, schedulerWaitShare, slowestCalls } from '../test/remote/scale-cluster';
 
 export async function run(): Promise<void> {
   const rounds = Number(process.env.SF_BENCH_ROUNDS ?? 3);
@@ -27,6 +29,7 @@ export async function run(): Promise<void> {
   const withClients: number[] = [];
   const loads: number[] = [];
   const slowest: ReturnType<typeof slowestCalls>[] = [];
+  const waitShare: (number | null)[] = [];
   let clients = 0;
   let workers = 0;
   for (let round = 0; round < rounds; round++) {
@@ -47,10 +50,12 @@ export async function run(): Promise<void> {
     withClients.push(r.schedulerRssClients);
     loads.push(os.loadavg()[0]);
     slowest.push(slowestCalls(r, 3));
+    const share = schedulerWaitShare(r.probe, 50);
+    waitShare.push(share === undefined ? null : Math.round(share * 100) / 100);
   }
   const extra = { workers, clients, appends: 1000, runs: rounds, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
   report('scale-processes-info-p50', median(p50), 'ms', { ...extra, rounds: p50 });
-  report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest });
+  report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest, schedulerWaitShareOver50ms: waitShare });
   report('scale-processes-deliver', median(deliver), 'ms', { ...extra, rounds: deliver.map(Math.round) });
   report('scale-processes-deliveries', median(rate), 'deliveries/s', { ...extra, rounds: rate.map(Math.round) });
   report('scale-processes-rss', median(rss) / 2 ** 20, 'MiB', { ...extra, rounds: rss.map((b) => Math.round(b / 2 ** 20)), peakMiB: peak.map((b) => Math.round(b / 2 ** 20)), withWorkersMiB: withWorkers.map((b) => Math.round(b / 2 ** 20)), withClientsMiB: withClients.map((b) => Math.round(b / 2 ** 20)) });

@@ -21,7 +21,7 @@
  * 10 KiB per idle client and 20 KiB per idle worker.
  */
 import { SchedulerState } from '../scheduler/core/state';
-import { STORY_CAPACITY } from '../scheduler/core/task-machine';
+import { PLACE_MIN_BYTES, STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
 import { median, report } from './report';
 import { seededRandom } from '../test/support/random';
@@ -33,6 +33,8 @@ const SIZES = [
 ];
 const ALL_MAXLEN = 1_000;
 const PER_TOPIC = 10;
+/** The size of a result left on its worker: above PLACE_MIN_BYTES, so its dependents are placed there. */
+const REMOTE_RESULT_BYTES = 2 * PLACE_MIN_BYTES;
 
 /** CPU time of this process (ms): the machine may be shared, and waiting for a core is not the core's cost. */
 function cpuMs(): number {
@@ -179,6 +181,10 @@ class Sim {
 
   outcome(r: Running, erred: boolean): void {
     if (erred) this.s.taskErred(r.key.key, r.worker.id, { name: 'Error', message: 'boom' }, r.run);
+    // Every other result stays on its worker (as a worker process keeps a result too large to send inline), large
+    // enough that a task depending on it is placed on that worker: placement, the workers' own queues and
+    // stealing are part of the stream, as they are of a cluster of worker processes.
+    else if (r.run % 2 === 0) this.s.taskFinished(r.key.key, r.worker.id, 2, true, r.run, REMOTE_RESULT_BYTES);
     else this.s.taskFinished(r.key.key, r.worker.id, 2, false, r.run);
   }
 

@@ -12,6 +12,7 @@ import type { ErrorInfo } from '../protocol/errors';
 import type { TaskSpec } from '../protocol/messages';
 import { futureRef } from '../protocol/messages';
 import { KeyTable } from '../util/key-table';
+import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
 import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
 import {
@@ -93,6 +94,7 @@ export class TaskMachine implements TransitionContext {
     storyCapacity = STORY_CAPACITY,
   ) {
     this.story = new StoryLog(storyCapacity);
+    this.least = new LeastOccupancy(this.workers);
   }
 
   // ---------------------------------------------------------------- the loop
@@ -151,7 +153,11 @@ export class TaskMachine implements TransitionContext {
   // ---------------------------------------------------------------- context for transition functions
 
   leaveWorker(t: TaskRecord): void {
-    if (t.worker) this.workers.get(t.worker)?.processing.delete(t);
+    const w = t.worker === undefined ? undefined : this.workers.get(t.worker);
+    if (w !== undefined) {
+      const before = occupancy(w);
+      if (w.processing.delete(t)) this.least.changed(before, occupancy(w));
+    }
     t.worker = undefined;
   }
 
@@ -217,6 +223,9 @@ export class TaskMachine implements TransitionContext {
 
   /** Tasks queued on workers' own queues now. */
   private placed = 0;
+  /** The workers with tasks in their own queue, by how many (those a worker may steal from). */
+  private readonly queueLengths = new QueueLengths();
+  private readonly least: LeastOccupancy;
 
   enqueue(t: TaskRecord): void {
     // Tasks without dependencies on worker processes (nearly all of them, in most workloads) pay one check.
@@ -225,7 +234,10 @@ export class TaskMachine implements TransitionContext {
       const w = this.placement(t, deps);
       if (w !== undefined) {
         (w.queue ??= new ReadyQueue(16)).push(t);
+        const before = occupancy(w);
         w.queued++;
+        this.queueLengths.grew(w);
+        this.least.changed(before, occupancy(w));
         this.placed++;
         t.queuedOn = w;
         return;
@@ -238,7 +250,10 @@ export class TaskMachine implements TransitionContext {
   private unplace(t: TaskRecord): void {
     const w = t.queuedOn as WorkerState;
     // Emptied: the queue goes (with any stale entries, which would otherwise keep forgotten records alive).
+    const before = occupancy(w);
     if (--w.queued === 0) w.queue = undefined;
+    this.queueLengths.shrank(w);
+    this.least.changed(before, occupancy(w));
     this.placed--;
     t.queuedOn = undefined;
   }
@@ -273,8 +288,7 @@ export class TaskMachine implements TransitionContext {
     }
     // Mostly: more than half of the bytes. Otherwise they move wherever the task runs.
     if (best === undefined || bestBytes * 2 <= total) return undefined;
-    let least = Infinity;
-    for (const w of this.workers.values()) least = Math.min(least, occupancy(w));
+    const least = this.least.value();
     if (occupancy(best) > least * OCCUPANCY_FACTOR + OCCUPANCY_SLACK) {
       this.storyNote(t, 'not-placed', best.id, `busy: ${occupancy(best).toFixed(1)} tasks per thread, least ${least.toFixed(1)}`);
       return undefined;
@@ -374,6 +388,7 @@ export class TaskMachine implements TransitionContext {
   /** `holdsData`: a worker process, which keeps the results it computes; false for the scheduler's own pool. */
   addWorker(id: string, threads: number, holdsData = true): void {
     this.workers.set(id, { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0 });
+    this.least.changed(undefined, 0);
   }
 
   /**
@@ -400,6 +415,8 @@ export class TaskMachine implements TransitionContext {
       }
       w.queue = undefined;
     }
+    // Counted until here (its queue's entries left it above); its running tasks are placed anew below.
+    this.least.left(occupancy(w));
     for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
     const gone = new Set<TaskRecord>();
     for (const t of w.has) {
@@ -440,8 +457,7 @@ export class TaskMachine implements TransitionContext {
     if (out.length < max && this.ready.length > 0 && !this.takeFrom(this.ready, undefined, w, max, out, args.dispatch)) return out;
     if (out.length < max && this.placed > 0) {
       // Work stealing: the longest own queue of another worker, beyond what that worker will start soon.
-      let victim: WorkerState | undefined;
-      for (const v of this.workers.values()) if (v !== w && v.queued > (victim?.queued ?? 0)) victim = v;
+      const victim = this.queueLengths.longestExcept(w);
       const spare = victim === undefined ? 0 : victim.queued - victim.threads * STEAL_PER_THREAD;
       if (victim !== undefined && spare > 0) {
         const stolen: TransitionArgs = { event: 'dispatch', worker: workerId, why: `stolen from ${victim.id}` };
@@ -466,7 +482,9 @@ export class TaskMachine implements TransitionContext {
       }
       t.run = ++this.runs;
       t.worker = w.id;
+      const before = occupancy(w);
       w.processing.add(t);
+      this.least.changed(before, occupancy(w));
       this.transition(t, 'processing', args);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
       if (t.deps) {
@@ -621,10 +639,7 @@ interface WorkerArgs {
   finishedThere: TransitionArgs;
 }
 
-/** Tasks queued on `w` and running there, per thread. */
-export function occupancy(w: WorkerState): number {
-  return (w.queued + w.processing.size) / w.threads;
-}
+export { occupancy } from './occupancy';
 
 function occupancyOf(w: WorkerState | undefined): number {
   return w === undefined ? Infinity : occupancy(w);

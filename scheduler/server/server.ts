@@ -28,6 +28,12 @@ export interface AcceptOptions {
   graceMs?: number;
 }
 
+/**
+ * What one part of a client's batch may cost, counted in subscriber-wants (an appended future is wanted once
+ * by every subscriber of its channel; anything else counts one): a few ms of the core's time. See splitBatch.
+ */
+export const PART_WEIGHT = 4096;
+
 /** Malformed messages of one batch answered one by one; past this, one summary error for the rest. */
 const MAX_REFUSALS_ANSWERED = 16;
 
@@ -234,6 +240,67 @@ export class SchedulerServer implements WorkerHost {
       this.state.removeClient(id);
       this.afterEvent();
     });
+  }
+
+  /**
+   * Cuts a client's batch into parts of about PART_WEIGHT each, handled one after the other with the loop
+   * free between them (ws-transport.ts `split`), or undefined when it is light enough to handle at once. Only
+   * appends are cut (a producer's hundreds of items, a quarter of them futures that 500 subscribers each come
+   * to want, made one turn of ~30–60 ms): into appends of consecutive items, as if the client had sent them
+   * in several batches. An append that is not well formed is left whole, to be refused whole.
+   */
+  splitBatch(batch: readonly unknown[]): unknown[][] | undefined {
+    // Most batches hold no append of several items: one look at each message, nothing allocated.
+    if (!batch.some((m) => (m as { op?: unknown } | null)?.op === 'append')) return undefined;
+    let total = 0;
+    const weights = batch.map((m) => {
+      const w = this.appendWeights(m);
+      total += w === undefined ? 1 : w.reduce((a, b) => a + b, 0);
+      return w;
+    });
+    if (total <= PART_WEIGHT) return undefined;
+    // Checked only now (a light batch is not checked twice): an append that is not well formed stays whole.
+    weights.forEach((w, j) => {
+      if (w !== undefined && checkClientMessage(batch[j]) !== undefined) weights[j] = undefined;
+    });
+    const parts: unknown[][] = [];
+    let part: unknown[] = [];
+    let weight = 0;
+    const cut = () => {
+      if (part.length > 0) parts.push(part);
+      part = [];
+      weight = 0;
+    };
+    batch.forEach((m, j) => {
+      const w = weights[j];
+      if (w === undefined) {
+        if (weight + 1 > PART_WEIGHT) cut();
+        part.push(m);
+        weight += 1;
+        return;
+      }
+      const msg = m as Extract<ClientMessage, { op: 'append' }>;
+      let from = 0;
+      for (let i = 0; i < w.length; i++) {
+        if (weight > 0 && weight + w[i] > PART_WEIGHT) {
+          if (i > from) part.push({ ...msg, items: msg.items.slice(from, i) });
+          from = i;
+          cut();
+        }
+        weight += w[i];
+      }
+      part.push(from === 0 ? msg : { ...msg, items: msg.items.slice(from) });
+    });
+    cut();
+    return parts.length > 1 ? parts : undefined;
+  }
+
+  /** The weight of each item of an append of several items (a future: its channel's subscribers), or undefined. */
+  private appendWeights(m: unknown): number[] | undefined {
+    const msg = m as { op?: unknown; items?: unknown; channel?: unknown } | null;
+    if (msg?.op !== 'append' || !Array.isArray(msg.items) || msg.items.length < 2 || typeof msg.channel !== 'string') return undefined;
+    const subscribers = Math.max(1, this.state.channels.get(msg.channel)?.subscribers.size ?? 0);
+    return (msg.items as unknown[]).map((item) => (typeof item === 'object' && item !== null && 'k' in item ? subscribers : 1));
   }
 
   private setDirect(clientId: string, direct: boolean): void {

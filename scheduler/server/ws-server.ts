@@ -99,6 +99,7 @@ function accepted(server: SchedulerServer, ws: WebSocket, hello: Handshake, limi
     urgent: (m) => (m as SchedulerMessage).op === 'reply',
     sliceInput: true,
     cheap: (batch) => batch.every((m) => isControlOp((m as { op?: unknown } | null)?.op)),
+    split: (batch) => server.splitBatch(batch),
   });
   server.accept(transport, { graceMs });
 }

@@ -39,6 +39,12 @@ export interface WsTransportOptions {
    */
   cheap?: (batch: unknown[]) => boolean;
   /**
+   * Cuts an incoming batch into parts, each handled as its own piece of input work (sliced connections only):
+   * a slice can end between two parts, so one batch that costs much (an append of hundreds of futures to
+   * hundreds of subscribers) does not hold the loop at once. Undefined: the batch is handled whole.
+   */
+  split?: (batch: unknown[]) => unknown[][] | undefined;
+  /**
    * Messages that leave at once even while the connection waits in the write queue (replies to requests: a
    * control request such as schedulerInfo() is answered ahead of bulk deliveries). What was queued before
    * such a message leaves with it, so the connection's order is kept.
@@ -462,8 +468,15 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
     if (!this.rate.take(batch.length)) {
       return this.inOrder(() => this.fail(CloseCode.rateLimited, `more than ${this.opts.limits.maxMessagesPerSecond} messages per second`));
     }
-    const cheap = this.opts.cheap;
-    this.inOrder(() => this.receive(batch as In[]), cheap && (() => cheap(batch)));
+    const parts = this.opts.sliceInput ? this.opts.split?.(batch) : undefined;
+    if (parts === undefined || parts.length < 2) {
+      const cheap = this.opts.cheap;
+      this.inOrder(() => this.receive(batch as In[]), cheap && (() => cheap(batch)));
+      return;
+    }
+    // In order, each as input work of its own; the parts after a `close` the peer sent (the connection is
+    // closing) are dropped, as the rest of a whole batch after it would be.
+    parts.forEach((part, i) => this.inOrder(() => (i === 0 || !this.closing) && this.receive(part as In[])));
   }
 
   private bad(err: WireError): void {

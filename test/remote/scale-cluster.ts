@@ -130,12 +130,38 @@ export function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-/** The `n` slowest probe calls, each with the phase it fell in (the first phase that ended after it began). */
-export function slowestCalls(run: Pick<ScaleRun, 'probe' | 'phases'>, n: number): { ms: number; during: string }[] {
-  return run.probe.samples
-    .map((ms, i) => ({ ms, during: run.phases.find((p) => p.atUs > run.probe.at[i])?.what ?? 'the end of the run' }))
+/**
+ * The `n` slowest probe calls, each with the phase it fell in (the first phase that ended after it began)
+ * and, where the probe could read them, the ms during the call that the scheduler's main thread ran
+ * (`schedCpu`) and waited for a CPU while runnable (`schedWait`), and that the probe waited for one (`probeWait`).
+ */
+export function slowestCalls(run: Pick<ScaleRun, 'probe' | 'phases'>, n: number): { ms: number; during: string; schedCpu?: number; schedWait?: number; probeWait?: number }[] {
+  const p = run.probe;
+  return p.samples
+    .map((ms, i) => ({
+      ms,
+      during: run.phases.find((ph) => ph.atUs > p.at[i])?.what ?? 'the end of the run',
+      ...(p.schedulerCpuMs ? { schedCpu: p.schedulerCpuMs[i], schedWait: p.schedulerWaitMs?.[i], probeWait: p.probeWaitMs?.[i] } : {}),
+    }))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, n);
+}
+
+/**
+ * Of the probe's calls, the share of their summed time that the scheduler's main thread waited for a CPU
+ * while runnable (0..1), or undefined where that was not measured: how much of the latency was the
+ * machine's other processes rather than the scheduler's own work.
+ */
+export function schedulerWaitShare(probe: ProbeResult, minMs = 0): number | undefined {
+  if (!probe.schedulerWaitMs) return undefined;
+  let wait = 0;
+  let total = 0;
+  probe.samples.forEach((ms, i) => {
+    if (ms < minMs) return;
+    total += ms;
+    wait += Math.min(ms, (probe.schedulerWaitMs as number[])[i]);
+  });
+  return total > 0 ? wait / total : undefined;
 }
 
 /**
@@ -200,7 +226,7 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const schedulerRssWorkers = rss(scheduler.proc.pid as number).now;
     step(`${o.workers} workers joined`);
 
-    const probe = spawnNode(PEER, ['probe', address, CONTROL, String(o.probeDeadlineMs)], { env });
+    const probe = spawnNode(PEER, ['probe', address, CONTROL, String(o.probeDeadlineMs), String(scheduler.proc.pid)], { env });
     await probe.waitFor(/^READY$/m, 60_000);
     const t1 = Date.now();
     const subscribers = Array.from({ length: o.clientProcesses }, () => spawnNode(PEER, ['subscribe', address, String(o.clientsPerProcess), CHANNEL, String(o.appends)], { env }));

@@ -7,14 +7,18 @@
  *       as its key, a value as its JSON). The first client then asks every future it saw for its result and
  *       hashes those too (key and result, in channel order): results fetched by a process that only ever
  *       received the futures through the channel.
- *   node scale-peer.js probe ADDR CONTROL DEADLINE_MS
+ *   node scale-peer.js probe ADDR CONTROL DEADLINE_MS [SCHEDULER_PID]
  *       calls schedulerInfo() again and again (a pause of PROBE_PAUSE_MS between calls) until CONTROL is
  *       stopped, timing each round trip; a call that does not answer within DEADLINE_MS ends the probe with
- *       `hung` set (the scheduler did not answer: the run fails).
+ *       `hung` set (the scheduler did not answer: the run fails). Where Linux tells (/proc/.../schedstat),
+ *       each call also records how long the scheduler's main thread ran and how long it waited for a CPU
+ *       while runnable during the call, and how long the probe's own thread waited for one: a slow call
+ *       is the scheduler's work, or the machine's other processes holding the 2 cores.
  *
  * The token comes from SF_TOKEN. Each prints READY once set up and one `RESULT <json>` line at the end.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { Client, Future } from '../../scheduler';
 
 const PROBE_PAUSE_MS = 20;
@@ -51,6 +55,23 @@ export interface ProbeResult {
   at: number[];
   /** Set when a call did not answer within the deadline. */
   hung?: string;
+  /**
+   * Per call (where /proc/<pid>/task/<pid>/schedstat can be read), ms during the round trip: the scheduler's
+   * main thread on a CPU, the same thread runnable but waiting for a CPU, and the probe's thread waiting.
+   */
+  schedulerCpuMs?: number[];
+  schedulerWaitMs?: number[];
+  probeWaitMs?: number[];
+}
+
+/** A process's main thread: ns on a CPU and ns runnable but waiting for one (Linux), or undefined. */
+function schedstat(pid: number): [number, number] | undefined {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    return [Number(f[0]), Number(f[1])];
+  } catch {
+    return undefined;
+  }
 }
 
 async function subscribe(address: string, n: number, channel: string, items: number): Promise<void> {
@@ -90,7 +111,7 @@ async function subscribe(address: string, n: number, channel: string, items: num
   await Promise.all(clients.map((c) => c.close()));
 }
 
-async function probe(address: string, control: string, deadlineMs: number): Promise<void> {
+async function probe(address: string, control: string, deadlineMs: number, schedulerPid?: number): Promise<void> {
   const client = await Client.connect(address, { token: process.env.SF_TOKEN });
   const chan = client.channel(control);
   await chan.ready;
@@ -102,8 +123,14 @@ async function probe(address: string, control: string, deadlineMs: number): Prom
   console.log('READY');
   const samples: number[] = [];
   const at: number[] = [];
+  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  const timed = schedulerPid !== undefined && schedstat(schedulerPid) !== undefined && schedstat(process.pid) !== undefined;
+  const schedulerCpuMs: number[] = [];
+  const schedulerWaitMs: number[] = [];
+  const probeWaitMs: number[] = [];
   let hung: string | undefined;
   while (!stopped) {
+    const before = timed ? [schedstat(schedulerPid), schedstat(process.pid)] : undefined;
     const t0 = performance.now();
     const startUs = nowUs();
     let timer: NodeJS.Timeout | undefined;
@@ -116,9 +143,17 @@ async function probe(address: string, control: string, deadlineMs: number): Prom
     }
     samples.push(Math.round((performance.now() - t0) * 100) / 100);
     at.push(Math.round(startUs));
+    if (before) {
+      const [s0, p0] = before;
+      const s1 = schedstat(schedulerPid as number);
+      const p1 = schedstat(process.pid);
+      schedulerCpuMs.push(s0 && s1 ? ms(s1[0] - s0[0]) : NaN);
+      schedulerWaitMs.push(s0 && s1 ? ms(s1[1] - s0[1]) : NaN);
+      probeWaitMs.push(p0 && p1 ? ms(p1[1] - p0[1]) : NaN);
+    }
     await new Promise((resolve) => setTimeout(resolve, PROBE_PAUSE_MS));
   }
-  const result: ProbeResult = hung ? { samples, at, hung } : { samples, at };
+  const result: ProbeResult = { samples, at, ...(hung ? { hung } : {}), ...(timed ? { schedulerCpuMs, schedulerWaitMs, probeWaitMs } : {}) };
   console.log(`RESULT ${JSON.stringify(result)}`);
   if (!hung) await ended;
   await client.close();
@@ -127,7 +162,7 @@ async function probe(address: string, control: string, deadlineMs: number): Prom
 async function main(): Promise<void> {
   const [role, address, ...rest] = process.argv.slice(2);
   if (role === 'subscribe') return subscribe(address, Number(rest[0]), rest[1], Number(rest[2]));
-  if (role === 'probe') return probe(address, rest[0], Number(rest[1]));
+  if (role === 'probe') return probe(address, rest[0], Number(rest[1]), rest[2] === undefined ? undefined : Number(rest[2]));
   throw new Error(`unknown role ${role}: subscribe or probe`);
 }
 

@@ -12,6 +12,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import os from 'node:os';
 import { stopAll } from '../support/processes';
 import { percentile, runScale, slowestCalls } from './scale-cluster';
@@ -61,6 +62,13 @@ test('16 worker processes, 500 clients, 1,000 appends, one worker killed: every 
   // The scheduler answered every probe; the figures are for the reader (the bench holds the target).
   assert.equal(run.probe.hung, undefined, run.probe.hung);
   assert.ok(run.probe.samples.length > 0);
+  // Where Linux tells, every call says how long the scheduler's thread ran and waited for a CPU during it.
+  if (fs.existsSync(`/proc/${process.pid}/task/${process.pid}/schedstat`)) {
+    for (const times of [run.probe.schedulerCpuMs, run.probe.schedulerWaitMs, run.probe.probeWaitMs]) {
+      assert.equal(times?.length, run.probe.samples.length);
+      assert.ok(times.every((ms) => ms >= 0));
+    }
+  }
   const s = run.probe.samples;
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
   console.log(
