@@ -19,15 +19,55 @@ export interface Linked<V> {
   older: V | undefined;
 }
 
+/** A table's records in the order they were added, linked through their own `newer`/`older` fields. */
+class Chain<V extends Linked<V>> {
+  oldest: V | undefined;
+  newest: V | undefined;
+
+  /** Links `v` as the newest record. */
+  push(v: V): void {
+    const last = this.newest;
+    v.older = last;
+    v.newer = undefined;
+    if (last === undefined) this.oldest = v;
+    else last.newer = v;
+    this.newest = v;
+  }
+
+  /** Whether `v` is linked here (a record is in one table at most: its links are that table's). */
+  holds(v: V): boolean {
+    return v.older !== undefined || this.oldest === v;
+  }
+
+  /** Unlinks `v`, which keeps no neighbour alive afterwards. */
+  unlink(v: V): void {
+    const { older, newer } = v;
+    if (older === undefined) this.oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.newest = older;
+    else newer.older = older;
+    v.newer = v.older = undefined;
+  }
+
+  /** Unlinks every record. */
+  clear(): void {
+    for (let v = this.oldest; v !== undefined; ) {
+      const next: V | undefined = v.newer;
+      v.newer = v.older = undefined;
+      v = next;
+    }
+    this.oldest = this.newest = undefined;
+  }
+}
+
 export class KeyTable<V extends Linked<V>> extends Map<string, V> {
-  private oldest: V | undefined;
-  private newest: V | undefined;
+  private readonly chain = new Chain<V>();
   /** The record the last lookup found; the next one tries the record after it first. */
   private cursor: V | undefined;
 
   override get(key: string): V | undefined {
     const c = this.cursor;
-    const next = c === undefined ? this.oldest : c.newer;
+    const next = c === undefined ? this.chain.oldest : c.newer;
     if (next !== undefined && next.key === key) {
       this.cursor = next;
       return next;
@@ -41,12 +81,7 @@ export class KeyTable<V extends Linked<V>> extends Map<string, V> {
   /** Adds `v` under its key, which must not be in the table. */
   add(v: V): void {
     super.set(v.key, v);
-    const last = this.newest;
-    v.older = last;
-    v.newer = undefined;
-    if (last === undefined) this.oldest = v;
-    else last.newer = v;
-    this.newest = v;
+    this.chain.push(v);
   }
 
   /** Sets `key` to `v` (replacing the record there, which then leaves the table); prefer `add` for a key known to be new. */
@@ -62,9 +97,11 @@ export class KeyTable<V extends Linked<V>> extends Map<string, V> {
 
   /** Removes `v` if it is in the table (as the record of its key); true when it was. */
   remove(v: V): boolean {
-    if (v.older === undefined && this.oldest !== v) return false;
+    if (!this.chain.holds(v)) return false;
     super.delete(v.key);
-    this.unlink(v);
+    // The record after the one removed is still the next to try.
+    if (this.cursor === v) this.cursor = v.older;
+    this.chain.unlink(v);
     return true;
   }
 
@@ -74,24 +111,9 @@ export class KeyTable<V extends Linked<V>> extends Map<string, V> {
   }
 
   override clear(): void {
-    for (let v = this.oldest; v !== undefined; ) {
-      const next: V | undefined = v.newer;
-      v.newer = v.older = undefined;
-      v = next;
-    }
-    this.oldest = this.newest = this.cursor = undefined;
+    this.chain.clear();
+    this.cursor = undefined;
     super.clear();
-  }
-
-  private unlink(v: V): void {
-    const { older, newer } = v;
-    if (older === undefined) this.oldest = newer;
-    else older.newer = newer;
-    if (newer === undefined) this.newest = older;
-    else newer.older = older;
-    // The record after the one removed is still the next to try.
-    if (this.cursor === v) this.cursor = older;
-    v.newer = v.older = undefined;
   }
 }
 
@@ -128,8 +150,7 @@ const SCANS_PER_RECORD = 8;
  */
 export class LazyKeyTable<V extends LazyLinked<V>> {
   private readonly map = new Map<string, V>();
-  private oldest: V | undefined;
-  private newest: V | undefined;
+  private readonly chain = new Chain<V>();
   private cursor: V | undefined;
   /** The records found last before `cursor` elsewhere: other streams of lookups in order. */
   private other: V | undefined;
@@ -147,7 +168,7 @@ export class LazyKeyTable<V extends LazyLinked<V>> {
 
   get(key: string): V | undefined {
     const c = this.cursor;
-    const next = c === undefined ? this.oldest : c.newer;
+    const next = c === undefined ? this.chain.oldest : c.newer;
     if (next !== undefined && next.key === key) {
       this.cursor = next;
       return next;
@@ -185,40 +206,31 @@ export class LazyKeyTable<V extends LazyLinked<V>> {
   /** Adds `v`, whose key must not be in the table. */
   add(v: V): void {
     v.indexed = false;
-    const last = this.newest;
-    v.older = last;
-    v.newer = undefined;
-    if (last === undefined) this.oldest = v;
-    else last.newer = v;
-    this.newest = v;
+    this.chain.push(v);
     if (this.firstPending === undefined) this.firstPending = v;
     this.pending++;
   }
 
   /** Removes `v` if it is in the table; true when it was. */
   remove(v: V): boolean {
-    if (v.older === undefined && this.oldest !== v) return false;
+    if (!this.chain.holds(v)) return false;
     if (v.indexed) this.map.delete(v.key);
     else {
       if (this.firstPending === v) this.firstPending = v.newer;
       this.pending--;
     }
-    const { older, newer } = v;
-    if (older === undefined) this.oldest = newer;
-    else older.newer = newer;
-    if (newer === undefined) this.newest = older;
-    else newer.older = older;
+    const older = v.older;
     if (this.cursor === v) this.cursor = older;
     if (this.other === v) this.other = older;
     if (this.third === v) this.third = older;
-    v.newer = v.older = undefined;
+    this.chain.unlink(v);
     return true;
   }
 
   /** Every record, oldest first (a copy: the caller may remove records meanwhile). */
   values(): V[] {
     const out: V[] = [];
-    for (let v = this.oldest; v !== undefined; v = v.newer) out.push(v);
+    for (let v = this.chain.oldest; v !== undefined; v = v.newer) out.push(v);
     return out;
   }
 
