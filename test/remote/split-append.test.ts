@@ -46,7 +46,7 @@ test('splitBatch cuts a heavy append into appends of consecutive items, each par
     'the appends carry the items in order, each once',
   );
   for (const part of parts) {
-    const weight = part.reduce((w, m) => w + (m.op === 'append' ? m.items.reduce((a, it) => a + ('k' in it ? subscribers : 1), 0) : 1), 0);
+    const weight = part.reduce((w, m) => w + (m.op === 'append' ? m.items.reduce((a, it) => a + ('k' in it ? subscribers : 0), 0) : 1), 0);
     assert.ok(weight <= PART_WEIGHT, `a part weighs ${weight}, more than ${PART_WEIGHT}`);
   }
 });
@@ -55,6 +55,9 @@ test('splitBatch leaves a light batch, and an append that is not well formed, wh
   const server = serverWith(100);
   const few: ClientMessage[] = [{ op: 'append', channel: 'ch', items: [{ k: 'x' }, { v: 1 }] }];
   assert.equal(server.splitBatch(few), undefined);
+  // Values cost the core O(1) each whatever the subscribers: a producer's append of thousands stays whole.
+  const values: ClientMessage[] = [{ op: 'append', channel: 'ch', items: Array.from({ length: 3 * PART_WEIGHT }, (_, i) => ({ v: i })) }];
+  assert.equal(server.splitBatch(values), undefined);
   const bad = { op: 'append', channel: 'ch', items: [...Array.from({ length: 200 }, (_, i) => ({ k: `key-${i}` })), { neither: true }] };
   const parts = server.splitBatch([bad, { op: 'want', keys: ['a'] }]);
   // Left whole, to be refused whole by the server's check as it would have been uncut.
