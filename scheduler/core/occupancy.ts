@@ -19,9 +19,12 @@ export class LeastOccupancy {
 
   constructor(private readonly workers: ReadonlyMap<string, WorkerState>) {}
 
-  /** A worker's occupancy went from `before` to `now` (undefined before: it joined). */
-  changed(before: number | undefined, now: number): void {
-    if (!this.known) return;
+  /** `w` joined, or its queue or running tasks changed: counts its occupancy now. */
+  update(w: WorkerState): void {
+    const before = w.counted;
+    const now = occupancy(w);
+    w.counted = now;
+    if (!this.known || before === now) return;
     if (before === this.least && --this.atLeast === 0) {
       this.known = false;
       return;
@@ -32,9 +35,9 @@ export class LeastOccupancy {
     } else if (now === this.least) this.atLeast++;
   }
 
-  /** A worker whose occupancy was `before` left. */
-  left(before: number): void {
-    if (this.known && before === this.least && --this.atLeast === 0) this.known = false;
+  /** `w` left (after its own queue was emptied). */
+  left(w: WorkerState): void {
+    if (this.known && w.counted === this.least && --this.atLeast === 0) this.known = false;
   }
 
   value(): number {

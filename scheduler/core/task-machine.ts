@@ -154,10 +154,7 @@ export class TaskMachine implements TransitionContext {
 
   leaveWorker(t: TaskRecord): void {
     const w = t.worker === undefined ? undefined : this.workers.get(t.worker);
-    if (w !== undefined) {
-      const before = occupancy(w);
-      if (w.processing.delete(t)) this.least.changed(before, occupancy(w));
-    }
+    if (w !== undefined && w.processing.delete(t)) this.least.update(w);
     t.worker = undefined;
   }
 
@@ -234,10 +231,9 @@ export class TaskMachine implements TransitionContext {
       const w = this.placement(t, deps);
       if (w !== undefined) {
         (w.queue ??= new ReadyQueue(16)).push(t);
-        const before = occupancy(w);
         w.queued++;
         this.queueLengths.grew(w);
-        this.least.changed(before, occupancy(w));
+        this.least.update(w);
         this.placed++;
         t.queuedOn = w;
         return;
@@ -250,10 +246,9 @@ export class TaskMachine implements TransitionContext {
   private unplace(t: TaskRecord): void {
     const w = t.queuedOn as WorkerState;
     // Emptied: the queue goes (with any stale entries, which would otherwise keep forgotten records alive).
-    const before = occupancy(w);
     if (--w.queued === 0) w.queue = undefined;
     this.queueLengths.shrank(w);
-    this.least.changed(before, occupancy(w));
+    this.least.update(w);
     this.placed--;
     t.queuedOn = undefined;
   }
@@ -387,8 +382,9 @@ export class TaskMachine implements TransitionContext {
 
   /** `holdsData`: a worker process, which keeps the results it computes; false for the scheduler's own pool. */
   addWorker(id: string, threads: number, holdsData = true): void {
-    this.workers.set(id, { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0 });
-    this.least.changed(undefined, 0);
+    const w: WorkerState = { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0 };
+    this.workers.set(id, w);
+    this.least.update(w);
   }
 
   /**
@@ -416,7 +412,7 @@ export class TaskMachine implements TransitionContext {
       w.queue = undefined;
     }
     // Counted until here (its queue's entries left it above); its running tasks are placed anew below.
-    this.least.left(occupancy(w));
+    this.least.left(w);
     for (const t of [...w.processing]) this.transition(t, 'queued', { event: 'worker-lost', worker: id });
     const gone = new Set<TaskRecord>();
     for (const t of w.has) {
@@ -482,9 +478,8 @@ export class TaskMachine implements TransitionContext {
       }
       t.run = ++this.runs;
       t.worker = w.id;
-      const before = occupancy(w);
       w.processing.add(t);
-      this.least.changed(before, occupancy(w));
+      this.least.update(w);
       this.transition(t, 'processing', args);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
       if (t.deps) {

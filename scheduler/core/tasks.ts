@@ -105,6 +105,8 @@ export interface WorkerState {
   queue: ReadyQueue | undefined;
   /** How many tasks are queued on it now (its queue may also hold stale entries, skipped when taken). */
   queued: number;
+  /** Its occupancy as LeastOccupancy last counted it (kept by that class alone). */
+  counted?: number;
 }
 
 /**
