@@ -113,9 +113,20 @@ export class Channels {
     const msg: SchedulerMessage = { op: 'items', channel: name, start, items: accepted.map(wireOf) };
     // Marked shared (wire/codec.ts SHARED_MESSAGE, not enumerable): a WebSocket transport encodes it once for every subscriber.
     if (ch.subscribers.size > 1) Object.defineProperty(msg, Symbol.for('shared-futures.shared-message'), { value: true });
+    // The appender, when it is subscribed, is sent to last: it knows what it appended, the others are waiting
+    // to hear of it (a transport writes its connections in the order the core sent to them).
+    let appender: ClientState | undefined;
     for (const sc of ch.subscribers.values()) {
+      if (sc === c) {
+        appender = sc;
+        continue;
+      }
       for (const t of futures) addWant(sc, t);
       this.outbox.sendTo(sc.box, msg);
+    }
+    if (appender) {
+      for (const t of futures) addWant(appender, t);
+      this.outbox.sendTo(appender.box, msg);
     }
     this.changed(ch);
   }
