@@ -2,6 +2,7 @@
 import type { ErrorInfo } from '../protocol/errors';
 import { Ring } from '../util/ring';
 import type { ExecTask } from '../protocol/messages';
+import type { ClientState } from './clients';
 
 export type { ExecTask };
 
@@ -31,8 +32,11 @@ export class TaskRecord {
   linked = false;
   /** Dependencies not yet in memory, while waiting. */
   waitingOn = 0;
-  /** Clients whose want-count of this key is above zero: one id, or a Set when several (most keys have one). */
-  wanters: string | Set<string> | undefined;
+  /**
+   * Clients whose want-count of this key is above zero: one client, or a Set when several (most keys have
+   * one). Their states themselves, so that a status change reaches their outboxes without a lookup by id.
+   */
+  wanters: ClientState | Set<ClientState> | undefined;
   /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
   wantOwner: { readonly id: string } | undefined;
   wantN = 0;
