@@ -3,6 +3,7 @@ import type { ErrorInfo } from '../protocol/errors';
 import { Ring } from '../util/ring';
 import type { ExecTask } from '../protocol/messages';
 import type { ClientState } from './clients';
+import type { TransitionArgs } from './transitions';
 
 export type { ExecTask };
 
@@ -54,7 +55,12 @@ export class TaskRecord {
   suspicious = 0;
   /** Id of the current run (set at dispatch); outcomes of any other run are stale and dropped. */
   run = 0;
-  worker: string | undefined;
+  /** The worker running the current run (its state itself: an outcome finds it without a lookup by id). */
+  runOn: WorkerState | undefined;
+  /** The id of the worker running the current run. */
+  get worker(): string | undefined {
+    return this.runOn?.id;
+  }
   /**
    * The worker processes holding the result: `holder` the first, `moreHolders` any others (copies made by
    * `replicate`). Most keys have one holder, which costs no array. Both undefined: the value is here (`value`).
@@ -111,6 +117,18 @@ export interface WorkerState {
   queued: number;
   /** Its occupancy as LeastOccupancy last counted it (kept by that class alone). */
   counted?: number;
+  /** The (immutable) arguments of its dispatches and finished runs, made once when it joins. */
+  readonly args: WorkerArgs;
+  /** It left (removeWorker): records still pointing at it must not count on it. */
+  left: boolean;
+}
+
+/** A worker's transition arguments: dispatch and finish are the hot path, so they are made once per worker. */
+export interface WorkerArgs {
+  readonly dispatch: TransitionArgs;
+  readonly dispatchLocal: TransitionArgs;
+  readonly finished: TransitionArgs;
+  readonly finishedThere: TransitionArgs;
 }
 
 /**
