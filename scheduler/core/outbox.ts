@@ -83,6 +83,9 @@ export class DrainedMessages implements ReadonlyMap<string, SchedulerMessage[]> 
   }
 }
 
+/** What a drain that found nothing returns (it holds no pairs: nothing can be added to it). */
+const NO_MESSAGES = new DrainedMessages([]);
+
 export class Outbox {
   /**
    * Each client's box, from `attach` to `remove`: a send finds it without adding to a map (the client's state
@@ -211,6 +214,8 @@ export class Outbox {
     }
     if (this.events.length > 0) this.events = [];
     if (this.channelEvents.size > 0) this.channelEvents.clear();
+    // Nothing for anyone (a worker's outcome that changed no wanted status): nothing is allocated.
+    if (this.dirty.length === 0) return NO_MESSAGES;
     const pairs: [string, SchedulerMessage[]][] = [];
     for (const box of this.dirty) {
       if (!box.msgs) continue;

@@ -52,6 +52,9 @@ export const OCCUPANCY_SLACK = 2;
  */
 export const STEAL_PER_THREAD = 2;
 
+/** What drainFrees returns when nothing is to be freed (read only: nobody may add to it). */
+const NO_FREES: ReadonlyMap<string, string[]> = new Map();
+
 /** Why a task went to a worker, as the story records it. */
 const WHY_LOCAL = 'local-data';
 const WHY_SHARED = 'shared';
@@ -86,6 +89,8 @@ export class TaskMachine implements TransitionContext {
   private runs = 0;
   /** The stimulus being handled (its kind and sequence number), recorded with every transition and drop in the story. */
   private stimulusKind = '';
+  /** The client whose message it is, if it is one: the story reads `<client>:<kind>` (not made into a string per message). */
+  private stimulusClient: string | undefined;
   private stimulusSeq = 0;
 
   constructor(
@@ -113,13 +118,14 @@ export class TaskMachine implements TransitionContext {
     // Where (and why there) is the arguments' worker, or for a task placed by its data, the worker it waits for.
     const placed = t.queuedOn;
     const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : placed.args.dispatchLocal;
-    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where);
+    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where, this.stimulusClient);
     this.observer.transitioned(t, from, to, time, args.worker);
   }
 
   /** A new stimulus begins: what follows until `settle()` is its doing. */
-  begin(kind: string): void {
+  begin(kind: string, client?: string): void {
     this.stimulusKind = kind;
+    this.stimulusClient = client;
     this.stimulusSeq++;
   }
 
@@ -595,15 +601,17 @@ export class TaskMachine implements TransitionContext {
   }
 
   /** Keys remote workers may drop, by worker, since the last call. */
-  drainFrees(): Map<string, string[]> {
+  drainFrees(): ReadonlyMap<string, string[]> {
     const out = this.frees;
+    // Nearly every drain finds none: nothing is allocated for it (the server drains after every event).
+    if (out.size === 0) return NO_FREES;
     this.frees = new Map();
     return out;
   }
 
   /** Notes something that happened to `t` without a transition (a declined cancel, a copy made). */
   storyNote(t: TaskRecord, event: string, worker?: string, why?: string): void {
-    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker === undefined && why === undefined ? undefined : { worker, why });
+    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker === undefined && why === undefined ? undefined : { worker, why }, this.stimulusClient);
   }
 
   storyOf(key: string) {
