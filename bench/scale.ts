@@ -23,6 +23,7 @@
 import { SchedulerState } from '../scheduler/core/state';
 import { PLACE_MIN_BYTES, STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
+import fs from 'node:fs';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { median, report } from './report';
 import { seededRandom } from '../test/support/random';
@@ -41,6 +42,21 @@ const REMOTE_RESULT_BYTES = 2 * PLACE_MIN_BYTES;
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/**
+ * CPU time of the main thread alone (ms; Linux, 10 ms ticks), a diagnostic: the process's figure also counts
+ * V8's helper threads (parallel scavenging, concurrent marking and sweeping), whose work grows with what
+ * survives and is promoted. NaN where /proc is not there.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function heap(): number {
@@ -345,6 +361,8 @@ interface Setup {
   stimulusRounds: number[];
   /** The wall-clock windows of its stimulus rounds (performance.now), to attribute GC pauses to sizes. */
   stimulusWindows: [number, number][];
+  /** Main-thread CPU per stimulus of each stimulus round (ns; see mainThreadCpuMs). */
+  mainThreadRounds: number[];
   deliverRounds: number[];
   appender: string;
   subscribers: number;
@@ -394,6 +412,7 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
     byKind: new Map(),
     stimulusRounds: [],
     stimulusWindows: [],
+    mainThreadRounds: [],
     deliverRounds: [],
     appender,
     subscribers,
@@ -406,9 +425,11 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
 
 function stimulusRound(st: Setup, stimuli: number): void {
   const w0 = performance.now();
+  const m0 = mainThreadCpuMs();
   const t0 = cpuMs();
   stream(st.sim, stimuli, st.random, st.byKind);
   st.stimulusRounds.push(((cpuMs() - t0) / stimuli) * 1e6);
+  st.mainThreadRounds.push(((mainThreadCpuMs() - m0) / stimuli) * 1e6);
   st.stimulusWindows.push([w0, performance.now()]);
 }
 
@@ -504,6 +525,7 @@ export async function run(): Promise<void> {
     'ns per stimulus by kind (mean wall time, a diagnostic):',
     `${pad('kind', 13)} ${rows.map((r) => pad(`${r.workers}w/${r.clients}c`, 12)).join(' ')}`,
     ...[...first.byKind.keys()].sort().map((k) => `${pad(k, 13)} ${rows.map((r) => { const b = r.byKind.get(k); return pad(b ? ((b.ms / b.n) * 1e6).toFixed(0) : '-', 12); }).join(' ')}`),
+    `${pad('main thread', 13)} ${setups.map((st) => pad(median(st.mainThreadRounds).toFixed(0), 12)).join(' ')}   (CPU per stimulus of the main thread alone; the rest of ns/stimulus is V8's helper threads)`,
     ...(['minor', 'major'] as const).map((m) => `${pad(`gc ${m}`, 13)} ${setups.map((st) => pad(gcPerStimulus(st, stimuli)[m].toFixed(0), 12)).join(' ')}   (main-thread GC pause per stimulus of the stimulus rounds)`),
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
