@@ -177,14 +177,6 @@ export function heldByOthers(t: TaskRecord, c: ClientState, seen = new Set<TaskR
   return false;
 }
 
-/** Every client that wants `t` (its wanters, one or a Set). */
-export function forEachWanter(t: TaskRecord, fn: (c: ClientState) => void): void {
-  const w = t.wanters;
-  if (w === undefined) return;
-  if (w instanceof Set) for (const c of w) fn(c);
-  else fn(w);
-}
-
 function addWanter(t: TaskRecord, c: ClientState): void {
   const w = t.wanters;
   if (w === undefined) t.wanters = c;

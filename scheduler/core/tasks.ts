@@ -2,8 +2,7 @@
 import type { ErrorInfo } from '../protocol/errors';
 import { Ring } from '../util/ring';
 import type { ExecTask } from '../protocol/messages';
-import type { ClientState } from './clients';
-import type { TransitionArgs } from './transitions';
+import type { OutboxBox } from './outbox';
 
 export type { ExecTask };
 
@@ -37,7 +36,7 @@ export class TaskRecord {
    * Clients whose want-count of this key is above zero: one client, or a Set when several (most keys have
    * one). Their states themselves, so that a status change reaches their outboxes without a lookup by id.
    */
-  wanters: ClientState | Set<ClientState> | undefined;
+  wanters: Wanter | Set<Wanter> | undefined;
   /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
   wantOwner: { readonly id: string } | undefined;
   wantN = 0;
@@ -123,12 +122,26 @@ export interface WorkerState {
   left: boolean;
 }
 
-/** A worker's transition arguments: dispatch and finish are the hot path, so they are made once per worker. */
+/** A worker's transition arguments (transitions.ts TransitionArgs): dispatch and finish are the hot path, so they are made once per worker. */
 export interface WorkerArgs {
-  readonly dispatch: TransitionArgs;
-  readonly dispatchLocal: TransitionArgs;
-  readonly finished: TransitionArgs;
-  readonly finishedThere: TransitionArgs;
+  readonly dispatch: WorkerTransitionArgs;
+  readonly dispatchLocal: WorkerTransitionArgs;
+  readonly finished: WorkerTransitionArgs;
+  readonly finishedThere: WorkerTransitionArgs;
+}
+
+/** The part of transitions.ts TransitionArgs a worker's arguments use (declared here: tasks.ts imports no other part of the core). */
+interface WorkerTransitionArgs {
+  readonly event: string;
+  readonly worker: string;
+  readonly why?: string;
+  readonly holder?: string;
+}
+
+/** A client as a key's wanter (clients.ts ClientState): where its status updates go. */
+export interface Wanter {
+  readonly id: string;
+  readonly box: OutboxBox;
 }
 
 /**
