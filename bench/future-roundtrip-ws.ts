@@ -6,10 +6,23 @@
  * (`--threads 1`), and `future-roundtrip-ws-realistic`, a scheduler running no tasks (`--threads 0`) with
  * two worker processes of one thread each, so the task and its result cross to a worker process and back.
  */
+import fs from 'node:fs';
 import { Client } from '../scheduler';
 import { percentile, report } from './report';
-import { nowUs, peerResult, startPeer, startScheduler, startWorker, stopAll, TOKEN } from './ws-helpers/processes';
+import { cpuMs, nowUs, peerResult, startPeer, startScheduler, startWorker, stopAll, TOKEN } from './ws-helpers/processes';
 import { waitUntil } from '../test/support/wait';
+
+/** CPU time (user + system) of the main thread of process `pid`, in milliseconds (Linux; NaN elsewhere). */
+function mainThreadCpuMs(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
 
 export async function run(): Promise<void> {
   await roundtrips('future-roundtrip-ws', 1, 0);
@@ -21,8 +34,8 @@ async function roundtrips(name: string, threads: number, workers: number): Promi
   const n = Number(process.env.SF_BENCH_ROUNDTRIPS ?? 5000);
   const warmup = 500;
   try {
-    const { address } = await startScheduler(threads);
-    await Promise.all(Array.from({ length: workers }, () => startWorker(address, 1)));
+    const { address, proc: scheduler } = await startScheduler(threads);
+    const workerProcs = await Promise.all(Array.from({ length: workers }, () => startWorker(address, 1)));
     const b = startPeer('roundtrip-echo', address, n);
     await b.waitFor(/^READY$/m);
     const a = await Client.connect(address, { token: TOKEN, reconnect: false });
@@ -32,7 +45,17 @@ async function roundtrips(name: string, threads: number, workers: number): Promi
     await Promise.all([futures.ready, acks.ready]);
     const it = acks[Symbol.asyncIterator]();
     const samples: number[] = [];
+    // CPU (user + system, all threads) each process spends per measured round trip: steadier than p99 on a
+    // shared machine. Counted from the end of the warm-up.
+    // `workerK.main`: the worker process's main thread alone (its pool thread is the rest).
+    const meters: Record<string, () => number> = { scheduler: () => cpuMs(scheduler.proc.pid), A: () => cpuMs(), B: () => cpuMs(b.proc.pid) };
+    workerProcs.forEach((w, k) => {
+      meters[`worker${k}`] = () => cpuMs(w.proc.pid);
+      meters[`worker${k}.main`] = () => mainThreadCpuMs(w.proc.pid);
+    });
+    let cpu0: Record<string, number> = {};
     for (let i = 0; i < n; i++) {
+      if (i === warmup) cpu0 = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, m()]));
       const t0 = nowUs();
       const f = a.submit({ fn: (x: number) => x + 1, args: [i], pure: false });
       futures.append(f);
@@ -42,6 +65,7 @@ async function roundtrips(name: string, threads: number, workers: number): Promi
       samples.push(ack.t - t0);
       f.release();
     }
+    const cpuUsPerTrip = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, Math.round(((m() - cpu0[k]) * 1000) / Math.max(n - warmup, 1))]));
     const { received } = await peerResult<{ received: number }>(b);
     if (received !== n) throw new Error(`the other process got ${received} of ${n} futures`);
     const kept = samples.slice(warmup);
@@ -53,6 +77,7 @@ async function roundtrips(name: string, threads: number, workers: number): Promi
       workerProcesses: workers,
       target: 1,
       targetP99: 5,
+      cpuUsPerTrip,
     });
     await it.return?.();
     await a.close();

@@ -23,6 +23,8 @@
 import { SchedulerState } from '../scheduler/core/state';
 import { PLACE_MIN_BYTES, STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
+import fs from 'node:fs';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { median, report } from './report';
 import { seededRandom } from '../test/support/random';
 
@@ -40,6 +42,21 @@ const REMOTE_RESULT_BYTES = 2 * PLACE_MIN_BYTES;
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/**
+ * CPU time of the main thread alone (ms; Linux, 10 ms ticks), a diagnostic: the process's figure also counts
+ * V8's helper threads (parallel scavenging, concurrent marking and sweeping), whose work grows with what
+ * survives and is promoted. NaN where /proc is not there.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function heap(): number {
@@ -342,6 +359,10 @@ interface Setup {
   heapPerWorker: number;
   byKind: Map<Kind, { n: number; ms: number }>;
   stimulusRounds: number[];
+  /** The wall-clock windows of its stimulus rounds (performance.now), to attribute GC pauses to sizes. */
+  stimulusWindows: [number, number][];
+  /** Main-thread CPU per stimulus of each stimulus round (ns; see mainThreadCpuMs). */
+  mainThreadRounds: number[];
   deliverRounds: number[];
   appender: string;
   subscribers: number;
@@ -390,6 +411,8 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
     heapPerWorker: (h2 - h1) / size.workers,
     byKind: new Map(),
     stimulusRounds: [],
+    stimulusWindows: [],
+    mainThreadRounds: [],
     deliverRounds: [],
     appender,
     subscribers,
@@ -401,9 +424,32 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
 }
 
 function stimulusRound(st: Setup, stimuli: number): void {
+  const w0 = performance.now();
+  const m0 = mainThreadCpuMs();
   const t0 = cpuMs();
   stream(st.sim, stimuli, st.random, st.byKind);
   st.stimulusRounds.push(((cpuMs() - t0) / stimuli) * 1e6);
+  st.mainThreadRounds.push(((mainThreadCpuMs() - m0) / stimuli) * 1e6);
+  st.stimulusWindows.push([w0, performance.now()]);
+}
+
+/** GC pauses of the main thread (a diagnostic): collected while the rounds run, read once they are done. */
+const gcPauses: { start: number; ms: number; kind: number }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, ms: e.duration, kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0 });
+});
+
+/** GC pause per stimulus of one size's stimulus rounds (ns), minor (scavenges) and the rest (mark-compact, incremental marking). */
+function gcPerStimulus(st: Setup, stimuli: number): { minor: number; major: number } {
+  let minor = 0;
+  let major = 0;
+  for (const g of gcPauses) {
+    if (!st.stimulusWindows.some(([a, b]) => g.start >= a && g.start < b)) continue;
+    if (g.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) minor += g.ms;
+    else major += g.ms;
+  }
+  const n = stimuli * st.stimulusWindows.length;
+  return { minor: (minor / n) * 1e6, major: (major / n) * 1e6 };
 }
 
 function deliverRound(st: Setup): void {
@@ -441,12 +487,16 @@ export async function run(): Promise<void> {
   const rounds = Number(process.env.SF_BENCH_SCALE_ROUNDS ?? 5);
   const only = process.env.SF_BENCH_SCALE_SIZES?.split(',').map(Number);
   const setups = SIZES.filter((_, i) => !only || only.includes(i)).map((size) => setUp(size, items, stimuli));
+  gcObserver.observe({ entryTypes: ['gc'] });
   for (let r = 0; r < rounds; r++) {
     for (const st of setups) {
       stimulusRound(st, stimuli);
       deliverRound(st);
     }
   }
+  // The observer hears of the pauses once the event loop has turned (a timer: an immediate comes too early).
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gcObserver.disconnect();
   const rows: Row[] = [];
   for (const st of setups) {
     const size = st.size;
@@ -475,6 +525,8 @@ export async function run(): Promise<void> {
     'ns per stimulus by kind (mean wall time, a diagnostic):',
     `${pad('kind', 13)} ${rows.map((r) => pad(`${r.workers}w/${r.clients}c`, 12)).join(' ')}`,
     ...[...first.byKind.keys()].sort().map((k) => `${pad(k, 13)} ${rows.map((r) => { const b = r.byKind.get(k); return pad(b ? ((b.ms / b.n) * 1e6).toFixed(0) : '-', 12); }).join(' ')}`),
+    `${pad('main thread', 13)} ${setups.map((st) => pad(median(st.mainThreadRounds).toFixed(0), 12)).join(' ')}   (CPU per stimulus of the main thread alone; the rest of ns/stimulus is V8's helper threads)`,
+    ...(['minor', 'major'] as const).map((m) => `${pad(`gc ${m}`, 13)} ${setups.map((st) => pad(gcPerStimulus(st, stimuli)[m].toFixed(0), 12)).join(' ')}   (main-thread GC pause per stimulus of the stimulus rounds)`),
   ];
   process.stderr.write(`${lines.join('\n')}\n`);
   // Memory is judged at the largest size: at the smallest, the few hundred KiB measured are within the heap's noise.

@@ -332,6 +332,8 @@ class ChannelIterator<T> implements AsyncIterator<T, void, undefined> {
   private finished = false;
   private waiting: { cancel: () => void } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Steps begun on `chain` and not yet settled. */
+  private inFlight = 0;
 
   constructor(
     private readonly chan: Channel<T>,
@@ -339,8 +341,25 @@ class ChannelIterator<T> implements AsyncIterator<T, void, undefined> {
   ) {}
 
   next(): Promise<IteratorResult<T, void>> {
+    // The common case of a subscriber reading a window that holds items: no step waits, and the next item
+    // is there now. It is taken at once, without the chain of promises a waiting step needs (a subscriber
+    // process of hundreds of clients spent about a tenth of its time on those per item).
+    if (this.inFlight === 0 && this.cursor !== undefined && !this.finished) {
+      let next: ReturnType<Channel<T>['pull']>;
+      try {
+        next = this.chan.pull(this.cursor);
+      } catch (err) {
+        this.finished = true;
+        return Promise.reject(err);
+      }
+      if (next !== 'wait' && next !== 'end') {
+        this.cursor = next.at + 1;
+        return Promise.resolve({ value: next.item as T, done: false });
+      }
+    }
     // Calls that do not wait for each other still get consecutive items.
-    const step = this.chain.then(() => this.step());
+    this.inFlight++;
+    const step = this.chain.then(() => this.step()).finally(() => this.inFlight--);
     this.chain = step.catch(() => undefined);
     return step;
   }

@@ -46,13 +46,13 @@ export class Channels {
   subscribe(c: ClientState, req: SubscribeRequest): void {
     const { name, maxlen, from, resume, epoch } = req;
     let ch = this.logs.get(name);
-    const deletedMeanwhile = resume && (c.deleted.has(name) || (epoch !== undefined && ch?.epoch !== epoch));
-    if (!resume) c.deleted.delete(name);
+    const deletedMeanwhile = resume && (c.deleted?.has(name) === true || (epoch !== undefined && ch?.epoch !== epoch));
+    if (!resume) c.deleted?.delete(name);
     if (deletedMeanwhile || (!ch && !req.create)) {
       // Resuming a channel that was deleted meanwhile (perhaps made again: another incarnation), or an
       // observer that must not bring back a deleted channel nor fix its maxlen: it is gone for them.
-      c.deleted.delete(name);
-      this.outbox.send(c.id, { op: 'chan-deleted', channel: name });
+      c.deleted?.delete(name);
+      this.outbox.sendTo(c.box, { op: 'chan-deleted', channel: name });
       return;
     }
     if (!ch) {
@@ -66,7 +66,7 @@ export class Channels {
     const start = typeof from === 'number' && from > first ? Math.min(from, ch.count) : first;
     const items: WireItem[] = [];
     for (let i = start - first; i < ch.items.length; i++) items.push(this.wireItem(c, ch.items.at(i)));
-    this.outbox.send(c.id, { op: 'replay', channel: name, start, items, stopped: ch.stopped, maxlen: ch.maxlen, epoch: ch.epoch });
+    this.outbox.sendTo(c.box, { op: 'replay', channel: name, start, items, stopped: ch.stopped, maxlen: ch.maxlen, epoch: ch.epoch });
   }
 
   unsubscribe(c: ClientState, name: string): void {
@@ -78,7 +78,7 @@ export class Channels {
   append(c: ClientState, name: string, items: WireItem[], epoch?: number): void {
     const ch = this.current(name, epoch);
     if (!ch || ch.stopped) {
-      c.refused.set(name, ch
+      (c.refused ??= new Map()).set(name, ch
         ? { name: 'ChannelStoppedError', message: `channel '${name}' is stopped: no more appends are accepted`, code: 'ERR_CHANNEL_STOPPED', channel: name }
         : { name: 'ChannelDeletedError', message: `channel '${name}' was deleted`, code: 'ERR_CHANNEL_DELETED', channel: name });
       return;
@@ -91,7 +91,7 @@ export class Channels {
         const key = item.k;
         const t = this.machine.tasks.get(key);
         if (!t) {
-          c.refused.set(name, { name: 'FutureReleasedError', message: `future ${key} was released before it was appended to '${name}'`, code: 'ERR_FUTURE_RELEASED', key, channel: name });
+          (c.refused ??= new Map()).set(name, { name: 'FutureReleasedError', message: `future ${key} was released before it was appended to '${name}'`, code: 'ERR_FUTURE_RELEASED', key, channel: name });
           continue;
         }
         t.channelRefs++;
@@ -113,9 +113,20 @@ export class Channels {
     const msg: SchedulerMessage = { op: 'items', channel: name, start, items: accepted.map(wireOf) };
     // Marked shared (wire/codec.ts SHARED_MESSAGE, not enumerable): a WebSocket transport encodes it once for every subscriber.
     if (ch.subscribers.size > 1) Object.defineProperty(msg, Symbol.for('shared-futures.shared-message'), { value: true });
+    // The appender, when it is subscribed, is sent to last: it knows what it appended, the others are waiting
+    // to hear of it (a transport writes its connections in the order the core sent to them).
+    let appender: ClientState | undefined;
     for (const sc of ch.subscribers.values()) {
+      if (sc === c) {
+        appender = sc;
+        continue;
+      }
       for (const t of futures) addWant(sc, t);
       this.outbox.sendTo(sc.box, msg);
+    }
+    if (appender) {
+      for (const t of futures) addWant(appender, t);
+      this.outbox.sendTo(appender.box, msg);
     }
     this.changed(ch);
   }
@@ -125,7 +136,7 @@ export class Channels {
     const ch = this.current(name, epoch);
     if (!ch || ch.stopped) return;
     ch.stopped = true;
-    for (const sid of ch.subscribers.keys()) this.outbox.send(sid, { op: 'chan-stop', channel: name });
+    for (const sc of ch.subscribers.values()) this.outbox.sendTo(sc.box, { op: 'chan-stop', channel: name });
     this.changed(ch);
   }
 
@@ -138,8 +149,8 @@ export class Channels {
     for (const sc of ch.subscribers.values()) {
       sc.channels.delete(name);
       // Noted in case the message is lost with a dropped connection: the client's resume is answered the same.
-      sc.deleted.add(name);
-      this.outbox.send(sc.id, { op: 'chan-deleted', channel: name });
+      (sc.deleted ??= new Set()).add(name);
+      this.outbox.sendTo(sc.box, { op: 'chan-deleted', channel: name });
     }
     this.outbox.channelEvent(name, { type: 'channel', name, count: ch.count, length: 0, maxlen: ch.maxlen, stopped: true, deleted: true });
   }

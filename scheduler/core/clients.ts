@@ -12,10 +12,13 @@ export interface ClientState {
   /** This client's want-count of each key it wants (always > 0). */
   wants: Wants;
   channels: Set<string>;
-  /** Channels where an append of this client was refused since its last flush, with the reason. */
-  refused: Map<string, ErrorInfo>;
-  /** Channels deleted while this client was subscribed: a resuming subscription must not bring them back. */
-  deleted: Set<string>;
+  /**
+   * Channels where an append of this client was refused since its last flush, with the reason; made when the
+   * first is (most clients never have one: an idle client costs no table, a flush looks at one field).
+   */
+  refused: Map<string, ErrorInfo> | undefined;
+  /** Channels deleted while this client was subscribed (made at the first): a resuming subscription must not bring them back. */
+  deleted: Set<string> | undefined;
   observer: boolean;
   /** Where its messages wait for the next drain (a delivery to thousands of subscribers looks none up). */
   box: OutboxBox;
@@ -60,7 +63,7 @@ export class Wants {
 }
 
 export function newClientState(id: string, box: OutboxBox): ClientState {
-  return { id, wants: new Wants(), channels: new Set(), refused: new Map(), deleted: new Set(), observer: false, box };
+  return { id, wants: new Wants(), channels: new Set(), refused: undefined, deleted: undefined, observer: false, box };
 }
 
 /** `c`'s want-count of `t` (0 when it does not want it). */
@@ -78,13 +81,13 @@ export function addWant(c: ClientState, t: TaskRecord): void {
   if (owner === undefined && t.wanters === undefined) {
     // Nobody wants it (nearly always a new key): the count goes on the record.
     own(c, t, 1);
-    t.wanters = c.id;
+    t.wanters = c;
     return;
   }
   const shared = c.wants.shared;
   const n = shared.get(t.key) ?? 0;
   shared.set(t.key, n + 1);
-  if (n === 0) addWanter(t, c.id);
+  if (n === 0) addWanter(t, c);
 }
 
 /**
@@ -100,7 +103,7 @@ export function dropWant(c: ClientState, key: string, n: number, tasks: Readonly
       return undefined;
     }
     disown(c, t);
-    return removeWanter(t, c.id) ? t : undefined;
+    return removeWanter(t, c) ? t : undefined;
   }
   const shared = c.wants.shared;
   const had = shared.get(key);
@@ -110,7 +113,7 @@ export function dropWant(c: ClientState, key: string, n: number, tasks: Readonly
     return undefined;
   }
   shared.delete(key);
-  return t && removeWanter(t, c.id) ? t : undefined;
+  return t && removeWanter(t, c) ? t : undefined;
 }
 
 /** Sets `c`'s want-count of `t` to exactly `n` (> 0): a resynchronising client says what it holds. */
@@ -121,13 +124,13 @@ export function setWant(c: ClientState, t: TaskRecord, n: number): void {
   }
   if (t.wantOwner === undefined && t.wanters === undefined) {
     own(c, t, n);
-    t.wanters = c.id;
+    t.wanters = c;
     return;
   }
   const shared = c.wants.shared;
   const had = shared.get(t.key) ?? 0;
   shared.set(t.key, n);
-  if (had === 0) addWanter(t, c.id);
+  if (had === 0) addWanter(t, c);
 }
 
 /** `c` keeps its count of `t` (`n`) on the record. */
@@ -156,42 +159,42 @@ function disown(c: ClientState, t: TaskRecord): void {
 }
 
 /**
- * Whether anyone but client `id` holds `t`: another client, a channel slot, or an unfinished dependent that
+ * Whether anyone but client `c` holds `t`: another client, a channel slot, or an unfinished dependent that
  * someone else holds (dependents only this client wants are cancelled with it, as in Dask).
  */
-export function heldByOthers(t: TaskRecord, id: string, seen = new Set<TaskRecord>()): boolean {
+export function heldByOthers(t: TaskRecord, c: ClientState, seen = new Set<TaskRecord>()): boolean {
   if (seen.has(t)) return false;
   seen.add(t);
   if (t.channelRefs > 0) return true;
-  if (t.wanters !== undefined && (typeof t.wanters === 'string' ? t.wanters !== id : t.wanters.size > 1 || !t.wanters.has(id))) return true;
+  const w = t.wanters;
+  if (w !== undefined && (w instanceof Set ? w.size > 1 || !w.has(c) : w !== c)) return true;
   if (t.dependents) {
     for (const d of t.dependents) {
       const active = d.state === 'released' || d.state === 'waiting' || d.state === 'queued' || d.state === 'processing';
-      if (active && heldByOthers(d, id, seen)) return true;
+      if (active && heldByOthers(d, c, seen)) return true;
     }
   }
   return false;
 }
 
-function addWanter(t: TaskRecord, id: string): void {
+function addWanter(t: TaskRecord, c: ClientState): void {
   const w = t.wanters;
-  if (w === undefined) t.wanters = id;
-  else if (typeof w === 'string') {
-    if (w !== id) t.wanters = new Set([w, id]);
-  } else w.add(id);
+  if (w === undefined) t.wanters = c;
+  else if (w instanceof Set) w.add(c);
+  else if (w !== c) t.wanters = new Set([w, c]);
 }
 
-/** Removes `id` from the wanters of `t`; true when it was there. */
-function removeWanter(t: TaskRecord, id: string): boolean {
+/** Removes `c` from the wanters of `t`; true when it was there. */
+function removeWanter(t: TaskRecord, c: ClientState): boolean {
   const w = t.wanters;
   if (w === undefined) return false;
-  if (typeof w === 'string') {
-    if (w !== id) return false;
+  if (!(w instanceof Set)) {
+    if (w !== c) return false;
     t.wanters = undefined;
     return true;
   }
-  if (!w.delete(id)) return false;
-  if (w.size === 1) t.wanters = w.values().next().value as string;
+  if (!w.delete(c)) return false;
+  if (w.size === 1) t.wanters = w.values().next().value as ClientState;
   else if (w.size === 0) t.wanters = undefined;
   return true;
 }

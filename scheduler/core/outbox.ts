@@ -34,6 +34,8 @@ export interface OutboxBox {
   status: StatusBuffer | undefined;
   /** Made for a send to an id that has no box (not a client): dropped at the next drain. */
   transient: boolean;
+  /** Its client left (`remove`): what is sent to it now is dropped. */
+  closed: boolean;
 }
 
 /**
@@ -81,6 +83,9 @@ export class DrainedMessages implements ReadonlyMap<string, SchedulerMessage[]> 
   }
 }
 
+/** What a drain that found nothing returns (it holds no pairs: nothing can be added to it). */
+const NO_MESSAGES = new DrainedMessages([]);
+
 export class Outbox {
   /**
    * Each client's box, from `attach` to `remove`: a send finds it without adding to a map (the client's state
@@ -91,19 +96,16 @@ export class Outbox {
   private statusDirty: OutboxBox[] = [];
   private events: SchedulerEvent[] = [];
   private channelEvents = new Map<string, SchedulerEvent>();
-  /** Clients that asked for events; nothing is recorded for observers while there are none. */
-  private readonly observerIds = new Set<string>();
-  /** The box the last status went to (see sendStatus). */
-  private lastStatusBox: OutboxBox | undefined;
-
+  /** The boxes of clients that asked for events; nothing is recorded for observers while there are none. */
+  private readonly observerBoxes = new Set<OutboxBox>();
   get observers(): number {
-    return this.observerIds.size;
+    return this.observerBoxes.size;
   }
 
-  /** Client `clientId` starts (`on`) or stops receiving scheduler events. */
-  observe(clientId: string, on: boolean): void {
-    if (on) this.observerIds.add(clientId);
-    else this.observerIds.delete(clientId);
+  /** The client of `box` starts (`on`) or stops receiving scheduler events. */
+  observe(box: OutboxBox, on: boolean): void {
+    if (on && !box.closed) this.observerBoxes.add(box);
+    else this.observerBoxes.delete(box);
   }
 
   /** The box of a client that connected (kept until `remove`). */
@@ -115,7 +117,7 @@ export class Outbox {
 
   private box(clientId: string): OutboxBox {
     let box = this.boxes.get(clientId);
-    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined, transient: true }));
+    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined, transient: true, closed: false }));
     return box;
   }
 
@@ -123,22 +125,21 @@ export class Outbox {
     this.sendTo(this.box(clientId), msg);
   }
 
-  /** `send` to a client whose box is at hand. */
+  /** `send` to a client whose box is at hand (its state holds it: no lookup by id on the hot paths). */
   sendTo(box: OutboxBox, msg: SchedulerMessage): void {
     if (box.msgs) box.msgs.push(msg);
+    else if (box.closed) return;
     else {
       box.msgs = [msg];
       this.dirty.push(box);
     }
   }
 
-  sendStatus(clientId: string, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    // Status changes come in runs for one client (a map's tasks finishing): the box of the previous one is
-    // reused while it still has a buffer (a box is only dropped after its buffer was taken).
-    const last = this.lastStatusBox;
-    const box = last !== undefined && last.status !== undefined && last.id === clientId ? last : (this.lastStatusBox = this.box(clientId));
+  /** A status update for the client of `box` (its state holds it: no lookup by id). */
+  sendStatus(box: OutboxBox, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
     let buf = box.status;
     if (!buf) {
+      if (box.closed) return;
       box.status = buf = { keys: [], s: [], e: undefined };
       this.statusDirty.push(box);
     }
@@ -167,14 +168,19 @@ export class Outbox {
     box.status = undefined;
   }
 
-  /** A client left: what was queued for it is dropped, with its box. */
+  /** A client left: what was queued for it is dropped, with its box (closed: later sends to it are dropped). */
   remove(clientId: string): void {
+    const box = this.boxes.get(clientId);
     this.forget(clientId);
     this.boxes.delete(clientId);
+    if (box) {
+      box.closed = true;
+      this.observerBoxes.delete(box);
+    }
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
-  drain(clients: ReadonlyMap<string, { readonly observer: boolean }>): DrainedMessages {
+  drain(): DrainedMessages {
     if (this.statusDirty.length > 0) {
       const statusDirty = this.statusDirty;
       this.statusDirty = [];
@@ -186,27 +192,30 @@ export class Outbox {
         const buf = box.status;
         if (!buf) continue;
         box.status = undefined;
-        if (!clients.has(box.id)) {
-          if (box.transient && !box.msgs) this.boxes.delete(box.id);
+        // Not a client's (a transient box: sent to an id that is not connected): nobody to tell.
+        if (box.transient) {
+          if (!box.msgs) this.boxes.delete(box.id);
           continue;
         }
         if (last && sameStatus(last.buf, buf)) {
           if (last.copies++ === 1) Object.defineProperty(last.msg, SHARED, { value: true });
-          this.send(box.id, last.msg);
+          this.sendTo(box, last.msg);
           continue;
         }
         const msg: SchedulerMessage = buf.e ? { op: 'status', keys: buf.keys, s: buf.s, e: buf.e } : { op: 'status', keys: buf.keys, s: buf.s };
         last = { buf, msg, copies: 1 };
-        this.send(box.id, msg);
+        this.sendTo(box, msg);
       }
     }
     if (this.observers > 0 && (this.events.length > 0 || this.channelEvents.size > 0)) {
       const events = [...this.events, ...this.channelEvents.values()];
       // The observers only: a drain must not cost a visit to every client.
-      for (const id of this.observerIds) if (clients.get(id)?.observer) this.send(id, { op: 'events', events });
+      for (const box of this.observerBoxes) this.sendTo(box, { op: 'events', events });
     }
     if (this.events.length > 0) this.events = [];
     if (this.channelEvents.size > 0) this.channelEvents.clear();
+    // Nothing for anyone (a worker's outcome that changed no wanted status): nothing is allocated.
+    if (this.dirty.length === 0) return NO_MESSAGES;
     const pairs: [string, SchedulerMessage[]][] = [];
     for (const box of this.dirty) {
       if (!box.msgs) continue;

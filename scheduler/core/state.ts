@@ -48,6 +48,8 @@ export interface RemoteGather {
   remote: Map<string, { keys: string[]; index: number[] }>;
 }
 
+const NO_REMOTE_GATHERS: readonly RemoteGather[] = Object.freeze([]);
+
 export class SchedulerState implements TransitionObserver {
   readonly clients = new Map<string, ClientState>();
   readonly fns = new Map<string, FnSpec>();
@@ -104,8 +106,9 @@ export class SchedulerState implements TransitionObserver {
   /** A client connected (its `hello`). */
   addClient(id: string): void {
     if (this.clients.has(id)) throw new Error(`client id ${id} is already connected`);
-    this.clients.set(id, newClientState(id, this.outbox.attach(id)));
-    this.send(id, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
+    const c = newClientState(id, this.outbox.attach(id));
+    this.clients.set(id, c);
+    this.sendTo(c, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
   }
 
   /** A client came back within its grace period: it gets a new welcome and resynchronises. */
@@ -120,7 +123,7 @@ export class SchedulerState implements TransitionObserver {
     if (!c) return;
     this.stimulus('client-left', () => {
       this.clients.delete(id);
-      if (c.observer) this.outbox.observe(id, false);
+      if (c.observer) this.outbox.observe(c.box, false);
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
       this.replicas.clientLeft(id);
@@ -136,17 +139,19 @@ export class SchedulerState implements TransitionObserver {
   handleClient(id: string, msg: ClientMessage): void {
     const c = this.clients.get(id);
     if (!c) return;
-    this.stimulus(`${id}:${msg.op}`, () => {
-      try {
-        this.dispatchClient(c, msg);
-      } catch (err) {
-        // An error without a code of ours is a fault of the scheduler: it must not read as a task's own error.
-        const error: ErrorInfo = { code: 'ERR_INTERNAL', ...toErrorInfo(err) };
-        const req = 'req' in msg ? msg.req : undefined;
-        if (req !== undefined) this.send(id, { op: 'reply', req, ok: false, error });
-        else this.send(id, { op: 'error', error });
-      }
-    });
+    // The hot path: no closure, and the story's `<client>:<op>` is put together only when it is read.
+    this.machine.begin(msg.op, id);
+    try {
+      this.dispatchClient(c, msg);
+    } catch (err) {
+      // An error without a code of ours is a fault of the scheduler: it must not read as a task's own error.
+      const error: ErrorInfo = { code: 'ERR_INTERNAL', ...toErrorInfo(err) };
+      const req = 'req' in msg ? msg.req : undefined;
+      if (req !== undefined) this.sendTo(c, { op: 'reply', req, ok: false, error });
+      else this.sendTo(c, { op: 'error', error });
+    } finally {
+      this.machine.settle();
+    }
   }
 
   private dispatchClient(c: ClientState, msg: ClientMessage): void {
@@ -155,7 +160,7 @@ export class SchedulerState implements TransitionObserver {
         return this.submit(c, msg.fns, msg.tasks);
       case 'scatter':
         for (const { key, value } of msg.items) this.scatterOne(c, key, value);
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true });
       case 'want':
         for (const key of msg.keys) this.want(c, key);
         return;
@@ -166,7 +171,7 @@ export class SchedulerState implements TransitionObserver {
         return this.resync(c, msg.keys, msg.n);
       case 'cancel':
         for (const key of msg.keys) this.cancel(c, key, msg.force === true);
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true });
       case 'gather':
         return this.gather(c, msg.req, msg.keys, msg.wait === true);
       case 'sub':
@@ -174,31 +179,33 @@ export class SchedulerState implements TransitionObserver {
       case 'append':
         return this.chans.append(c, msg.channel, msg.items, msg.epoch);
       case 'flush': {
-        const refused = c.refused.get(msg.channel);
-        c.refused.delete(msg.channel);
-        if (refused) return this.send(c.id, { op: 'reply', req: msg.req, ok: false, error: refused });
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
+        const refused = c.refused?.get(msg.channel);
+        if (refused) {
+          c.refused?.delete(msg.channel);
+          return this.sendTo(c, { op: 'reply', req: msg.req, ok: false, error: refused });
+        }
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true });
       }
       case 'stop':
         this.chans.stop(msg.channel, msg.epoch);
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true });
       case 'unsub':
         return this.chans.unsubscribe(c, msg.channel);
       case 'delete':
         this.chans.delete(msg.channel, msg.epoch);
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true });
       case 'channels':
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.channelInfos() });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true, value: this.channelInfos() });
       case 'info':
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.info() });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true, value: this.info() });
       case 'story':
-        return this.send(c.id, { op: 'reply', req: msg.req, ok: true, value: this.storyOf(msg.key) });
+        return this.sendTo(c, { op: 'reply', req: msg.req, ok: true, value: this.storyOf(msg.key) });
       case 'replicate':
         return this.replicas.request(c.id, msg.req, msg.keys, msg.n);
       case 'events':
         if (msg.on !== c.observer) {
           c.observer = msg.on;
-          this.outbox.observe(c.id, msg.on);
+          this.outbox.observe(c.box, msg.on);
         }
         return;
       case 'hello':
@@ -220,7 +227,7 @@ export class SchedulerState implements TransitionObserver {
     const t = this.machine.record(key);
     const first = wantCount(c, t) === 0;
     addWant(c, t);
-    if (first) this.sendStatus(c.id, key, publicStatus(t.state), t.error);
+    if (first) this.sendStatus(c, key, publicStatus(t.state), t.error);
   }
 
   /** After a reconnect: the client's want-counts become exactly what it says it holds. */
@@ -233,11 +240,11 @@ export class SchedulerState implements TransitionObserver {
       const t = this.machine.tasks.get(key);
       if (!t) {
         // Released while this client was away (its grace period ran out): it cannot come back.
-        this.sendStatus(c.id, key, 'lost', { name: 'FutureReleasedError', message: `future ${key} was released while this client was disconnected`, code: 'ERR_FUTURE_RELEASED', key });
+        this.sendStatus(c, key, 'lost', { name: 'FutureReleasedError', message: `future ${key} was released while this client was disconnected`, code: 'ERR_FUTURE_RELEASED', key });
         continue;
       }
       setWant(c, t, n);
-      this.sendStatus(c.id, key, publicStatus(t.state), t.error);
+      this.sendStatus(c, key, publicStatus(t.state), t.error);
     }
   }
 
@@ -250,7 +257,7 @@ export class SchedulerState implements TransitionObserver {
   private cancel(c: ClientState, key: string, force: boolean): void {
     const t = this.machine.tasks.get(key);
     if (!t) return;
-    if (!force && heldByOthers(t, c.id)) this.machine.storyNote(t, `cancel-declined:${c.id}:others-hold-it`);
+    if (!force && heldByOthers(t, c)) this.machine.storyNote(t, `cancel-declined:${c.id}:others-hold-it`);
     else this.machine.cancel(t, force ? `cancelled-by:${c.id}:force` : `cancelled-by:${c.id}`);
   }
 
@@ -269,7 +276,7 @@ export class SchedulerState implements TransitionObserver {
       addWant(c, t);
       if (!this.machine.definable(t)) {
         // An identical key: share the task there is, and learn where it stands.
-        this.sendStatus(c.id, t.key, publicStatus(t.state), t.error);
+        this.sendStatus(c, t.key, publicStatus(t.state), t.error);
         continue;
       }
       if (spec.fn === '' && 'value' in spec) {
@@ -306,7 +313,7 @@ export class SchedulerState implements TransitionObserver {
       this.remoteGathers.push({ client: c.id, req, values: plan.values, remote: plan.remote });
       return;
     }
-    this.send(c.id, { op: 'reply', req, ok: true, value: plan.values });
+    this.sendTo(c, { op: 'reply', req, ok: true, value: plan.values });
   }
 
   /** Answers the waiting gathers whose keys all settled (parking again any whose key was since recomputed). */
@@ -317,14 +324,16 @@ export class SchedulerState implements TransitionObserver {
       try {
         this.gather(c, w.req, w.keys, true);
       } catch (err) {
-        this.send(c.id, { op: 'reply', req: w.req, ok: false, error: { code: 'ERR_INTERNAL', ...toErrorInfo(err) } });
+        this.sendTo(c, { op: 'reply', req: w.req, ok: false, error: { code: 'ERR_INTERNAL', ...toErrorInfo(err) } });
       }
     }
   }
 
   /** Gathers that need data from remote workers; the server fetches and answers them. */
-  drainRemoteGathers(): RemoteGather[] {
+  drainRemoteGathers(): readonly RemoteGather[] {
     const out = this.remoteGathers;
+    // Nearly every drain finds none: nothing is allocated for it (the server drains after every event).
+    if (out.length === 0) return NO_REMOTE_GATHERS;
     this.remoteGathers = [];
     return out;
   }
@@ -401,7 +410,7 @@ export class SchedulerState implements TransitionObserver {
   }
 
   /** Keys remote workers may drop, by worker, since the last call. */
-  drainFrees(): Map<string, string[]> {
+  drainFrees(): ReadonlyMap<string, string[]> {
     return this.machine.drainFrees();
   }
 
@@ -465,8 +474,9 @@ export class SchedulerState implements TransitionObserver {
     const after = publicStatus(to);
     if (before !== after && t.wanters !== undefined) {
       const e = to === 'erred' || to === 'lost' ? t.error : undefined;
-      if (typeof t.wanters === 'string') this.sendStatus(t.wanters, t.key, after, e);
-      else for (const cid of t.wanters) this.sendStatus(cid, t.key, after, e);
+      const w = t.wanters;
+      if (w instanceof Set) for (const c of w) this.outbox.sendStatus(c.box, t.key, after, e);
+      else this.outbox.sendStatus(w.box, t.key, after, e);
     }
     if (this.outbox.observers === 0) return;
     // Observers hear of new tasks (released -> pending is no change of public status) and of forgotten ones.
@@ -476,17 +486,23 @@ export class SchedulerState implements TransitionObserver {
     }
   }
 
+  /** To a client by id (a reply of replicate, whose client may have left meanwhile). */
   private send(clientId: string, msg: SchedulerMessage): void {
     this.outbox.send(clientId, msg);
   }
 
-  private sendStatus(clientId: string, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    this.outbox.sendStatus(clientId, key, s, e);
+  /** To a client whose state is at hand: straight to its box. */
+  private sendTo(c: ClientState, msg: SchedulerMessage): void {
+    this.outbox.sendTo(c.box, msg);
+  }
+
+  private sendStatus(c: ClientState, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
+    this.outbox.sendStatus(c.box, key, s, e);
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */
   drainOutbox(): ReadonlyMap<string, SchedulerMessage[]> {
     if (this.waiting.size > 0) this.answerWaiting();
-    return this.outbox.drain(this.clients);
+    return this.outbox.drain();
   }
 }

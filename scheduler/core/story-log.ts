@@ -16,6 +16,8 @@ export class StoryLog {
   private readonly from: (string | undefined)[];
   private readonly to: (string | undefined)[];
   private readonly stimulusKinds: (string | undefined)[];
+  /** The client whose message the stimulus was, if it was one (its kind reads `<client>:<op>`). */
+  private readonly stimulusClients: (string | undefined)[];
   private readonly stimulusSeqs: Float64Array;
   /**
    * The worker concerned and why it was chosen (dispatches, placements, finished runs), or undefined: one
@@ -32,13 +34,14 @@ export class StoryLog {
     this.from = new Array<string | undefined>(capacity);
     this.to = new Array<string | undefined>(capacity);
     this.stimulusKinds = new Array<string | undefined>(capacity);
+    this.stimulusClients = new Array<string | undefined>(capacity);
     this.stimulusSeqs = new Float64Array(capacity);
     this.wheres = new Array<StoryWhere | undefined>(capacity);
     this.times = new Float64Array(capacity);
   }
 
   /** Logs one transition (or, with `from === to`, something dropped: a stale outcome) caused by `stimulus`. */
-  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0, where?: StoryWhere): void {
+  add(key: string, event: string, from: string, to: string, time: number, stimulusKind = '', stimulusSeq = 0, where?: StoryWhere, stimulusClient?: string): void {
     const i = this.next;
     this.keys[i] = key;
     this.events[i] = event;
@@ -46,6 +49,7 @@ export class StoryLog {
     this.to[i] = to;
     this.times[i] = time;
     this.stimulusKinds[i] = stimulusKind;
+    this.stimulusClients[i] = stimulusClient;
     this.stimulusSeqs[i] = stimulusSeq;
     this.wheres[i] = where;
     this.next = (i + 1) % this.capacity;
@@ -60,7 +64,8 @@ export class StoryLog {
       const i = (start + n) % this.capacity;
       if (this.keys[i] !== key) continue;
       const entry: StoryEntry = { time: this.times[i], event: this.events[i] as string, from: this.from[i] as string, to: this.to[i] as string };
-      if (this.stimulusKinds[i]) entry.stimulus = `${this.stimulusKinds[i]}#${this.stimulusSeqs[i]}`;
+      const client = this.stimulusClients[i];
+      if (this.stimulusKinds[i]) entry.stimulus = `${client === undefined ? '' : `${client}:`}${this.stimulusKinds[i]}#${this.stimulusSeqs[i]}`;
       const where = this.wheres[i];
       if (where?.worker !== undefined) entry.worker = where.worker;
       if (where?.why !== undefined) entry.why = where.why;

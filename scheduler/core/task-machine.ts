@@ -14,7 +14,7 @@ import { futureRef } from '../protocol/messages';
 import { KeyTable } from '../util/key-table';
 import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
-import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerState } from './tasks';
+import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerArgs, type WorkerState } from './tasks';
 import {
   type TaskState,
   type TransitionArgs,
@@ -52,6 +52,9 @@ export const OCCUPANCY_SLACK = 2;
  */
 export const STEAL_PER_THREAD = 2;
 
+/** What drainFrees returns when nothing is to be freed (read only: nobody may add to it). */
+const NO_FREES: ReadonlyMap<string, string[]> = new Map();
+
 /** Why a task went to a worker, as the story records it. */
 const WHY_LOCAL = 'local-data';
 const WHY_SHARED = 'shared';
@@ -86,6 +89,8 @@ export class TaskMachine implements TransitionContext {
   private runs = 0;
   /** The stimulus being handled (its kind and sequence number), recorded with every transition and drop in the story. */
   private stimulusKind = '';
+  /** The client whose message it is, if it is one: the story reads `<client>:<kind>` (not made into a string per message). */
+  private stimulusClient: string | undefined;
   private stimulusSeq = 0;
 
   constructor(
@@ -112,14 +117,15 @@ export class TaskMachine implements TransitionContext {
     const time = this.now();
     // Where (and why there) is the arguments' worker, or for a task placed by its data, the worker it waits for.
     const placed = t.queuedOn;
-    const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : this.workerArgs(placed.id).dispatchLocal;
-    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where);
+    const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : placed.args.dispatchLocal;
+    this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where, this.stimulusClient);
     this.observer.transitioned(t, from, to, time, args.worker);
   }
 
   /** A new stimulus begins: what follows until `settle()` is its doing. */
-  begin(kind: string): void {
+  begin(kind: string, client?: string): void {
     this.stimulusKind = kind;
+    this.stimulusClient = client;
     this.stimulusSeq++;
   }
 
@@ -153,15 +159,22 @@ export class TaskMachine implements TransitionContext {
   // ---------------------------------------------------------------- context for transition functions
 
   leaveWorker(t: TaskRecord): void {
-    const w = t.worker === undefined ? undefined : this.workers.get(t.worker);
-    if (w !== undefined && w.processing.delete(t)) this.least.update(w);
-    t.worker = undefined;
+    const w = t.runOn;
+    if (w !== undefined && !w.left && w.processing.delete(t)) this.least.update(w);
+    t.runOn = undefined;
   }
+
+  /**
+   * The worker whose outcome is being handled (taskFinished), so that the transition it causes finds it
+   * without a lookup by id.
+   */
+  private outcomeOf: WorkerState | undefined;
 
   setHolder(t: TaskRecord, worker: string): void {
     t.holder = worker;
     t.moreHolders = undefined;
-    const w = this.workers.get(worker);
+    const o = this.outcomeOf;
+    const w = o !== undefined && o.id === worker && !o.left ? o : this.workers.get(worker);
     if (w) {
       w.has.add(t);
       w.nbytes += t.nbytes;
@@ -382,7 +395,13 @@ export class TaskMachine implements TransitionContext {
 
   /** `holdsData`: a worker process, which keeps the results it computes; false for the scheduler's own pool. */
   addWorker(id: string, threads: number, holdsData = true): void {
-    const w: WorkerState = { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0 };
+    const args: WorkerArgs = {
+      dispatch: Object.freeze({ event: 'dispatch', worker: id, why: WHY_SHARED }),
+      dispatchLocal: Object.freeze({ event: 'dispatch', worker: id, why: WHY_LOCAL }),
+      finished: Object.freeze({ event: 'task-finished', worker: id }),
+      finishedThere: Object.freeze({ event: 'task-finished', worker: id, holder: id }),
+    };
+    const w: WorkerState = { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0, args, left: false };
     this.workers.set(id, w);
     this.least.update(w);
   }
@@ -396,11 +415,7 @@ export class TaskMachine implements TransitionContext {
     if (!w) return undefined;
     // Gone first, so that placing the tasks it ran or had queued never picks it.
     this.workers.delete(id);
-    this.argsByWorker.delete(id);
-    if (this.lastWorker === id) {
-      this.lastWorker = undefined;
-      this.lastArgs = undefined;
-    }
+    w.left = true;
     const queue = w.queue;
     if (queue !== undefined) {
       for (let t = queue.pop(); t !== undefined; t = queue.pop()) {
@@ -448,7 +463,7 @@ export class TaskMachine implements TransitionContext {
     const w = this.workers.get(workerId);
     if (!w) return [];
     const out: ExecTask[] = [];
-    const args = this.workerArgs(workerId);
+    const args = w.args;
     if (w.queued > 0 && !this.takeFrom(w.queue as ReadyQueue, w, w, max, out, args.dispatchLocal)) return out;
     if (out.length < max && this.ready.length > 0 && !this.takeFrom(this.ready, undefined, w, max, out, args.dispatch)) return out;
     if (out.length < max && this.placed > 0) {
@@ -477,7 +492,7 @@ export class TaskMachine implements TransitionContext {
         return false;
       }
       t.run = ++this.runs;
-      t.worker = w.id;
+      t.runOn = w;
       w.processing.add(t);
       this.least.update(w);
       this.transition(t, 'processing', args);
@@ -509,41 +524,10 @@ export class TaskMachine implements TransitionContext {
     return holdsOn(d, dispatchedTo) ? [dispatchedTo, ...others] : others;
   }
 
-  // Dispatch and finish are the hot path: their (immutable) transition arguments are made once per worker.
-  private readonly argsByWorker = new Map<string, WorkerArgs>();
-
-  // The last worker asked for, and its arguments (two fields: a miss, frequent with many workers, allocates nothing).
-  private lastWorker: string | undefined;
-  private lastArgs: WorkerArgs | undefined;
-
-  private workerArgs(worker: string) {
-    // Outcomes come in runs from one worker: the last one asked for is often the one asked for again.
-    if (this.lastWorker === worker && this.lastArgs) return this.lastArgs;
-    let args = this.argsByWorker.get(worker);
-    if (!args) {
-      args = {
-        dispatch: Object.freeze({ event: 'dispatch', worker, why: WHY_SHARED }),
-        dispatchLocal: Object.freeze({ event: 'dispatch', worker, why: WHY_LOCAL }),
-        finished: Object.freeze({ event: 'task-finished', worker }),
-        finishedThere: Object.freeze({ event: 'task-finished', worker, holder: worker }),
-      };
-      this.argsByWorker.set(worker, args);
-    }
-    this.lastWorker = worker;
-    this.lastArgs = args;
-    return args;
-  }
-
-  /** A finished run's arguments: the result stays on `worker` (`remote`), or is on the record already. */
-  private finishedArgs(worker: string, remote: boolean): TransitionArgs {
-    const args = this.workerArgs(worker);
-    return remote ? args.finishedThere : args.finished;
-  }
-
   /** The task of `key` if `run` on `worker` is its current run; otherwise the outcome is stale and noted in the story. */
   private current(key: string, worker: string, run: number, what: string): TaskRecord | undefined {
     const t = this.tasks.get(key);
-    if (t !== undefined && t.state === 'processing' && t.run === run && t.worker === worker) return t;
+    if (t !== undefined && t.state === 'processing' && t.run === run && t.runOn !== undefined && t.runOn.id === worker) return t;
     if (t) this.storyNote(t, `stale-${what}:run-${run}@${worker}`);
     return undefined;
   }
@@ -562,7 +546,13 @@ export class TaskMachine implements TransitionContext {
     t.suspicious = 0;
     if (!remote) t.value = value;
     else t.nbytes = nbytes;
-    this.transition(t, 'memory', this.finishedArgs(worker, remote));
+    const w = t.runOn as WorkerState;
+    this.outcomeOf = w;
+    try {
+      this.transition(t, 'memory', remote ? w.args.finishedThere : w.args.finished);
+    } finally {
+      this.outcomeOf = undefined;
+    }
   }
 
   taskErred(key: string, worker: string, run: number, error: ErrorInfo): void {
@@ -611,15 +601,17 @@ export class TaskMachine implements TransitionContext {
   }
 
   /** Keys remote workers may drop, by worker, since the last call. */
-  drainFrees(): Map<string, string[]> {
+  drainFrees(): ReadonlyMap<string, string[]> {
     const out = this.frees;
+    // Nearly every drain finds none: nothing is allocated for it (the server drains after every event).
+    if (out.size === 0) return NO_FREES;
     this.frees = new Map();
     return out;
   }
 
   /** Notes something that happened to `t` without a transition (a declined cancel, a copy made). */
   storyNote(t: TaskRecord, event: string, worker?: string, why?: string): void {
-    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker === undefined && why === undefined ? undefined : { worker, why });
+    this.story.add(t.key, event, t.state, t.state, this.now(), this.stimulusKind, this.stimulusSeq, worker === undefined && why === undefined ? undefined : { worker, why }, this.stimulusClient);
   }
 
   storyOf(key: string) {
@@ -627,12 +619,6 @@ export class TaskMachine implements TransitionContext {
   }
 }
 
-interface WorkerArgs {
-  dispatch: TransitionArgs;
-  dispatchLocal: TransitionArgs;
-  finished: TransitionArgs;
-  finishedThere: TransitionArgs;
-}
 
 export { occupancy } from './occupancy';
 

@@ -2,6 +2,7 @@
 import type { ErrorInfo } from '../protocol/errors';
 import { Ring } from '../util/ring';
 import type { ExecTask } from '../protocol/messages';
+import type { OutboxBox } from './outbox';
 
 export type { ExecTask };
 
@@ -31,8 +32,11 @@ export class TaskRecord {
   linked = false;
   /** Dependencies not yet in memory, while waiting. */
   waitingOn = 0;
-  /** Clients whose want-count of this key is above zero: one id, or a Set when several (most keys have one). */
-  wanters: string | Set<string> | undefined;
+  /**
+   * Clients whose want-count of this key is above zero: one client, or a Set when several (most keys have
+   * one). Their states themselves, so that a status change reaches their outboxes without a lookup by id.
+   */
+  wanters: Wanter | Set<Wanter> | undefined;
   /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
   wantOwner: { readonly id: string } | undefined;
   wantN = 0;
@@ -50,7 +54,12 @@ export class TaskRecord {
   suspicious = 0;
   /** Id of the current run (set at dispatch); outcomes of any other run are stale and dropped. */
   run = 0;
-  worker: string | undefined;
+  /** The worker running the current run (its state itself: an outcome finds it without a lookup by id). */
+  runOn: WorkerState | undefined;
+  /** The id of the worker running the current run. */
+  get worker(): string | undefined {
+    return this.runOn?.id;
+  }
   /**
    * The worker processes holding the result: `holder` the first, `moreHolders` any others (copies made by
    * `replicate`). Most keys have one holder, which costs no array. Both undefined: the value is here (`value`).
@@ -107,6 +116,32 @@ export interface WorkerState {
   queued: number;
   /** Its occupancy as LeastOccupancy last counted it (kept by that class alone). */
   counted?: number;
+  /** The (immutable) arguments of its dispatches and finished runs, made once when it joins. */
+  readonly args: WorkerArgs;
+  /** It left (removeWorker): records still pointing at it must not count on it. */
+  left: boolean;
+}
+
+/** A worker's transition arguments (transitions.ts TransitionArgs): dispatch and finish are the hot path, so they are made once per worker. */
+export interface WorkerArgs {
+  readonly dispatch: WorkerTransitionArgs;
+  readonly dispatchLocal: WorkerTransitionArgs;
+  readonly finished: WorkerTransitionArgs;
+  readonly finishedThere: WorkerTransitionArgs;
+}
+
+/** The part of transitions.ts TransitionArgs a worker's arguments use (declared here: tasks.ts imports no other part of the core). */
+interface WorkerTransitionArgs {
+  readonly event: string;
+  readonly worker: string;
+  readonly why?: string;
+  readonly holder?: string;
+}
+
+/** A client as a key's wanter (clients.ts ClientState): where its status updates go. */
+export interface Wanter {
+  readonly id: string;
+  readonly box: OutboxBox;
 }
 
 /**

@@ -60,19 +60,35 @@ class Chain<V extends Linked<V>> {
   }
 }
 
+/**
+ * Lookups in a row whose next-in-order try failed, after which a KeyTable tries it only every
+ * PROBE_EVERY-th lookup (a power of two): while lookups come in no order (outcomes of thousands of clients'
+ * tasks), the try reads a record and its key that the lookup does not need — two cache misses in a large
+ * table, more than the hashing it hoped to save — and the sparse tries notice when the order comes back.
+ */
+const PROBE_GIVE_UP = 16;
+const PROBE_EVERY = 16;
+
 export class KeyTable<V extends Linked<V>> extends Map<string, V> {
   private readonly chain = new Chain<V>();
   /** The record the last lookup found; the next one tries the record after it first. */
   private cursor: V | undefined;
+  /** Lookups since the next-in-order try last found its record (see PROBE_GIVE_UP). */
+  private misses = 0;
 
   override get(key: string): V | undefined {
     const c = this.cursor;
-    const next = c === undefined ? this.chain.oldest : c.newer;
-    if (next !== undefined && next.key === key) {
-      this.cursor = next;
-      return next;
+    const m = this.misses;
+    if (m < PROBE_GIVE_UP || (m & (PROBE_EVERY - 1)) === 0) {
+      const next = c === undefined ? this.chain.oldest : c.newer;
+      if (next !== undefined && next.key === key) {
+        this.cursor = next;
+        this.misses = 0;
+        return next;
+      }
     }
     if (c !== undefined && c.key === key) return c;
+    if (m < 0x40000000) this.misses = m + 1;
     const v = super.get(key);
     if (v !== undefined) this.cursor = v;
     return v;

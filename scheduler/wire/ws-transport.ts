@@ -53,31 +53,50 @@ export interface WsTransportOptions {
 }
 
 /**
- * Turns of the event loop, as far as the WebSocket transports care: counted by one setImmediate per turn in
- * which some connection wrote. See WebSocketTransport.schedule.
+ * Turns of the event loop, as far as the WebSocket transports care. A turn ends with `endTurn`, one
+ * setImmediate per turn in which some connection read or wrote or in which work waits: it runs the waiting
+ * writes and input with what is left of the turn's budget, then starts the count of the next turn.
  */
 let turn = 0;
 let turnEnding = false;
-/** ms the connections spent writing at the end of microtasks in this turn (the fast path of `schedule`). */
+/**
+ * ms this turn spent on the connections' work: handling input in the round of I/O callbacks, writing at the
+ * end of microtasks (the fast path of `schedule`), and the write and input slices of `endTurn`. One budget
+ * for all of them: a request that arrives while the scheduler is busy waits for the end of the current turn
+ * (the next poll for input), and on a machine whose cores are shared that turn's CPU is stretched several
+ * times over; with a budget per kind of work a turn took up to four slices.
+ */
 let spentInTurn = 0;
-/** ms spent handling incoming batches of sliced connections in this turn's round of I/O callbacks. */
-let inputSpentInTurn = 0;
 
 function markTurn(): void {
   if (turnEnding) return;
   turnEnding = true;
-  setImmediate(() => {
-    turn++;
-    spentInTurn = 0;
-    inputSpentInTurn = 0;
-    turnEnding = false;
-  });
+  setImmediate(endTurn);
 }
 
 /**
- * How long the writes of one slice may take (ms): the writes that leave at the end of microtasks in one turn,
- * then each run of the write queue. Between two slices the loop polls for input, so a request that arrives
- * while a large fan-out is being written is read (and, being urgent, answered) within about one slice.
+ * The end of a turn (the check phase, right after the round of I/O callbacks): a slice of the write queue,
+ * then a slice of waiting input, each of at least one connection, within what is left of the turn's budget.
+ * What still waits is left for the next turn, after the loop has polled for input.
+ */
+function endTurn(): void {
+  try {
+    runWrites();
+    runInput();
+  } finally {
+    turn++;
+    spentInTurn = 0;
+    turnEnding = false;
+    // Also after a handler threw: the rest of the work is not left waiting for ever.
+    if (writesWaiting() > 0 || inputQueue.length > 0) markTurn();
+  }
+}
+
+/**
+ * How long the writes of one turn may take (ms), counted in the turn's budget: the writes that leave at the
+ * end of microtasks, then the turn's slice of the write queue. Between two turns the loop polls for input, so
+ * a request that arrives while a large fan-out is being written is read (and, being urgent, answered) within
+ * about one turn.
  */
 let writeSliceMs = 5;
 
@@ -87,7 +106,6 @@ let writeSliceMs = 5;
  */
 const writeQueue: { flushQueued(): void }[] = [];
 let writeQueueHead = 0;
-let writeRunScheduled = false;
 
 /** Connections waiting to write (the write queue's length). */
 export function writesWaiting(): number {
@@ -96,19 +114,14 @@ export function writesWaiting(): number {
 
 function enqueueWrite(t: { flushQueued(): void }): void {
   writeQueue.push(t);
-  scheduleWrites();
+  markTurn();
 }
 
-function scheduleWrites(): void {
-  if (writeRunScheduled) return;
-  writeRunScheduled = true;
-  setImmediate(runWrites);
-}
-
-/** One slice of the write queue; the rest waits for the next turn (after the loop has polled for input). */
+/** The turn's slice of the write queue: at least one connection, then as long as the budget lasts. */
 function runWrites(): void {
-  writeRunScheduled = false;
-  const until = performance.now() + writeSliceMs;
+  if (writesWaiting() === 0) return;
+  const t0 = performance.now();
+  const until = t0 + writeSliceMs - spentInTurn;
   try {
     while (writeQueueHead < writeQueue.length) {
       const t = writeQueue[writeQueueHead++];
@@ -116,12 +129,13 @@ function runWrites(): void {
       if (performance.now() >= until) break;
     }
   } finally {
-    afterWrites();
+    spentInTurn += performance.now() - t0;
+    compactWrites();
   }
 }
 
-/** Compacts the write queue and schedules its next slice. */
-function afterWrites(): void {
+/** Drops the written entries of the write queue. */
+function compactWrites(): void {
   if (writeQueueHead >= writeQueue.length) {
     writeQueue.length = 0;
     writeQueueHead = 0;
@@ -129,21 +143,20 @@ function afterWrites(): void {
     writeQueue.splice(0, writeQueueHead);
     writeQueueHead = 0;
   }
-  if (writesWaiting() > 0) scheduleWrites();
 }
 
 /**
- * How long the handling of incoming batches may take per slice (ms), on connections that slice their input
- * (`sliceInput`: the scheduler's). A batch that arrives once this turn's input took that long waits in its
- * connection's input queue (the socket paused meanwhile) and is handled in a later slice, so the one round of
- * I/O callbacks that reads many sockets — outcomes of 16 workers, appends, each fanning out to hundreds of
- * clients — cannot hold the loop for all of them at once.
+ * How long the handling of incoming batches may take per turn (ms), counted in the turn's budget, on
+ * connections that slice their input (`sliceInput`: the scheduler's). A batch that arrives once this turn's
+ * budget is spent waits in its connection's input queue (the socket paused meanwhile) and is handled in a
+ * later turn, so the one round of I/O callbacks that reads many sockets — outcomes of 16 workers, appends,
+ * each fanning out to hundreds of clients — cannot hold the loop for all of them at once.
  */
 let inputSliceMs = 5;
 
 /**
  * Sets the slices' lengths (ms); returns the previous ones. Tests make them 0 (one connection's writes, one
- * connection's input per slice) to see the slicing on a machine of any speed.
+ * connection's input per turn) to see the slicing on a machine of any speed.
  */
 export function setSlices(slices: { writeMs?: number; inputMs?: number }): { writeMs: number; inputMs: number } {
   const before = { writeMs: writeSliceMs, inputMs: inputSliceMs };
@@ -154,17 +167,10 @@ export function setSlices(slices: { writeMs?: number; inputMs?: number }): { wri
 
 /** Connections with input waiting for a slice, in the order they fell behind. */
 const inputQueue: { takeDeferred(until: number): boolean }[] = [];
-let inputRunScheduled = false;
 
 function enqueueInput(t: { takeDeferred(until: number): boolean }): void {
   inputQueue.push(t);
-  scheduleInput();
-}
-
-function scheduleInput(): void {
-  if (inputRunScheduled) return;
-  inputRunScheduled = true;
-  setImmediate(runInput);
+  markTurn();
 }
 
 /** Batches waiting for a slice, over all connections (exported for tests). */
@@ -172,11 +178,12 @@ export function inputWaiting(): number {
   return inputQueue.length;
 }
 
+/** The turn's slice of waiting input: at least one batch, then as long as the budget lasts. */
 function runInput(): void {
-  inputRunScheduled = false;
-  const until = performance.now() + inputSliceMs;
-  // Round robin: a connection with more input than one slice takes goes back to the end. Every slice
-  // handles at least one batch, however short the slice.
+  if (inputQueue.length === 0) return;
+  const t0 = performance.now();
+  const until = t0 + inputSliceMs - spentInTurn;
+  // Round robin: a connection with more input than one slice takes goes back to the end.
   try {
     for (let n = inputQueue.length; n > 0; n--) {
       const t = inputQueue[0];
@@ -186,8 +193,7 @@ function runInput(): void {
       if (performance.now() >= until) break;
     }
   } finally {
-    // Also after a handler threw: the rest of the input is not left waiting for ever.
-    if (inputQueue.length > 0) scheduleInput();
+    spentInTurn += performance.now() - t0;
   }
 }
 
@@ -240,13 +246,13 @@ export class WebSocketTransport<In, Out> extends BatchingTransport<In, Out> {
    */
   private inOrder(work: () => void, cheap?: () => boolean): void {
     if (!this.opts.sliceInput) return work();
-    if (this.deferred.length === 0 && (inputSpentInTurn < inputSliceMs || cheap?.() === true)) {
+    if (this.deferred.length === 0 && (spentInTurn < inputSliceMs || cheap?.() === true)) {
       markTurn();
       const t0 = performance.now();
       try {
         work();
       } finally {
-        inputSpentInTurn += performance.now() - t0;
+        spentInTurn += performance.now() - t0;
       }
       return;
     }

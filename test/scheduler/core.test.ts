@@ -307,4 +307,9 @@ test('an outcome of a run that is no longer current is dropped and noted in the 
   const events = s.storyOf('x').map((e) => e.event);
   assert.ok(events.includes(`stale-result:run-${first.run}@w`), events.join(' '));
   assert.ok(s.storyOf('x').every((e) => typeof e.stimulus === 'string' && e.stimulus.length > 0), 'every entry names its stimulus');
+  // A client's message names the client and the op; a worker's outcome its kind.
+  const stimuli = s.storyOf('x').map((e) => e.stimulus ?? '');
+  assert.ok(stimuli.some((st) => /^a:submit#\d+$/.test(st)), stimuli.join(' '));
+  assert.ok(stimuli.some((st) => /^a:cancel#\d+$/.test(st)), stimuli.join(' '));
+  assert.ok(stimuli.some((st) => /^task-finished#\d+$/.test(st)), stimuli.join(' '));
 });
