@@ -115,19 +115,8 @@ export class Channels {
     if (ch.subscribers.size > 1) Object.defineProperty(msg, Symbol.for('shared-futures.shared-message'), { value: true });
     // The appender, when it is subscribed, is sent to last: it knows what it appended, the others are waiting
     // to hear of it (a transport writes its connections in the order the core sent to them).
-    let appender: ClientState | undefined;
-    for (const sc of ch.subscribers.values()) {
-      if (sc === c) {
-        appender = sc;
-        continue;
-      }
-      for (const t of futures) addWant(sc, t);
-      this.outbox.sendTo(sc.box, msg);
-    }
-    if (appender) {
-      for (const t of futures) addWant(appender, t);
-      this.outbox.sendTo(appender.box, msg);
-    }
+    for (const sc of ch.subscribers.values()) if (sc !== c) deliverItems(sc, futures, msg, this.outbox);
+    if (ch.subscribers.get(c.id) === c) deliverItems(c, futures, msg, this.outbox);
     this.changed(ch);
   }
 
@@ -183,4 +172,10 @@ export class Channels {
     if (this.outbox.observers === 0) return;
     this.outbox.channelEvent(ch.name, { type: 'channel', name: ch.name, count: ch.count, length: ch.items.length, maxlen: ch.maxlen, stopped: ch.stopped });
   }
+}
+
+/** One subscriber hears of an append: it comes to want each appended future, and is sent the items. */
+function deliverItems(sc: ClientState, futures: readonly TaskRecord[], msg: SchedulerMessage, outbox: Outbox): void {
+  for (const t of futures) addWant(sc, t);
+  outbox.sendTo(sc.box, msg);
 }
