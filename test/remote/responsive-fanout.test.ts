@@ -6,42 +6,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, LocalCluster } from '../../scheduler';
-import type { WireItem } from '../../scheduler/protocol/messages';
 import { setSlices } from '../../scheduler/wire/ws-transport';
+import { fanout } from '../support/fanout';
 import { waitUntil } from '../support/wait';
 
 const TOKEN = 'test-token-responsive-0123456789';
 const SUBSCRIBERS = 60;
 
 test('schedulerInfo() is answered while an append is still being delivered to many subscribers, and every subscriber gets every item in order', async () => {
-  const cluster = await LocalCluster.start({ threads: 0, listen: { port: 0, token: TOKEN } });
-  const clients: Client[] = [];
-  const before = setSlices({});
+  const seen: number[][] = Array.from({ length: SUBSCRIBERS }, () => []);
+  let onFirstItem = (): void => undefined;
+  let gotFirst = 0;
+  const f = await fanout(TOKEN, 'fan', SUBSCRIBERS, (i, _start, items) => {
+    const mine = seen[i];
+    for (const it of items) mine.push((it as { v: number }).v);
+    if (mine[0] === 0 && ++gotFirst === 1) onFirstItem();
+  });
   try {
-    const connect = async () => {
-      const c = await Client.connect(cluster.address, { token: TOKEN, reconnect: false });
-      clients.push(c);
-      return c;
-    };
-    const seen: number[][] = [];
-    let onFirstItem = (): void => undefined;
-    let gotFirst = 0;
-    for (let i = 0; i < SUBSCRIBERS; i++) {
-      const chan = (await connect()).channel<number>('fan');
-      await chan.ready;
-      const mine: number[] = [];
-      seen.push(mine);
-      // Seen as it arrives: the channel's own receiveItems, wrapped.
-      const receive = chan.receiveItems.bind(chan);
-      chan.receiveItems = (start: number, items: WireItem[]) => {
-        receive(start, items);
-        for (const it of items) mine.push((it as { v: number }).v);
-        if (mine[0] === 0 && ++gotFirst === 1) onFirstItem();
-      };
-    }
-    const probe = await connect();
-    const producer = await connect();
+    const probe = await f.connect();
+    const producer = await f.connect();
     const chan = producer.channel<number>('fan');
     await chan.ready;
     await probe.schedulerInfo();
@@ -62,8 +45,6 @@ test('schedulerInfo() is answered while an append is still being delivered to ma
       `schedulerInfo() was answered once ${String(answeredWhenReached)} of ${SUBSCRIBERS} subscribers had the append: after the whole fan-out`,
     );
   } finally {
-    setSlices(before);
-    for (const c of clients) await c.close();
-    await cluster.close();
+    await f.close();
   }
 });

@@ -7,10 +7,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Future, LocalCluster } from '../../scheduler';
+import type { Future } from '../../scheduler';
 import type { ClientMessage, WireItem } from '../../scheduler/protocol/messages';
 import { PART_WEIGHT, SchedulerServer } from '../../scheduler/server/server';
 import { setSlices } from '../../scheduler/wire/ws-transport';
+import { fanout } from '../support/fanout';
 import { waitUntil } from '../support/wait';
 
 const TOKEN = 'test-token-split-append-0123456789';
@@ -65,41 +66,24 @@ test('splitBatch leaves a light batch, and an append that is not well formed, wh
 });
 
 test("an append of many futures to many subscribers reaches them in parts, every item once and in order, and the producer's flush answers after all of them", async () => {
-  const cluster = await LocalCluster.start({ threads: 0, listen: { port: 0, token: TOKEN } });
-  const clients: Client[] = [];
-  const before = setSlices({});
+  const SUBSCRIBERS = 30;
+  const seen: string[][] = Array.from({ length: SUBSCRIBERS }, () => []);
+  const deliveries: number[] = Array.from({ length: SUBSCRIBERS }, () => 0);
+  const f = await fanout(TOKEN, 'split', SUBSCRIBERS, (i, _start, items) => {
+    deliveries[i]++;
+    for (const it of items) seen[i].push('k' in it ? `f:${it.k}` : `v:${JSON.stringify(it.v)}`);
+  });
   try {
-    const connect = async () => {
-      const c = await Client.connect(cluster.address, { token: TOKEN, reconnect: false });
-      clients.push(c);
-      return c;
-    };
-    const SUBSCRIBERS = 30;
-    const seen: string[][] = [];
-    const deliveries: number[] = [];
-    for (let i = 0; i < SUBSCRIBERS; i++) {
-      const chan = (await connect()).channel('split');
-      await chan.ready;
-      const mine: string[] = [];
-      seen.push(mine);
-      deliveries.push(0);
-      const receive = chan.receiveItems.bind(chan);
-      chan.receiveItems = (start: number, items: WireItem[]) => {
-        receive(start, items);
-        deliveries[i]++;
-        for (const it of items) mine.push('k' in it ? `f:${it.k}` : `v:${JSON.stringify(it.v)}`);
-      };
-    }
-    const producer = await connect();
+    const producer = await f.connect();
     const chan = producer.channel('split');
     await chan.ready;
     const futures = await producer.scatter(Array.from({ length: 400 }, (_, i) => i));
     const expected: string[] = [];
     setSlices({ inputMs: 0 });
-    futures.forEach((f: Future, i: number) => {
-      chan.append(f);
+    futures.forEach((fut: Future, i: number) => {
+      chan.append(fut);
       chan.append(i);
-      expected.push(`f:${f.key}`, `v:${i}`);
+      expected.push(`f:${fut.key}`, `v:${i}`);
     });
     await chan.flush();
     // flush is exact: once it resolves, every part was handled (its reply came after them).
@@ -110,8 +94,6 @@ test("an append of many futures to many subscribers reaches them in parts, every
       `each subscriber got the append in ${Math.min(...deliveries)} to ${Math.max(...deliveries)} deliveries: it was not cut`,
     );
   } finally {
-    setSlices(before);
-    for (const c of clients) await c.close();
-    await cluster.close();
+    await f.close();
   }
 });
