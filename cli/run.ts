@@ -1,6 +1,6 @@
 /** `shared-futures run`: its command line; the running is the kernel's (kernel/run-command.ts). */
-import { TYPE_CHECK_MODES } from '../kernel/kernel';
-import { processRunIo, runCommand, type RunArguments, type RunIo } from '../kernel/run-command';
+import { TYPE_CHECK_MODES } from '../kernel/kernel-types';
+import type { RunArguments, RunIo } from '../kernel/run-command';
 import { command, parseCommand, UsageError } from './args';
 import { reachScheduler, schedulerTarget } from './connect';
 import { failureLine } from './failures';
@@ -42,7 +42,8 @@ export function parseRunArguments(argv: readonly string[]): RunArguments {
 }
 
 /** `shared-futures run …`; resolves to the exit code (0 ok, 1 a cell or the scheduler failed, 2 a usage mistake or not a notebook). */
-export async function main(argv: readonly string[], io: RunIo = processRunIo): Promise<number> {
+export async function main(argv: readonly string[], io?: RunIo): Promise<number> {
+  const err = (t: string) => (io ? io.stderr(t) : process.stderr.write(t));
   try {
     const args = parseRunArguments(argv);
     if (args.scheduler !== undefined) {
@@ -50,10 +51,14 @@ export async function main(argv: readonly string[], io: RunIo = processRunIo): P
       const probe = await reachScheduler(args.scheduler, args.token);
       await probe.close();
     }
-    return await runCommand(args, io);
-  } catch (err) {
-    const { line, exitCode } = failureLine('run', err);
-    io.stderr(`${line}\n`);
+    // The kernel (and TypeScript, which it loads) only when a notebook is run: `shared-futures scheduler` and
+    // `worker` start without them, several times faster.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { processRunIo, runCommand } = require('../kernel/run-command') as typeof import('../kernel/run-command');
+    return await runCommand(args, io ?? processRunIo);
+  } catch (e) {
+    const { line, exitCode } = failureLine('run', e);
+    err(`${line}\n`);
     return exitCode;
   }
 }
