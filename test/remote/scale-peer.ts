@@ -53,6 +53,8 @@ export interface SubscribeResult {
   /** Hash of `key=JSON(result)` of every future, in channel order, as the first client got them. */
   resultsHash: string;
   futures: number;
+  /** CPU (ms) this process spent from READY until every client had read and hashed the channel. */
+  cpuMs: number;
 }
 
 export interface ProbeResult {
@@ -87,6 +89,7 @@ async function subscribe(address: string, n: number, channel: string, items: num
   const chans = clients.map((c) => c.channel(channel));
   await Promise.all(chans.map((c) => c.ready));
   console.log('READY');
+  const cpu0 = process.cpuUsage();
   let firstItemUs = Infinity;
   let lastItemUs = 0;
   const seen = await Promise.all(
@@ -103,6 +106,7 @@ async function subscribe(address: string, n: number, channel: string, items: num
       return { hash: sequenceHash(seenItems), count: seenItems.length, futures };
     }),
   );
+  const cpu = process.cpuUsage(cpu0);
   const hashes: Record<string, number> = {};
   const counts: Record<string, number> = {};
   for (const s of seen) {
@@ -113,7 +117,7 @@ async function subscribe(address: string, n: number, channel: string, items: num
   const { futures } = seen[0];
   const values = await Promise.all(futures.map((f) => f.result(120_000)));
   futures.forEach((f, i) => results.update(`${f.key}=${JSON.stringify(values[i])}\n`));
-  const result: SubscribeResult = { clients: n, hashes, counts, firstItemUs, lastItemUs, resultsHash: results.digest('hex'), futures: futures.length };
+  const result: SubscribeResult = { clients: n, hashes, counts, firstItemUs, lastItemUs, resultsHash: results.digest('hex'), futures: futures.length, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
   console.log(`RESULT ${JSON.stringify(result)}`);
   await Promise.all(clients.map((c) => c.close()));
 }
