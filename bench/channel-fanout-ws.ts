@@ -4,7 +4,8 @@
  * the first append to the last subscriber's last item. Two sizes: 50 subscribers (5 processes of 10) with
  * 10,000 appends (`channel-fanout-ws`), and 500 (5 processes of 100) with 2,000 appends
  * (`channel-fanout-ws-500`), where encoding an append once for all subscribers matters most. Each also
- * reports the scheduler's CPU time per delivery (µs).
+ * reports the CPU time per delivery (µs) of the scheduler and of the subscriber processes (theirs from READY
+ * until their clients saw every item: receiving, decoding and iterating).
  */
 import { Client } from '../scheduler';
 import { median, report } from './report';
@@ -19,6 +20,7 @@ export async function run(): Promise<void> {
 async function fanout(name: string, n: number, processes: number, perProcess: number, rounds: number, target: number | undefined): Promise<void> {
   const rates: number[] = [];
   const schedulerCpu: number[] = [];
+  const subscriberCpu: number[] = [];
   const deliveries = n * processes * perProcess;
   try {
     for (let round = 0; round < rounds; round++) {
@@ -32,8 +34,9 @@ async function fanout(name: string, n: number, processes: number, perProcess: nu
       const t0 = nowUs();
       for (let i = 0; i < n; i++) chan.append(i);
       await chan.flush();
-      const results = await Promise.all(peers.map((p) => peerResult<{ finished: number[]; inOrder: boolean }>(p)));
+      const results = await Promise.all(peers.map((p) => peerResult<{ finished: number[]; inOrder: boolean; cpuMs: number }>(p)));
       schedulerCpu.push(((cpuMs(proc.proc.pid) - c0) * 1000) / deliveries);
+      subscriberCpu.push((results.reduce((sum, r) => sum + r.cpuMs, 0) * 1000) / deliveries);
       const finished = results.flatMap((r) => r.finished);
       if (finished.length !== processes * perProcess || !results.every((r) => r.inOrder)) throw new Error('a subscriber missed items');
       const seconds = (Math.max(...finished) - t0) / 1e6;
@@ -47,6 +50,8 @@ async function fanout(name: string, n: number, processes: number, perProcess: nu
       processes,
       runs: rates.map(Math.round),
       schedulerCpuUsPerDelivery: Math.round(median(schedulerCpu) * 100) / 100,
+      subscriberCpuUsPerDelivery: Math.round(median(subscriberCpu) * 100) / 100,
+      subscriberCpuRuns: subscriberCpu.map((x) => Math.round(x * 100) / 100),
       ...(target ? { target } : {}),
     });
   } finally {

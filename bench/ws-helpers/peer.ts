@@ -3,7 +3,8 @@
  *
  *   node peer.js latency-echo ADDR N        reads {i, t} from 'lat-ping', records now - t, appends i to 'lat-pong'
  *   node peer.js roundtrip-echo ADDR N      reads futures from 'rt-futures', awaits result(), appends {i, t} to 'rt-acks'
- *   node peer.js fanout ADDR CLIENTS N      CLIENTS subscribers of 'fanout', each checks 0..N-1 in order
+ *   node peer.js fanout ADDR CLIENTS N      CLIENTS subscribers of 'fanout', each checks 0..N-1 in order; reports
+ *                                           the CPU it spent from READY until they all saw N items
  *
  * The token comes from SF_TOKEN. A peer prints READY once subscribed and `RESULT <json>` at the end.
  */
@@ -58,6 +59,9 @@ async function fanout(address: string, clients: number, n: number): Promise<void
   const chans = subs.map((c) => c.channel('fanout'));
   await Promise.all(chans.map((c) => c.ready));
   console.log('READY');
+  // CPU this process spends receiving (from READY until every subscriber saw every item): the subscriber's
+  // side of a delivery, next to the scheduler's side the bench measures.
+  const cpu0 = process.cpuUsage();
   const finished = await Promise.all(
     chans.map(async (chan) => {
       let expected = 0;
@@ -68,7 +72,8 @@ async function fanout(address: string, clients: number, n: number): Promise<void
       return nowUs();
     }),
   );
-  console.log(`RESULT ${JSON.stringify({ finished, inOrder: true })}`);
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`RESULT ${JSON.stringify({ finished, inOrder: true, cpuMs: (cpu.user + cpu.system) / 1000 })}`);
   await Promise.all(subs.map((c) => c.close()));
 }
 

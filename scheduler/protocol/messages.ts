@@ -5,7 +5,7 @@
 import type { ErrorInfo } from './errors';
 
 /** Bumped whenever a message changes shape; checked in the handshake. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** What a user sees of a task. */
 export type FutureStatus = 'pending' | 'processing' | 'finished' | 'error' | 'cancelled' | 'lost';

@@ -38,10 +38,18 @@ interface Columns {
   v: unknown[][];
 }
 
-/** `list` of plain objects by column, or undefined when it is not one (then it travels as it is). */
+/**
+ * `list` of plain objects by column, or undefined when it is not one (then it travels as it is). A column
+ * every object has is a packed array (filled by `push` and never given a hole), which the serializer writes
+ * densely; a column with holes is written as a sparse array, index by index, which costs about three times
+ * as much to read. A column that needs a hole is moved to an array of its own (`withHoles`): holes made in
+ * an array of the packed columns' literal would make V8 allocate every later one there with holes too.
+ */
 function toColumns(list: unknown[]): Columns | undefined {
   const names: string[] = [];
   const v: unknown[][] = [];
+  /** Per column, whether it was moved to an array with holes. */
+  const holey: boolean[] = [];
   const n = list.length;
   for (let i = 0; i < n; i++) {
     const o = list[i];
@@ -50,13 +58,28 @@ function toColumns(list: unknown[]): Columns | undefined {
       let j = names.indexOf(name);
       if (j < 0) {
         j = names.push(name) - 1;
-        v.push(new Array(n));
+        v.push(i === 0 ? [] : withHoles([], n));
+        holey.push(i !== 0);
+      } else if (!holey[j] && v[j].length !== i) {
+        // An object before this one lacked the property.
+        v[j] = withHoles(v[j], n);
+        holey[j] = true;
       }
-      v[j][i] = (o as Record<string, unknown>)[name];
+      if (holey[j]) v[j][i] = (o as Record<string, unknown>)[name];
+      else v[j].push((o as Record<string, unknown>)[name]);
     }
   }
+  // A property the last objects lack.
+  for (let j = 0; j < v.length; j++) if (v[j].length !== n) v[j] = withHoles(v[j], n);
   // Objects without properties have no columns to carry them: they travel as they are.
   return names.length > 0 ? { $cols: names, v } : undefined;
+}
+
+/** A copy of `col` in an array of length `n` (holes after its entries). */
+function withHoles(col: unknown[], n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  for (let i = 0; i < col.length; i++) out[i] = col[i];
+  return out;
 }
 
 /**
@@ -106,6 +129,119 @@ function statusCodes(s: unknown): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * The `items` of an `items` or `replay` message (channel items: `{v: value}` or a future `{k, s?, e?}`)
+ * travel as `{ $v: x, c?: codes, e?: errors }`: `x[i]` is item i's value or key, and `c[i]` (absent when
+ * every item is a value) says which: ITEM_VALUE, or a future with no status (ITEM_FUTURE) or with status
+ * STATUSES[c - ITEM_STATUS], plus ITEM_ERROR when it carries an error, the next of `e`. A subscriber reads
+ * a list of values instead of an object per item with its property name (for a list of numbers, about
+ * fifteen times less to read); an append goes to every subscriber, so this is the most read list there is.
+ */
+const ITEMS_BY_OP: Readonly<Record<string, true>> = { items: true, replay: true };
+const ITEM_VALUE = 0;
+const ITEM_FUTURE = 1;
+const ITEM_STATUS = 2;
+const ITEM_ERROR = 64;
+
+interface ItemColumns {
+  $v: unknown[];
+  c?: number[];
+  e?: unknown[];
+}
+
+/** Item `o`'s code when it is exactly a channel item (own keys v, or k with s and e), else -1. */
+function itemCode(o: unknown): number {
+  // A literal, as the core makes them: its enumerable properties are its own, the ones the serializer writes.
+  if (typeof o !== 'object' || o === null || Object.getPrototypeOf(o) !== Object.prototype) return -1;
+  let keys = 0;
+  for (const _ in o) keys++;
+  const item = o as { v?: unknown; k?: unknown; s?: unknown; e?: unknown };
+  if (keys === 1 && Object.hasOwn(item, 'v')) return ITEM_VALUE;
+  if (typeof item.k !== 'string' || !Object.hasOwn(item, 'k')) return -1;
+  let code = ITEM_FUTURE;
+  let expected = 1;
+  if (Object.hasOwn(item, 's')) {
+    const status = STATUS_CODE.get(item.s as string);
+    if (status === undefined) return -1;
+    code = ITEM_STATUS + status;
+    expected++;
+  }
+  if (Object.hasOwn(item, 'e')) {
+    if (item.e === undefined) return -1;
+    code |= ITEM_ERROR;
+    expected++;
+  }
+  return keys === expected ? code : -1;
+}
+
+/** A channel item list in its column form, or undefined when an entry is not exactly a channel item. */
+function toItemColumns(list: unknown[]): ItemColumns | undefined {
+  const x: unknown[] = [];
+  let codes: number[] | undefined;
+  let errors: unknown[] | undefined;
+  for (let i = 0; i < list.length; i++) {
+    const o = list[i] as { v?: unknown; k?: string; e?: unknown };
+    const code = itemCode(o);
+    if (code < 0) return undefined;
+    if (code === ITEM_VALUE) x.push(o.v);
+    else {
+      x.push(o.k);
+      if (code & ITEM_ERROR) (errors ??= []).push(o.e);
+    }
+    if (codes === undefined && code !== ITEM_VALUE) {
+      codes = [];
+      for (let j = 0; j < i; j++) codes.push(ITEM_VALUE);
+    }
+    codes?.push(code);
+  }
+  const out: ItemColumns = { $v: x };
+  if (codes) out.c = codes;
+  if (errors) out.e = errors;
+  return out;
+}
+
+/**
+ * The channel items of a column form, in the order of `toItemColumns`. A subscriber takes what the scheduler
+ * sends as it is, so a malformed form is a WireError here; `maxLength` (the frame's size) bounds the list.
+ */
+function fromItemColumns(form: Record<string, unknown>, maxLength: number): unknown[] {
+  const bad = (why: string) => new WireError('ERR_DECODE', `a channel item list in column form is malformed: ${why}`);
+  const { $v: x, c: codes, e: errors } = form as Partial<ItemColumns>;
+  if (!Array.isArray(x) || x.length > maxLength) throw bad('$v is not a list of the frame\'s size');
+  const n = x.length;
+  const out: unknown[] = new Array(n);
+  if (codes === undefined) {
+    if (errors !== undefined) throw bad('errors without codes');
+    for (let i = 0; i < n; i++) out[i] = { v: x[i] };
+    return out;
+  }
+  if (!Array.isArray(codes) || codes.length !== n) throw bad('c is not one code per item');
+  if (errors !== undefined && (!Array.isArray(errors) || errors.length > n)) throw bad('e is not a list of errors');
+  let nextError = 0;
+  for (let i = 0; i < n; i++) {
+    const code = codes[i] as number;
+    if (code === ITEM_VALUE) {
+      out[i] = { v: x[i] };
+      continue;
+    }
+    const k = x[i];
+    if (typeof k !== 'string') throw bad(`item ${i} is a future without a string key`);
+    const status = (code & ~ITEM_ERROR) - ITEM_STATUS;
+    let item: { k: string; s?: string; e?: unknown };
+    if (!Number.isInteger(code) || code < ITEM_FUTURE || code > (ITEM_ERROR | (ITEM_STATUS + STATUSES.length - 1))) throw bad(`item ${i} has code ${String(code)}`);
+    if (status === ITEM_FUTURE - ITEM_STATUS) item = { k };
+    else if (status >= 0 && status < STATUSES.length) item = { k, s: STATUSES[status] };
+    else throw bad(`item ${i} has code ${code}`);
+    if (code & ITEM_ERROR) {
+      if (errors === undefined || nextError >= errors.length) throw bad(`item ${i} has an error that e lacks`);
+      item.e = errors[nextError++];
+    }
+    out[i] = item;
+  }
+  if (nextError !== (errors?.length ?? 0)) throw bad('e holds more errors than items have');
+  return out;
+}
+
 /** The batch with its per-task lists by column (a copy: messages are never changed in place). */
 function packBatch(batch: unknown[]): unknown[] {
   let out: unknown[] | undefined;
@@ -116,6 +252,14 @@ function packBatch(batch: unknown[]): unknown[] {
       if (codes) {
         out ??= batch.slice();
         out[i] = { ...m, s: codes };
+      }
+      continue;
+    }
+    if (typeof m?.op === 'string' && ITEMS_BY_OP[m.op] === true) {
+      const items = Array.isArray(m.items) && m.items.length >= BY_COLUMN_MIN ? toItemColumns(m.items) : undefined;
+      if (items) {
+        out ??= batch.slice();
+        out[i] = { ...m, items };
       }
       continue;
     }
@@ -133,7 +277,8 @@ function packBatch(batch: unknown[]): unknown[] {
 
 /**
  * Undoes packBatch in place on a freshly decoded batch of a frame of `maxLength` bytes; a malformed column
- * form is left for validation to refuse.
+ * form of a per-task list is left for validation to refuse (the scheduler checks what clients send), one of
+ * channel items (which only the scheduler sends, and clients do not check) is a WireError.
  */
 function unpackBatch(batch: unknown[], maxLength: number): void {
   for (const m of batch as (Record<string, unknown> | null)[]) {
@@ -145,6 +290,11 @@ function unpackBatch(batch: unknown[], maxLength: number): void {
           return status;
         });
       }
+      continue;
+    }
+    if (typeof m?.op === 'string' && ITEMS_BY_OP[m.op] === true) {
+      const items = m.items;
+      if (typeof items === 'object' && items !== null && !Array.isArray(items)) m.items = fromItemColumns(items as Record<string, unknown>, maxLength);
       continue;
     }
     const field = typeof m?.op === 'string' ? BY_COLUMN[m.op] : undefined;
