@@ -108,10 +108,33 @@ export class Outbox {
     else this.observerBoxes.delete(box);
   }
 
-  /** The box of a client that connected (kept until `remove`). */
+  /** A box for a client that connected (kept until `remove`). */
   attach(clientId: string): OutboxBox {
-    const box = this.box(clientId);
+    return this.adopt({ id: clientId, msgs: undefined, status: undefined, transient: false, closed: false });
+  }
+
+  /**
+   * `box` becomes the box of its client, kept until `remove` (the core's client state is its own box: a send to a
+   * client touches one object). What was sent to the id before it connected (a box made for the send) moves to it.
+   */
+  adopt<B extends OutboxBox>(box: B): B {
+    const before = this.boxes.get(box.id);
     box.transient = false;
+    box.closed = false;
+    if (before !== undefined && before !== box) {
+      if (before.msgs) {
+        box.msgs = before.msgs;
+        this.dirty[this.dirty.indexOf(before)] = box;
+      }
+      if (before.status) {
+        box.status = before.status;
+        this.statusDirty[this.statusDirty.indexOf(before)] = box;
+      }
+      before.msgs = undefined;
+      before.status = undefined;
+      before.closed = true;
+    }
+    this.boxes.set(box.id, box);
     return box;
   }
 

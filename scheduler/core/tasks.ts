@@ -138,11 +138,8 @@ interface WorkerTransitionArgs {
   readonly holder?: string;
 }
 
-/** A client as a key's wanter (clients.ts ClientState): where its status updates go. */
-export interface Wanter {
-  readonly id: string;
-  readonly box: OutboxBox;
-}
+/** A client as a key's wanter (clients.ts ClientState, which is its own outbox box): where its status updates go. */
+export type Wanter = OutboxBox;
 
 /**
  * Ready tasks, highest priority first. Priority-0 tasks (nearly all) wait in a FIFO in arrival order; only
