@@ -66,17 +66,11 @@ function heap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** A key as the simulation knows it. */
-interface SimKey {
-  key: string;
-  finished: boolean;
-}
-
 interface SimClient {
   id: string;
   topic: string;
   /** Keys it holds (submitted or wanted, not yet released), oldest first. */
-  held: SimKey[];
+  held: string[];
   fnSent: boolean;
 }
 
@@ -87,7 +81,7 @@ interface SimWorker {
 }
 
 interface Running {
-  key: SimKey;
+  key: string;
   worker: SimWorker;
   run: number;
 }
@@ -174,9 +168,9 @@ class Sim {
     for (let i = 0; i < n; i++) {
       const key = `k${this.nextKey++}`;
       // One task in four depends on the client's newest key.
-      const dep = i === 0 && this.nextKey % 4 === 0 && c.held.length > 0 ? c.held[c.held.length - 1].key : undefined;
+      const dep = i === 0 && this.nextKey % 4 === 0 && c.held.length > 0 ? c.held[c.held.length - 1] : undefined;
       tasks.push(dep ? { key, fn: 'inc', args: [1], deps: [dep] } : { key, fn: 'inc', args: [1] });
-      c.held.push({ key, finished: false });
+      c.held.push(key);
     }
     const fns = c.fnSent ? [] : [{ id: 'inc', src: '(x) => x + 1' }];
     c.fnSent = true;
@@ -185,7 +179,7 @@ class Sim {
 
   dispatch(w: SimWorker): void {
     const taken = this.s.takeReady(w.id, 4);
-    for (const e of taken) this.running.push({ key: { key: e.key, finished: false }, worker: w, run: e.run });
+    for (const e of taken) this.running.push({ key: e.key, worker: w, run: e.run });
   }
 
   /** Takes run `i` off the list; undefined when its worker left meanwhile (the core requeued it). */
@@ -197,16 +191,16 @@ class Sim {
   }
 
   outcome(r: Running, erred: boolean): void {
-    if (erred) this.s.taskErred(r.key.key, r.worker.id, { name: 'Error', message: 'boom' }, r.run);
+    if (erred) this.s.taskErred(r.key, r.worker.id, { name: 'Error', message: 'boom' }, r.run);
     // Every other result stays on its worker (as a worker process keeps a result too large to send inline), large
     // enough that a task depending on it is placed on that worker: placement, the workers' own queues and
     // stealing are part of the stream, as they are of a cluster of worker processes.
-    else if (r.run % 2 === 0) this.s.taskFinished(r.key.key, r.worker.id, 2, true, r.run, REMOTE_RESULT_BYTES);
-    else this.s.taskFinished(r.key.key, r.worker.id, 2, false, r.run);
+    else if (r.run % 2 === 0) this.s.taskFinished(r.key, r.worker.id, 2, true, r.run, REMOTE_RESULT_BYTES);
+    else this.s.taskFinished(r.key, r.worker.id, 2, false, r.run);
   }
 
   release(c: SimClient): void {
-    const keys = c.held.splice(0, 2).map((k) => k.key);
+    const keys = c.held.splice(0, 2);
     this.s.handleClient(c.id, { op: 'release', keys } as ClientMessage);
   }
 
@@ -214,13 +208,13 @@ class Sim {
     const k = other.held[other.held.length - 1];
     if (!k) return this.flush(c);
     c.held.push(k);
-    this.s.handleClient(c.id, { op: 'want', keys: [k.key] } as ClientMessage);
+    this.s.handleClient(c.id, { op: 'want', keys: [k] } as ClientMessage);
   }
 
   gather(c: SimClient): void {
     // The client's oldest key: finished by now, or the gather is answered that it is not.
     const k = c.held[0];
-    this.s.handleClient(c.id, { op: 'gather', req: ++this.req, keys: k ? [k.key] : [] } as ClientMessage);
+    this.s.handleClient(c.id, { op: 'gather', req: ++this.req, keys: k ? [k] : [] } as ClientMessage);
   }
 
   append(c: SimClient): void {
@@ -342,7 +336,7 @@ function warmUp(sim: Sim): void {
       const r = sim.take(0);
       if (r) sim.outcome(r, false);
     }
-    sim.s.handleClient(c.id, { op: 'release', keys: c.held.splice(0).map((k) => k.key) } as ClientMessage);
+    sim.s.handleClient(c.id, { op: 'release', keys: c.held.splice(0) } as ClientMessage);
     sim.drain();
   }
   while (sim.workers.length > 0) sim.leaveWorker(0);
