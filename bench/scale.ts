@@ -20,7 +20,7 @@
  * Targets: stimulus cost and per-subscriber delivery cost grow at most 2x across the 100x range; at most
  * 10 KiB per idle client and 20 KiB per idle worker.
  */
-import { SchedulerState } from '../scheduler/core/state';
+import { type ClientState, SchedulerState } from '../scheduler/core/state';
 import { PLACE_MIN_BYTES, STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
 import fs from 'node:fs';
@@ -71,6 +71,8 @@ interface SimClient {
   topic: string;
   /** Keys it holds (submitted or wanted, not yet released), oldest first. */
   held: string[];
+  /** The core's state of this client, as its connection keeps it (the server hands it with each message: handleClientOf). */
+  state: ClientState;
   fnSent: boolean;
 }
 
@@ -141,12 +143,13 @@ class Sim {
   /** A client joins and subscribes to 'all' and its topic from their ends (as a client that saw them). */
   joinClient(): SimClient {
     const n = this.nextClient++;
-    const c: SimClient = { id: `c${n}`, topic: `topic-${n % this.topics}`, held: [], fnSent: false };
-    this.s.addClient(c.id);
+    const id = `c${n}`;
+    this.s.addClient(id);
+    const c: SimClient = { id, topic: `topic-${n % this.topics}`, held: [], fnSent: false, state: this.s.clients.get(id) as ClientState };
     this.drain();
     for (const channel of ['all', c.topic]) {
       const from = this.s.channels.get(channel)?.count;
-      this.s.handleClient(c.id, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
+      this.s.handleClientOf(c.state, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
       this.drain();
     }
     this.clients.push(c);
@@ -174,7 +177,7 @@ class Sim {
     }
     const fns = c.fnSent ? [] : [{ id: 'inc', src: '(x) => x + 1' }];
     c.fnSent = true;
-    this.s.handleClient(c.id, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
   }
 
   dispatch(w: SimWorker): void {
@@ -201,28 +204,28 @@ class Sim {
 
   release(c: SimClient): void {
     const keys = c.held.splice(0, 2);
-    this.s.handleClient(c.id, { op: 'release', keys } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'release', keys } as ClientMessage);
   }
 
   want(c: SimClient, other: SimClient): void {
     const k = other.held[other.held.length - 1];
     if (!k) return this.flush(c);
     c.held.push(k);
-    this.s.handleClient(c.id, { op: 'want', keys: [k] } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'want', keys: [k] } as ClientMessage);
   }
 
   gather(c: SimClient): void {
     // The client's oldest key: finished by now, or the gather is answered that it is not.
     const k = c.held[0];
-    this.s.handleClient(c.id, { op: 'gather', req: ++this.req, keys: k ? [k] : [] } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'gather', req: ++this.req, keys: k ? [k] : [] } as ClientMessage);
   }
 
   append(c: SimClient): void {
-    this.s.handleClient(c.id, { op: 'append', channel: c.topic, items: [{ v: { from: c.id } }] } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'append', channel: c.topic, items: [{ v: { from: c.id } }] } as ClientMessage);
   }
 
   flush(c: SimClient): void {
-    this.s.handleClient(c.id, { op: 'flush', req: ++this.req, channel: c.topic } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'flush', req: ++this.req, channel: c.topic } as ClientMessage);
   }
 
   leaveWorker(i: number): void {
@@ -336,7 +339,7 @@ function warmUp(sim: Sim): void {
       const r = sim.take(0);
       if (r) sim.outcome(r, false);
     }
-    sim.s.handleClient(c.id, { op: 'release', keys: c.held.splice(0) } as ClientMessage);
+    sim.s.handleClientOf(c.state, { op: 'release', keys: c.held.splice(0) } as ClientMessage);
     sim.drain();
   }
   while (sim.workers.length > 0) sim.leaveWorker(0);
@@ -382,7 +385,7 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
   sim.drain();
   const h2 = heap();
   sim.observer = sim.clients[0];
-  sim.s.handleClient(sim.observer.id, { op: 'events', on: true } as ClientMessage);
+  sim.s.handleClientOf(sim.observer.state, { op: 'events', on: true } as ClientMessage);
   sim.drain();
 
   // One warm-up round of the mixed stream.
