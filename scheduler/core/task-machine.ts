@@ -333,8 +333,9 @@ export class TaskMachine implements TransitionContext {
     t.linked = false;
     t.error = undefined;
     t.suspicious = 0;
-    t.seq = this.seq++;
     t.priority = typeof spec.priority === 'number' && Number.isFinite(spec.priority) ? spec.priority : 0;
+    // Only tasks of another priority than 0 are ordered by it (the ReadyQueue's heap; the rest keep arrival order).
+    if (t.priority !== 0) t.seq = ++this.seq;
     t.retries = typeof spec.retries === 'number' && spec.retries > 0 ? Math.floor(spec.retries) : 0;
   }
 
@@ -359,7 +360,6 @@ export class TaskMachine implements TransitionContext {
     if (!this.definable(t)) return;
     t.fn = '';
     t.deps = undefined;
-    t.seq = this.seq++;
     this.transition(t, 'memory', { event, value });
   }
 
