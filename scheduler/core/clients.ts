@@ -5,7 +5,7 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { OutboxBox } from './outbox';
-import type { TaskRecord } from './tasks';
+import { dependentsOf, type TaskRecord } from './tasks';
 
 /**
  * A connected client. It is its own outbox box (OutboxBox: the messages waiting for the next drain), so that a
@@ -171,11 +171,9 @@ export function heldByOthers(t: TaskRecord, c: ClientState, seen = new Set<TaskR
   if (t.channelRefs > 0) return true;
   const w = t.wanters;
   if (w !== undefined && (w instanceof Set ? w.size > 1 || !w.has(c) : w !== c)) return true;
-  if (t.dependents) {
-    for (const d of t.dependents) {
-      const active = d.state === 'released' || d.state === 'waiting' || d.state === 'queued' || d.state === 'processing';
-      if (active && heldByOthers(d, c, seen)) return true;
-    }
+  for (const d of dependentsOf(t)) {
+    const active = d.state === 'released' || d.state === 'waiting' || d.state === 'queued' || d.state === 'processing';
+    if (active && heldByOthers(d, c, seen)) return true;
   }
   return false;
 }

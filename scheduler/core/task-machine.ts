@@ -14,7 +14,7 @@ import { futureRef } from '../protocol/messages';
 import { KeyTable } from '../util/key-table';
 import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
-import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerArgs, type WorkerState } from './tasks';
+import { type ExecTask, holdsOn, ReadyQueue, RunningTasks, TaskRecord, type WorkerArgs, type WorkerState } from './tasks';
 import {
   type TaskState,
   type TransitionArgs,
@@ -401,7 +401,7 @@ export class TaskMachine implements TransitionContext {
       finished: Object.freeze({ event: 'task-finished', worker: id }),
       finishedThere: Object.freeze({ event: 'task-finished', worker: id, holder: id }),
     };
-    const w: WorkerState = { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0, args, left: false };
+    const w: WorkerState = { id, threads, processing: new RunningTasks(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0, args, left: false };
     this.workers.set(id, w);
     this.least.update(w);
   }

@@ -70,8 +70,12 @@ export class TaskRecord {
   args: unknown[] | undefined = undefined;
   /** Keys this task needs, as records (set when it is defined). */
   deps: TaskRecord[] | undefined = undefined;
-  /** Tasks that counted themselves in `holds` of this one. */
-  dependents: Set<TaskRecord> | undefined = undefined;
+  /**
+   * Tasks that counted themselves in `holds` of this one: one task, or a Set when several (most keys that have
+   * dependents have one; a Set costs a table that each scavenge it lives through copies). Read it with
+   * `dependentsOf`; change it with `addDependent` / `removeDependent`.
+   */
+  dependents: TaskRecord | Set<TaskRecord> | undefined = undefined;
   /** Whether this task counts in its dependencies' `holds` (and sits in their `dependents`). */
   linked = false;
   /** Dependencies not yet in memory, while waiting. */
@@ -143,6 +147,69 @@ export class TaskRecord {
   }
 }
 
+/** `t`'s dependents (see TaskRecord.dependents), for a loop. */
+export function dependentsOf(t: TaskRecord): Iterable<TaskRecord> {
+  const d = t.dependents;
+  return d === undefined ? NO_TASKS : d instanceof Set ? d : [d];
+}
+
+const NO_TASKS: readonly TaskRecord[] = Object.freeze([]);
+
+/** `dependent` counts itself in `holds` of `t`. */
+export function addDependent(t: TaskRecord, dependent: TaskRecord): void {
+  const d = t.dependents;
+  if (d === undefined) t.dependents = dependent;
+  else if (d instanceof Set) d.add(dependent);
+  else if (d !== dependent) t.dependents = new Set([d, dependent]);
+}
+
+/** `dependent` no longer counts itself in `holds` of `t`. */
+export function removeDependent(t: TaskRecord, dependent: TaskRecord): void {
+  const d = t.dependents;
+  if (d === dependent) t.dependents = undefined;
+  else if (d instanceof Set) {
+    d.delete(dependent);
+    if (d.size === 1) t.dependents = d.values().next().value as TaskRecord;
+    else if (d.size === 0) t.dependents = undefined;
+  }
+}
+
+/**
+ * The tasks running on one worker: a handful (at most its threads), in an array. A Set would do, but the
+ * table of a Set whose entries come and go is made anew every few changes, and in a cluster of 1,000 workers
+ * each of those tables lives long enough to be copied by scavenges; an array of a few entries is never
+ * made anew. `has` and `delete` look through the few entries.
+ */
+export class RunningTasks implements Iterable<TaskRecord> {
+  private readonly items: TaskRecord[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  has(t: TaskRecord): boolean {
+    return this.items.includes(t);
+  }
+
+  add(t: TaskRecord): void {
+    if (!this.items.includes(t)) this.items.push(t);
+  }
+
+  /** True when `t` was there. */
+  delete(t: TaskRecord): boolean {
+    const a = this.items;
+    const i = a.indexOf(t);
+    if (i < 0) return false;
+    const last = a.pop() as TaskRecord;
+    if (i < a.length) a[i] = last;
+    return true;
+  }
+
+  [Symbol.iterator](): Iterator<TaskRecord> {
+    return this.items[Symbol.iterator]();
+  }
+}
+
 /** How many worker processes hold the result of `t`. */
 export function holderCount(t: TaskRecord): number {
   return t.holder === undefined ? 0 : 1 + (t.moreHolders?.length ?? 0);
@@ -162,7 +229,7 @@ export function holdersOf(t: TaskRecord): string[] {
 export interface WorkerState {
   id: string;
   threads: number;
-  processing: Set<TaskRecord>;
+  processing: RunningTasks;
   /** Results this (remote) worker holds. */
   has: Set<TaskRecord>;
   /** Sum of `nbytes` of what it holds. */
