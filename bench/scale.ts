@@ -96,7 +96,17 @@ class Sim {
   readonly s = new SchedulerState('bench://scale', Date.now, undefined);
   readonly clients: SimClient[] = [];
   readonly workers: SimWorker[] = [];
-  running: Running[] = [];
+  /**
+   * Runs handed out and not yet reported, each as three consecutive entries (key, worker, run id) rather than
+   * an object: a run waits for its outcome thousands of stimuli in the largest cluster, and an object per run
+   * would be copied by the scavenges it lives through, a cost of the bench and not of the core.
+   */
+  private runs: unknown[] = [];
+
+  /** How many runs are handed out and not yet reported. */
+  get running(): number {
+    return this.runs.length / 3;
+  }
   /** The client that asked for scheduler events (a sidebar, a dashboard). */
   observer: SimClient | undefined;
   private nextClient = 0;
@@ -182,14 +192,19 @@ class Sim {
 
   dispatch(w: SimWorker): void {
     const taken = this.s.takeReady(w.id, 4);
-    for (const e of taken) this.running.push({ key: e.key, worker: w, run: e.run });
+    for (const e of taken) this.runs.push(e.key, w, e.run);
   }
 
   /** Takes run `i` off the list; undefined when its worker left meanwhile (the core requeued it). */
   take(i: number): Running | undefined {
-    const r = this.running[i];
-    this.running[i] = this.running[this.running.length - 1];
-    this.running.pop();
+    const a = this.runs;
+    const j = 3 * i;
+    const r: Running = { key: a[j] as string, worker: a[j + 1] as SimWorker, run: a[j + 2] as number };
+    const last = a.length - 3;
+    a[j] = a[last];
+    a[j + 1] = a[last + 1];
+    a[j + 2] = a[last + 2];
+    a.length = last;
     return r.worker.alive ? r : undefined;
   }
 
@@ -262,9 +277,9 @@ function stream(sim: Sim, n: number, random: () => number, byKind: Map<Kind, { n
       kind = 'dispatch';
       const w = pick(sim.workers);
       act = () => sim.dispatch(w);
-    } else if (x < 60 && sim.running.length > 0) {
+    } else if (x < 60 && sim.running > 0) {
       let r: Running | undefined;
-      while (!r && sim.running.length > 0) r = sim.take(Math.floor(random() * sim.running.length));
+      while (!r && sim.running > 0) r = sim.take(Math.floor(random() * sim.running));
       if (!r) continue;
       const run = r;
       const erred = random() < 0.03;
@@ -335,7 +350,7 @@ function warmUp(sim: Sim): void {
   for (let done = 0; done < STORY_CAPACITY; done += 5 * 4) {
     sim.submit(c, 5);
     for (const w of sim.workers) sim.dispatch(w);
-    while (sim.running.length > 0) {
+    while (sim.running > 0) {
       const r = sim.take(0);
       if (r) sim.outcome(r, false);
     }
