@@ -102,6 +102,7 @@ export class Channels {
     }
     if (accepted.length === 0) return;
     for (const a of accepted) {
+      if (a instanceof TaskRecord) ch.futures++;
       ch.items.push(a);
       ch.count++;
       while (ch.maxlen !== null && ch.items.length > ch.maxlen) this.evict(ch);
@@ -115,8 +116,12 @@ export class Channels {
     if (ch.subscribers.size > 1) Object.defineProperty(msg, Symbol.for('shared-futures.shared-message'), { value: true });
     // The appender, when it is subscribed, is sent to last: it knows what it appended, the others are waiting
     // to hear of it (a transport writes its connections in the order the core sent to them).
-    for (const sc of ch.subscribers.values()) if (sc !== c) deliverItems(sc, futures, msg, this.outbox);
-    if (ch.subscribers.get(c.id) === c) deliverItems(c, futures, msg, this.outbox);
+    let appenderSubscribed = false;
+    for (const sc of ch.subscribers.values()) {
+      if (sc !== c) deliverItems(sc, futures, msg, this.outbox);
+      else appenderSubscribed = true;
+    }
+    if (appenderSubscribed) deliverItems(c, futures, msg, this.outbox);
     this.changed(ch);
   }
 
@@ -156,7 +161,10 @@ export class Channels {
 
   private evict(ch: ChannelLog): void {
     const old = ch.items.shift();
-    if (old instanceof TaskRecord) {
+    // A log that holds no future (most hold values only) need not look at what it evicts: in a large
+    // cluster that look is a cache miss on an item appended long ago.
+    if (ch.futures > 0 && old instanceof TaskRecord) {
+      ch.futures--;
       old.channelRefs--;
       this.machine.candidate(old);
     }

@@ -14,7 +14,7 @@ import { futureRef } from '../protocol/messages';
 import { KeyTable } from '../util/key-table';
 import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
-import { type ExecTask, holdsOn, ReadyQueue, RunningTasks, TaskRecord, type WorkerArgs, type WorkerState } from './tasks';
+import { type ExecTask, holdsOn, ReadyQueue, removeRunning, TaskRecord, type WorkerArgs, type WorkerState } from './tasks';
 import {
   type TaskState,
   type TransitionArgs,
@@ -160,7 +160,7 @@ export class TaskMachine implements TransitionContext {
 
   leaveWorker(t: TaskRecord): void {
     const w = t.runOn;
-    if (w !== undefined && !w.left && w.processing.delete(t)) this.least.update(w);
+    if (w !== undefined && !w.left && removeRunning(w.processing, t)) this.least.update(w);
     t.runOn = undefined;
   }
 
@@ -401,7 +401,7 @@ export class TaskMachine implements TransitionContext {
       finished: Object.freeze({ event: 'task-finished', worker: id }),
       finishedThere: Object.freeze({ event: 'task-finished', worker: id, holder: id }),
     };
-    const w: WorkerState = { id, threads, processing: new RunningTasks(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0, args, left: false };
+    const w: WorkerState = { id, threads, processing: [], has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0, args, left: false };
     this.workers.set(id, w);
     this.least.update(w);
   }
@@ -493,7 +493,7 @@ export class TaskMachine implements TransitionContext {
       }
       t.run = ++this.runs;
       t.runOn = w;
-      w.processing.add(t);
+      w.processing.push(t); // queued until now: not running anywhere
       this.least.update(w);
       this.transition(t, 'processing', args);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };

@@ -174,40 +174,13 @@ export function removeDependent(t: TaskRecord, dependent: TaskRecord): void {
   }
 }
 
-/**
- * The tasks running on one worker: a handful (at most its threads), in an array. A Set would do, but the
- * table of a Set whose entries come and go is made anew every few changes, and in a cluster of 1,000 workers
- * each of those tables lives long enough to be copied by scavenges; an array of a few entries is never
- * made anew. `has` and `delete` look through the few entries.
- */
-export class RunningTasks implements Iterable<TaskRecord> {
-  private readonly items: TaskRecord[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  has(t: TaskRecord): boolean {
-    return this.items.includes(t);
-  }
-
-  add(t: TaskRecord): void {
-    if (!this.items.includes(t)) this.items.push(t);
-  }
-
-  /** True when `t` was there. */
-  delete(t: TaskRecord): boolean {
-    const a = this.items;
-    const i = a.indexOf(t);
-    if (i < 0) return false;
-    const last = a.pop() as TaskRecord;
-    if (i < a.length) a[i] = last;
-    return true;
-  }
-
-  [Symbol.iterator](): Iterator<TaskRecord> {
-    return this.items[Symbol.iterator]();
-  }
+/** Takes `t` off a worker's running tasks (`WorkerState.processing`); true when it was there. */
+export function removeRunning(running: TaskRecord[], t: TaskRecord): boolean {
+  const i = running.indexOf(t);
+  if (i < 0) return false;
+  const last = running.pop() as TaskRecord;
+  if (i < running.length) running[i] = last;
+  return true;
 }
 
 /** How many worker processes hold the result of `t`. */
@@ -229,7 +202,12 @@ export function holdersOf(t: TaskRecord): string[] {
 export interface WorkerState {
   id: string;
   threads: number;
-  processing: RunningTasks;
+  /**
+   * The tasks running on it: a handful (at most its threads), in an array, in no order. A Set would do, but the
+   * table of a Set whose entries come and go is made anew every few changes, and in a cluster of 1,000 workers
+   * each of those tables lives long enough to be copied by scavenges; this array is never made anew.
+   */
+  processing: TaskRecord[];
   /** Results this (remote) worker holds. */
   has: Set<TaskRecord>;
   /** Sum of `nbytes` of what it holds. */
