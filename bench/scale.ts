@@ -515,7 +515,7 @@ export async function run(): Promise<void> {
     const row = rowOf(st);
     rows.push(row);
     const extra = { workers: size.workers, clients: size.clients, items };
-    report('scale-stimulus', row.stimulusNs, 'ns/stimulus', extra);
+    report('scale-stimulus', row.stimulusNs, 'ns/stimulus', { ...extra, rounds: st.stimulusRounds.map((x) => Math.round(x)) });
     report('scale-deliver-per-subscriber', row.deliverPerSubscriberNs, 'ns/subscriber', extra);
     report('scale-deliver-per-append', row.deliverPerAppendUs, 'us/append', { ...extra, subscribers: size.clients });
     report('scale-heap-client', row.heapPerClient, 'bytes/client', extra);
@@ -525,8 +525,13 @@ export async function run(): Promise<void> {
   const first = rows[0];
   const last = rows[rows.length - 1];
   const stimulusGrowth = last.stimulusNs / first.stimulusNs;
+  // The growth of each round (a diagnostic): the sizes' rounds run one after the other, so each ratio is of two
+  // figures taken seconds apart, under about the same load of the machine, where the medians may come from different passes.
+  const firstRounds = setups[0].stimulusRounds;
+  const lastRounds = setups[setups.length - 1].stimulusRounds;
+  const roundGrowth = firstRounds.map((x, i) => lastRounds[i] / x);
   const deliverGrowth = last.deliverPerSubscriberNs / first.deliverPerSubscriberNs;
-  report('scale-stimulus-growth', stimulusGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
+  report('scale-stimulus-growth', stimulusGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2, rounds: roundGrowth.map((g) => Number(g.toFixed(3))), medianOfRounds: Number(median(roundGrowth).toFixed(3)) });
   report('scale-deliver-growth', deliverGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
 
   const lines = [
@@ -534,6 +539,7 @@ export async function run(): Promise<void> {
     `${pad('workers', 8)} ${pad('clients', 8)} ${pad('ns/stimulus', 12)} ${pad('us/append', 10)} ${pad('ns/subscriber', 14)} ${pad('B/idle client', 14)} ${pad('B/idle worker', 14)}`,
     ...rows.map((r) => `${pad(r.workers, 8)} ${pad(r.clients, 8)} ${pad(r.stimulusNs.toFixed(0), 12)} ${pad(r.deliverPerAppendUs.toFixed(1), 10)} ${pad(r.deliverPerSubscriberNs.toFixed(1), 14)} ${pad(r.heapPerClient.toFixed(0), 14)} ${pad(r.heapPerWorker.toFixed(0), 14)}`),
     `growth ${pad(`${stimulusGrowth.toFixed(2)}x`, 29)} ${pad(`${deliverGrowth.toFixed(2)}x`, 25)}   (targets: <= 2x; <= 10240 B/client, <= 20480 B/worker at the largest size; smaller sizes' heap figures are within the heap's noise)`,
+    `growth of each round ${roundGrowth.map((g) => `${g.toFixed(2)}x`).join(' ')}, median ${median(roundGrowth).toFixed(2)}x   (a diagnostic: the two figures of a round are taken in the same pass over the sizes, seconds apart)`,
     'ns per stimulus by kind (mean wall time, a diagnostic):',
     `${pad('kind', 13)} ${rows.map((r) => pad(`${r.workers}w/${r.clients}c`, 12)).join(' ')}`,
     ...[...first.byKind.keys()].sort().map((k) => `${pad(k, 13)} ${rows.map((r) => { const b = r.byKind.get(k); return pad(b ? ((b.ms / b.n) * 1e6).toFixed(0) : '-', 12); }).join(' ')}`),
