@@ -66,7 +66,7 @@ export class Wants {
 /** The state of a client that connects; the Outbox adopts it as the client's box (`Outbox.adopt`). */
 export function newClientState(id: string): ClientState {
   // The box's fields first: every message to the client reads them.
-  return { id, msgs: undefined, status: undefined, transient: false, closed: false, refused: undefined, wants: new Wants(), channels: new Set(), deleted: undefined, observer: false };
+  return { id, msgTurn: 0, msgAt: 0, statusTurn: 0, statusAt: 0, transient: false, closed: false, refused: undefined, wants: new Wants(), channels: new Set(), deleted: undefined, observer: false };
 }
 
 /** `c`'s want-count of `t` (0 when it does not want it). */
