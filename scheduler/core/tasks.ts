@@ -199,7 +199,11 @@ export function holdersOf(t: TaskRecord): string[] {
   return t.moreHolders === undefined ? [t.holder] : [t.holder, ...t.moreHolders];
 }
 
-export interface WorkerState {
+/**
+ * A worker. Its transition arguments (WorkerArgs) are its own fields, not an object it points to: an outcome
+ * reads the worker anyway, and in a large cluster one more object is one more cache miss.
+ */
+export interface WorkerState extends WorkerArgs {
   id: string;
   threads: number;
   /**
@@ -220,18 +224,16 @@ export interface WorkerState {
   queued: number;
   /** Its occupancy as LeastOccupancy last counted it (kept by that class alone). */
   counted?: number;
-  /** The (immutable) arguments of its dispatches and finished runs, made once when it joins. */
-  readonly args: WorkerArgs;
   /** It left (removeWorker): records still pointing at it must not count on it. */
   left: boolean;
 }
 
-/** A worker's transition arguments (transitions.ts TransitionArgs): dispatch and finish are the hot path, so they are made once per worker. */
+/** A worker's transition arguments (transitions.ts TransitionArgs), immutable: dispatch and finish are the hot path, so they are made once, when it joins. */
 export interface WorkerArgs {
-  readonly dispatch: WorkerTransitionArgs;
-  readonly dispatchLocal: WorkerTransitionArgs;
-  readonly finished: WorkerTransitionArgs;
-  readonly finishedThere: WorkerTransitionArgs;
+  readonly dispatchArgs: WorkerTransitionArgs;
+  readonly dispatchLocalArgs: WorkerTransitionArgs;
+  readonly finishedArgs: WorkerTransitionArgs;
+  readonly finishedThereArgs: WorkerTransitionArgs;
 }
 
 /** The part of transitions.ts TransitionArgs a worker's arguments use (declared here: tasks.ts imports no other part of the core). */
