@@ -20,7 +20,7 @@
  * Targets: stimulus cost and per-subscriber delivery cost grow at most 2x across the 100x range; at most
  * 10 KiB per idle client and 20 KiB per idle worker.
  */
-import { SchedulerState } from '../scheduler/core/state';
+import { type ClientState, SchedulerState } from '../scheduler/core/state';
 import { PLACE_MIN_BYTES, STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
 import fs from 'node:fs';
@@ -66,17 +66,13 @@ function heap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** A key as the simulation knows it. */
-interface SimKey {
-  key: string;
-  finished: boolean;
-}
-
 interface SimClient {
   id: string;
   topic: string;
   /** Keys it holds (submitted or wanted, not yet released), oldest first. */
-  held: SimKey[];
+  held: string[];
+  /** The core's state of this client, as its connection keeps it (the server hands it with each message: handleClientOf). */
+  state: ClientState;
   fnSent: boolean;
 }
 
@@ -87,7 +83,7 @@ interface SimWorker {
 }
 
 interface Running {
-  key: SimKey;
+  key: string;
   worker: SimWorker;
   run: number;
 }
@@ -100,7 +96,17 @@ class Sim {
   readonly s = new SchedulerState('bench://scale', Date.now, undefined);
   readonly clients: SimClient[] = [];
   readonly workers: SimWorker[] = [];
-  running: Running[] = [];
+  /**
+   * Runs handed out and not yet reported, each as three consecutive entries (key, worker, run id) rather than
+   * an object: a run waits for its outcome thousands of stimuli in the largest cluster, and an object per run
+   * would be copied by the scavenges it lives through, a cost of the bench and not of the core.
+   */
+  private runs: unknown[] = [];
+
+  /** How many runs are handed out and not yet reported. */
+  get running(): number {
+    return this.runs.length / 3;
+  }
   /** The client that asked for scheduler events (a sidebar, a dashboard). */
   observer: SimClient | undefined;
   private nextClient = 0;
@@ -147,12 +153,13 @@ class Sim {
   /** A client joins and subscribes to 'all' and its topic from their ends (as a client that saw them). */
   joinClient(): SimClient {
     const n = this.nextClient++;
-    const c: SimClient = { id: `c${n}`, topic: `topic-${n % this.topics}`, held: [], fnSent: false };
-    this.s.addClient(c.id);
+    const id = `c${n}`;
+    this.s.addClient(id);
+    const c: SimClient = { id, topic: `topic-${n % this.topics}`, held: [], fnSent: false, state: this.s.clients.get(id) as ClientState };
     this.drain();
     for (const channel of ['all', c.topic]) {
       const from = this.s.channels.get(channel)?.count;
-      this.s.handleClient(c.id, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
+      this.s.handleClientOf(c.state, { op: 'sub', channel, maxlen: null, from, create: true, resume: false } as ClientMessage);
       this.drain();
     }
     this.clients.push(c);
@@ -174,61 +181,66 @@ class Sim {
     for (let i = 0; i < n; i++) {
       const key = `k${this.nextKey++}`;
       // One task in four depends on the client's newest key.
-      const dep = i === 0 && this.nextKey % 4 === 0 && c.held.length > 0 ? c.held[c.held.length - 1].key : undefined;
+      const dep = i === 0 && this.nextKey % 4 === 0 && c.held.length > 0 ? c.held[c.held.length - 1] : undefined;
       tasks.push(dep ? { key, fn: 'inc', args: [1], deps: [dep] } : { key, fn: 'inc', args: [1] });
-      c.held.push({ key, finished: false });
+      c.held.push(key);
     }
     const fns = c.fnSent ? [] : [{ id: 'inc', src: '(x) => x + 1' }];
     c.fnSent = true;
-    this.s.handleClient(c.id, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'submit', req: ++this.req, fns, tasks } as unknown as ClientMessage);
   }
 
   dispatch(w: SimWorker): void {
     const taken = this.s.takeReady(w.id, 4);
-    for (const e of taken) this.running.push({ key: { key: e.key, finished: false }, worker: w, run: e.run });
+    for (const e of taken) this.runs.push(e.key, w, e.run);
   }
 
   /** Takes run `i` off the list; undefined when its worker left meanwhile (the core requeued it). */
   take(i: number): Running | undefined {
-    const r = this.running[i];
-    this.running[i] = this.running[this.running.length - 1];
-    this.running.pop();
+    const a = this.runs;
+    const j = 3 * i;
+    const r: Running = { key: a[j] as string, worker: a[j + 1] as SimWorker, run: a[j + 2] as number };
+    const last = a.length - 3;
+    a[j] = a[last];
+    a[j + 1] = a[last + 1];
+    a[j + 2] = a[last + 2];
+    a.length = last;
     return r.worker.alive ? r : undefined;
   }
 
   outcome(r: Running, erred: boolean): void {
-    if (erred) this.s.taskErred(r.key.key, r.worker.id, { name: 'Error', message: 'boom' }, r.run);
+    if (erred) this.s.taskErred(r.key, r.worker.id, { name: 'Error', message: 'boom' }, r.run);
     // Every other result stays on its worker (as a worker process keeps a result too large to send inline), large
     // enough that a task depending on it is placed on that worker: placement, the workers' own queues and
     // stealing are part of the stream, as they are of a cluster of worker processes.
-    else if (r.run % 2 === 0) this.s.taskFinished(r.key.key, r.worker.id, 2, true, r.run, REMOTE_RESULT_BYTES);
-    else this.s.taskFinished(r.key.key, r.worker.id, 2, false, r.run);
+    else if (r.run % 2 === 0) this.s.taskFinished(r.key, r.worker.id, 2, true, r.run, REMOTE_RESULT_BYTES);
+    else this.s.taskFinished(r.key, r.worker.id, 2, false, r.run);
   }
 
   release(c: SimClient): void {
-    const keys = c.held.splice(0, 2).map((k) => k.key);
-    this.s.handleClient(c.id, { op: 'release', keys } as ClientMessage);
+    const keys = c.held.splice(0, 2);
+    this.s.handleClientOf(c.state, { op: 'release', keys } as ClientMessage);
   }
 
   want(c: SimClient, other: SimClient): void {
     const k = other.held[other.held.length - 1];
     if (!k) return this.flush(c);
     c.held.push(k);
-    this.s.handleClient(c.id, { op: 'want', keys: [k.key] } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'want', keys: [k] } as ClientMessage);
   }
 
   gather(c: SimClient): void {
     // The client's oldest key: finished by now, or the gather is answered that it is not.
     const k = c.held[0];
-    this.s.handleClient(c.id, { op: 'gather', req: ++this.req, keys: k ? [k.key] : [] } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'gather', req: ++this.req, keys: k ? [k] : [] } as ClientMessage);
   }
 
   append(c: SimClient): void {
-    this.s.handleClient(c.id, { op: 'append', channel: c.topic, items: [{ v: { from: c.id } }] } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'append', channel: c.topic, items: [{ v: { from: c.id } }] } as ClientMessage);
   }
 
   flush(c: SimClient): void {
-    this.s.handleClient(c.id, { op: 'flush', req: ++this.req, channel: c.topic } as ClientMessage);
+    this.s.handleClientOf(c.state, { op: 'flush', req: ++this.req, channel: c.topic } as ClientMessage);
   }
 
   leaveWorker(i: number): void {
@@ -265,9 +277,9 @@ function stream(sim: Sim, n: number, random: () => number, byKind: Map<Kind, { n
       kind = 'dispatch';
       const w = pick(sim.workers);
       act = () => sim.dispatch(w);
-    } else if (x < 60 && sim.running.length > 0) {
+    } else if (x < 60 && sim.running > 0) {
       let r: Running | undefined;
-      while (!r && sim.running.length > 0) r = sim.take(Math.floor(random() * sim.running.length));
+      while (!r && sim.running > 0) r = sim.take(Math.floor(random() * sim.running));
       if (!r) continue;
       const run = r;
       const erred = random() < 0.03;
@@ -338,11 +350,11 @@ function warmUp(sim: Sim): void {
   for (let done = 0; done < STORY_CAPACITY; done += 5 * 4) {
     sim.submit(c, 5);
     for (const w of sim.workers) sim.dispatch(w);
-    while (sim.running.length > 0) {
+    while (sim.running > 0) {
       const r = sim.take(0);
       if (r) sim.outcome(r, false);
     }
-    sim.s.handleClient(c.id, { op: 'release', keys: c.held.splice(0).map((k) => k.key) } as ClientMessage);
+    sim.s.handleClientOf(c.state, { op: 'release', keys: c.held.splice(0) } as ClientMessage);
     sim.drain();
   }
   while (sim.workers.length > 0) sim.leaveWorker(0);
@@ -388,7 +400,7 @@ function setUp(size: { workers: number; clients: number }, items: number, stimul
   sim.drain();
   const h2 = heap();
   sim.observer = sim.clients[0];
-  sim.s.handleClient(sim.observer.id, { op: 'events', on: true } as ClientMessage);
+  sim.s.handleClientOf(sim.observer.state, { op: 'events', on: true } as ClientMessage);
   sim.drain();
 
   // One warm-up round of the mixed stream.
@@ -503,7 +515,7 @@ export async function run(): Promise<void> {
     const row = rowOf(st);
     rows.push(row);
     const extra = { workers: size.workers, clients: size.clients, items };
-    report('scale-stimulus', row.stimulusNs, 'ns/stimulus', extra);
+    report('scale-stimulus', row.stimulusNs, 'ns/stimulus', { ...extra, rounds: st.stimulusRounds.map((x) => Math.round(x)) });
     report('scale-deliver-per-subscriber', row.deliverPerSubscriberNs, 'ns/subscriber', extra);
     report('scale-deliver-per-append', row.deliverPerAppendUs, 'us/append', { ...extra, subscribers: size.clients });
     report('scale-heap-client', row.heapPerClient, 'bytes/client', extra);
@@ -513,8 +525,13 @@ export async function run(): Promise<void> {
   const first = rows[0];
   const last = rows[rows.length - 1];
   const stimulusGrowth = last.stimulusNs / first.stimulusNs;
+  // The growth of each round (a diagnostic): the sizes' rounds run one after the other, so each ratio is of two
+  // figures taken seconds apart, under about the same load of the machine, where the medians may come from different passes.
+  const firstRounds = setups[0].stimulusRounds;
+  const lastRounds = setups[setups.length - 1].stimulusRounds;
+  const roundGrowth = firstRounds.map((x, i) => lastRounds[i] / x);
   const deliverGrowth = last.deliverPerSubscriberNs / first.deliverPerSubscriberNs;
-  report('scale-stimulus-growth', stimulusGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
+  report('scale-stimulus-growth', stimulusGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2, rounds: roundGrowth.map((g) => Number(g.toFixed(3))), medianOfRounds: Number(median(roundGrowth).toFixed(3)) });
   report('scale-deliver-growth', deliverGrowth, 'x', { from: `${first.workers}w/${first.clients}c`, to: `${last.workers}w/${last.clients}c`, target: 2 });
 
   const lines = [
@@ -522,6 +539,7 @@ export async function run(): Promise<void> {
     `${pad('workers', 8)} ${pad('clients', 8)} ${pad('ns/stimulus', 12)} ${pad('us/append', 10)} ${pad('ns/subscriber', 14)} ${pad('B/idle client', 14)} ${pad('B/idle worker', 14)}`,
     ...rows.map((r) => `${pad(r.workers, 8)} ${pad(r.clients, 8)} ${pad(r.stimulusNs.toFixed(0), 12)} ${pad(r.deliverPerAppendUs.toFixed(1), 10)} ${pad(r.deliverPerSubscriberNs.toFixed(1), 14)} ${pad(r.heapPerClient.toFixed(0), 14)} ${pad(r.heapPerWorker.toFixed(0), 14)}`),
     `growth ${pad(`${stimulusGrowth.toFixed(2)}x`, 29)} ${pad(`${deliverGrowth.toFixed(2)}x`, 25)}   (targets: <= 2x; <= 10240 B/client, <= 20480 B/worker at the largest size; smaller sizes' heap figures are within the heap's noise)`,
+    `growth of each round ${roundGrowth.map((g) => `${g.toFixed(2)}x`).join(' ')}, median ${median(roundGrowth).toFixed(2)}x   (a diagnostic: the two figures of a round are taken in the same pass over the sizes, seconds apart)`,
     'ns per stimulus by kind (mean wall time, a diagnostic):',
     `${pad('kind', 13)} ${rows.map((r) => pad(`${r.workers}w/${r.clients}c`, 12)).join(' ')}`,
     ...[...first.byKind.keys()].sort().map((k) => `${pad(k, 13)} ${rows.map((r) => { const b = r.byKind.get(k); return pad(b ? ((b.ms / b.n) * 1e6).toFixed(0) : '-', 12); }).join(' ')}`),

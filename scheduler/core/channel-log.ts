@@ -7,6 +7,8 @@ export class ChannelLog {
   readonly items = new Ring<unknown>();
   /** Appends ever accepted, evicted ones included; the index of the next append. */
   count = 0;
+  /** How many of the retained items are futures (TaskRecords). */
+  futures = 0;
   stopped = false;
   /** Clients subscribed now, by id (their state at hand: a delivery to thousands looks none of them up). */
   readonly subscribers = new Map<string, ClientState>();

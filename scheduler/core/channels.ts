@@ -52,7 +52,7 @@ export class Channels {
       // Resuming a channel that was deleted meanwhile (perhaps made again: another incarnation), or an
       // observer that must not bring back a deleted channel nor fix its maxlen: it is gone for them.
       c.deleted?.delete(name);
-      this.outbox.sendTo(c.box, { op: 'chan-deleted', channel: name });
+      this.outbox.sendTo(c, { op: 'chan-deleted', channel: name });
       return;
     }
     if (!ch) {
@@ -66,7 +66,7 @@ export class Channels {
     const start = typeof from === 'number' && from > first ? Math.min(from, ch.count) : first;
     const items: WireItem[] = [];
     for (let i = start - first; i < ch.items.length; i++) items.push(this.wireItem(c, ch.items.at(i)));
-    this.outbox.sendTo(c.box, { op: 'replay', channel: name, start, items, stopped: ch.stopped, maxlen: ch.maxlen, epoch: ch.epoch });
+    this.outbox.sendTo(c, { op: 'replay', channel: name, start, items, stopped: ch.stopped, maxlen: ch.maxlen, epoch: ch.epoch });
   }
 
   unsubscribe(c: ClientState, name: string): void {
@@ -102,6 +102,7 @@ export class Channels {
     }
     if (accepted.length === 0) return;
     for (const a of accepted) {
+      if (a instanceof TaskRecord) ch.futures++;
       ch.items.push(a);
       ch.count++;
       while (ch.maxlen !== null && ch.items.length > ch.maxlen) this.evict(ch);
@@ -115,8 +116,12 @@ export class Channels {
     if (ch.subscribers.size > 1) Object.defineProperty(msg, Symbol.for('shared-futures.shared-message'), { value: true });
     // The appender, when it is subscribed, is sent to last: it knows what it appended, the others are waiting
     // to hear of it (a transport writes its connections in the order the core sent to them).
-    for (const sc of ch.subscribers.values()) if (sc !== c) deliverItems(sc, futures, msg, this.outbox);
-    if (ch.subscribers.get(c.id) === c) deliverItems(c, futures, msg, this.outbox);
+    let appenderSubscribed = false;
+    for (const sc of ch.subscribers.values()) {
+      if (sc !== c) deliverItems(sc, futures, msg, this.outbox);
+      else appenderSubscribed = true;
+    }
+    if (appenderSubscribed) deliverItems(c, futures, msg, this.outbox);
     this.changed(ch);
   }
 
@@ -125,7 +130,7 @@ export class Channels {
     const ch = this.current(name, epoch);
     if (!ch || ch.stopped) return;
     ch.stopped = true;
-    for (const sc of ch.subscribers.values()) this.outbox.sendTo(sc.box, { op: 'chan-stop', channel: name });
+    for (const sc of ch.subscribers.values()) this.outbox.sendTo(sc, { op: 'chan-stop', channel: name });
     this.changed(ch);
   }
 
@@ -139,7 +144,7 @@ export class Channels {
       sc.channels.delete(name);
       // Noted in case the message is lost with a dropped connection: the client's resume is answered the same.
       (sc.deleted ??= new Set()).add(name);
-      this.outbox.sendTo(sc.box, { op: 'chan-deleted', channel: name });
+      this.outbox.sendTo(sc, { op: 'chan-deleted', channel: name });
     }
     this.outbox.channelEvent(name, { type: 'channel', name, count: ch.count, length: 0, maxlen: ch.maxlen, stopped: true, deleted: true });
   }
@@ -156,7 +161,10 @@ export class Channels {
 
   private evict(ch: ChannelLog): void {
     const old = ch.items.shift();
-    if (old instanceof TaskRecord) {
+    // A log that holds no future (most hold values only) need not look at what it evicts: in a large
+    // cluster that look is a cache miss on an item appended long ago.
+    if (ch.futures > 0 && old instanceof TaskRecord) {
+      ch.futures--;
       old.channelRefs--;
       this.machine.candidate(old);
     }
@@ -177,5 +185,5 @@ export class Channels {
 /** One subscriber hears of an append: it comes to want each appended future, and is sent the items. */
 function deliverItems(sc: ClientState, futures: readonly TaskRecord[], msg: SchedulerMessage, outbox: Outbox): void {
   for (const t of futures) addWant(sc, t);
-  outbox.sendTo(sc.box, msg);
+  outbox.sendTo(sc, msg);
 }

@@ -5,10 +5,13 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { OutboxBox } from './outbox';
-import type { TaskRecord } from './tasks';
+import { dependentsOf, type TaskRecord } from './tasks';
 
-export interface ClientState {
-  id: string;
+/**
+ * A connected client. It is its own outbox box (OutboxBox: the messages waiting for the next drain), so that a
+ * message, a status update or a delivery to it touches this one object, not a second one it would point to.
+ */
+export interface ClientState extends OutboxBox {
   /** This client's want-count of each key it wants (always > 0). */
   wants: Wants;
   channels: Set<string>;
@@ -20,8 +23,6 @@ export interface ClientState {
   /** Channels deleted while this client was subscribed (made at the first): a resuming subscription must not bring them back. */
   deleted: Set<string> | undefined;
   observer: boolean;
-  /** Where its messages wait for the next drain (a delivery to thousands of subscribers looks none up). */
-  box: OutboxBox;
 }
 
 /**
@@ -62,8 +63,10 @@ export class Wants {
   }
 }
 
-export function newClientState(id: string, box: OutboxBox): ClientState {
-  return { id, wants: new Wants(), channels: new Set(), refused: undefined, deleted: undefined, observer: false, box };
+/** The state of a client that connects; the Outbox adopts it as the client's box (`Outbox.adopt`). */
+export function newClientState(id: string): ClientState {
+  // The box's fields first: every message to the client reads them.
+  return { id, msgTurn: 0, msgAt: 0, statusTurn: 0, statusAt: 0, transient: false, closed: false, refused: undefined, wants: new Wants(), channels: new Set(), deleted: undefined, observer: false };
 }
 
 /** `c`'s want-count of `t` (0 when it does not want it). */
@@ -168,11 +171,9 @@ export function heldByOthers(t: TaskRecord, c: ClientState, seen = new Set<TaskR
   if (t.channelRefs > 0) return true;
   const w = t.wanters;
   if (w !== undefined && (w instanceof Set ? w.size > 1 || !w.has(c) : w !== c)) return true;
-  if (t.dependents) {
-    for (const d of t.dependents) {
-      const active = d.state === 'released' || d.state === 'waiting' || d.state === 'queued' || d.state === 'processing';
-      if (active && heldByOthers(d, c, seen)) return true;
-    }
+  for (const d of dependentsOf(t)) {
+    const active = d.state === 'released' || d.state === 'waiting' || d.state === 'queued' || d.state === 'processing';
+    if (active && heldByOthers(d, c, seen)) return true;
   }
   return false;
 }

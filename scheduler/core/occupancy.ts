@@ -8,7 +8,7 @@ import type { WorkerState } from './tasks';
 
 /** Tasks queued on `w` and running there, per thread. */
 export function occupancy(w: WorkerState): number {
-  return (w.queued + w.processing.size) / w.threads;
+  return (w.queued + w.processing.length) / w.threads;
 }
 
 export class LeastOccupancy {

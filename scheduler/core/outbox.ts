@@ -27,16 +27,34 @@ interface StatusBuffer {
   e: (ErrorInfo | null)[] | undefined;
 }
 
-/** One client's messages and status updates between two drains; a client keeps its box while connected. */
+/**
+ * A client's place in the outbox; a client keeps its box while connected. Its messages and status updates of
+ * the current turn (until the next drain) are kept by the Outbox, at the positions the box holds as numbers:
+ * a box never points to them. In a large cluster the boxes are old objects scattered over the heap, and every
+ * young object an old one points to is a remembered-set entry that the next scavenge visits — one cache miss
+ * per client that was sent something since the last scavenge, thousands of them; a number is no such entry.
+ */
 export interface OutboxBox {
   readonly id: string;
-  msgs: SchedulerMessage[] | undefined;
-  status: StatusBuffer | undefined;
+  /** The turn (Outbox drains) in which it was last sent a message, and where that turn's messages are. */
+  msgTurn: number;
+  msgAt: number;
+  /** The same for status updates. */
+  statusTurn: number;
+  statusAt: number;
   /** Made for a send to an id that has no box (not a client): dropped at the next drain. */
   transient: boolean;
   /** Its client left (`remove`): what is sent to it now is dropped. */
   closed: boolean;
 }
+
+/** A box with nothing sent to it yet (turn 0: the Outbox's turns start at 1). */
+export function emptyBox(id: string, transient: boolean): OutboxBox {
+  return { id, msgTurn: 0, msgAt: 0, statusTurn: 0, statusAt: 0, transient, closed: false };
+}
+
+/** The Outbox's turn counter wraps here (a small integer), clearing every box's turns when it does. */
+const LAST_TURN = 0x3fffffff;
 
 /**
  * What one drain took: each client's messages, in the order the clients were first sent something. A list,
@@ -92,8 +110,14 @@ export class Outbox {
    * holds it), and a drain visits only the boxes that were sent something (`dirty`, `statusDirty`).
    */
   private readonly boxes = new Map<string, OutboxBox>();
+  /** The current turn: a box whose msgTurn (statusTurn) is this has messages (statuses) at msgAt (statusAt). */
+  private turn = 1;
+  /** The boxes sent messages this turn, in the order of their first, and their messages (undefined: forgotten). */
   private dirty: OutboxBox[] = [];
+  private dirtyMsgs: (SchedulerMessage[] | undefined)[] = [];
+  /** The same for status updates. */
   private statusDirty: OutboxBox[] = [];
+  private statusBufs: (StatusBuffer | undefined)[] = [];
   private events: SchedulerEvent[] = [];
   private channelEvents = new Map<string, SchedulerEvent>();
   /** The boxes of clients that asked for events; nothing is recorded for observers while there are none. */
@@ -108,16 +132,40 @@ export class Outbox {
     else this.observerBoxes.delete(box);
   }
 
-  /** The box of a client that connected (kept until `remove`). */
+  /** A box for a client that connected (kept until `remove`). */
   attach(clientId: string): OutboxBox {
-    const box = this.box(clientId);
+    return this.adopt(emptyBox(clientId, false));
+  }
+
+  /**
+   * `box` becomes the box of its client, kept until `remove` (the core's client state is its own box: a send to a
+   * client touches one object). What was sent to the id before it connected (a box made for the send) moves to it.
+   */
+  adopt<B extends OutboxBox>(box: B): B {
+    const before = this.boxes.get(box.id);
     box.transient = false;
+    box.closed = false;
+    if (before !== undefined && before !== box) {
+      if (before.msgTurn === this.turn) {
+        box.msgTurn = this.turn;
+        box.msgAt = before.msgAt;
+        this.dirty[before.msgAt] = box;
+      }
+      if (before.statusTurn === this.turn) {
+        box.statusTurn = this.turn;
+        box.statusAt = before.statusAt;
+        this.statusDirty[before.statusAt] = box;
+      }
+      before.msgTurn = before.statusTurn = 0;
+      before.closed = true;
+    }
+    this.boxes.set(box.id, box);
     return box;
   }
 
   private box(clientId: string): OutboxBox {
     let box = this.boxes.get(clientId);
-    if (!box) this.boxes.set(clientId, (box = { id: clientId, msgs: undefined, status: undefined, transient: true, closed: false }));
+    if (!box) this.boxes.set(clientId, (box = emptyBox(clientId, true)));
     return box;
   }
 
@@ -127,21 +175,27 @@ export class Outbox {
 
   /** `send` to a client whose box is at hand (its state holds it: no lookup by id on the hot paths). */
   sendTo(box: OutboxBox, msg: SchedulerMessage): void {
-    if (box.msgs) box.msgs.push(msg);
+    const msgs = box.msgTurn === this.turn ? this.dirtyMsgs[box.msgAt] : undefined;
+    if (msgs !== undefined) msgs.push(msg);
     else if (box.closed) return;
     else {
-      box.msgs = [msg];
+      box.msgTurn = this.turn;
+      box.msgAt = this.dirty.length;
       this.dirty.push(box);
+      this.dirtyMsgs.push([msg]);
     }
   }
 
   /** A status update for the client of `box` (its state holds it: no lookup by id). */
   sendStatus(box: OutboxBox, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    let buf = box.status;
+    let buf = box.statusTurn === this.turn ? this.statusBufs[box.statusAt] : undefined;
     if (!buf) {
       if (box.closed) return;
-      box.status = buf = { keys: [], s: [], e: undefined };
+      buf = { keys: [], s: [], e: undefined };
+      box.statusTurn = this.turn;
+      box.statusAt = this.statusDirty.length;
       this.statusDirty.push(box);
+      this.statusBufs.push(buf);
     }
     if (e && !buf.e) buf.e = buf.keys.map(() => null);
     buf.keys.push(key);
@@ -162,10 +216,9 @@ export class Outbox {
   forget(clientId: string): void {
     const box = this.boxes.get(clientId);
     if (!box) return;
-    if (box.msgs) this.dirty.splice(this.dirty.indexOf(box), 1);
-    if (box.status) this.statusDirty.splice(this.statusDirty.indexOf(box), 1);
-    box.msgs = undefined;
-    box.status = undefined;
+    if (box.msgTurn === this.turn) this.dirtyMsgs[box.msgAt] = undefined;
+    if (box.statusTurn === this.turn) this.statusBufs[box.statusAt] = undefined;
+    box.msgTurn = box.statusTurn = 0;
   }
 
   /** A client left: what was queued for it is dropped, with its box (closed: later sends to it are dropped). */
@@ -183,18 +236,21 @@ export class Outbox {
   drain(): DrainedMessages {
     if (this.statusDirty.length > 0) {
       const statusDirty = this.statusDirty;
+      const statusBufs = this.statusBufs;
       this.statusDirty = [];
+      this.statusBufs = [];
       // Clients that hold the same futures get the same updates, in the same order (a task's status change
       // goes to every client that wants it): one message is made for consecutive equal buffers and marked
       // shared, so a WebSocket transport encodes it once for all of them.
       let last: { buf: StatusBuffer; msg: SchedulerMessage; copies: number } | undefined;
-      for (const box of statusDirty) {
-        const buf = box.status;
+      for (let i = 0; i < statusDirty.length; i++) {
+        const buf = statusBufs[i];
         if (!buf) continue;
-        box.status = undefined;
+        const box = statusDirty[i];
+        box.statusTurn = 0;
         // Not a client's (a transient box: sent to an id that is not connected): nobody to tell.
         if (box.transient) {
-          if (!box.msgs) this.boxes.delete(box.id);
+          if (box.msgTurn !== this.turn) this.boxes.delete(box.id);
           continue;
         }
         if (last && sameStatus(last.buf, buf)) {
@@ -215,15 +271,34 @@ export class Outbox {
     if (this.events.length > 0) this.events = [];
     if (this.channelEvents.size > 0) this.channelEvents.clear();
     // Nothing for anyone (a worker's outcome that changed no wanted status): nothing is allocated.
-    if (this.dirty.length === 0) return NO_MESSAGES;
+    if (this.dirty.length === 0) {
+      this.nextTurn();
+      return NO_MESSAGES;
+    }
     const pairs: [string, SchedulerMessage[]][] = [];
-    for (const box of this.dirty) {
-      if (!box.msgs) continue;
-      pairs.push([box.id, box.msgs]);
-      box.msgs = undefined;
+    const dirty = this.dirty;
+    const dirtyMsgs = this.dirtyMsgs;
+    this.dirty = [];
+    this.dirtyMsgs = [];
+    this.nextTurn();
+    for (let i = 0; i < dirty.length; i++) {
+      const msgs = dirtyMsgs[i];
+      if (!msgs) continue;
+      const box = dirty[i];
+      pairs.push([box.id, msgs]);
       if (box.transient) this.boxes.delete(box.id);
     }
-    this.dirty = [];
     return new DrainedMessages(pairs);
+  }
+
+  /** Every box's messages of the turn were taken: what is sent now starts anew. */
+  private nextTurn(): void {
+    if (this.turn < LAST_TURN) {
+      this.turn++;
+      return;
+    }
+    // Once in 2^30 drains: no box may take a turn of long ago for the current one.
+    for (const box of this.boxes.values()) box.msgTurn = box.statusTurn = 0;
+    this.turn = 1;
   }
 }

@@ -39,6 +39,7 @@ import { type TaskState, publicStatus } from './transitions';
 export { TaskRecord } from './tasks';
 export type { ExecTask, WorkerState } from './tasks';
 export type { CopyOrder } from './replicas';
+export type { ClientState } from './clients';
 
 /** A gather waiting on data from remote workers. */
 export interface RemoteGather {
@@ -106,7 +107,7 @@ export class SchedulerState implements TransitionObserver {
   /** A client connected (its `hello`). */
   addClient(id: string): void {
     if (this.clients.has(id)) throw new Error(`client id ${id} is already connected`);
-    const c = newClientState(id, this.outbox.attach(id));
+    const c = this.outbox.adopt(newClientState(id));
     this.clients.set(id, c);
     this.sendTo(c, { op: 'welcome', client: id, address: this.address, version: PROTOCOL_VERSION });
   }
@@ -123,7 +124,7 @@ export class SchedulerState implements TransitionObserver {
     if (!c) return;
     this.stimulus('client-left', () => {
       this.clients.delete(id);
-      if (c.observer) this.outbox.observe(c.box, false);
+      if (c.observer) this.outbox.observe(c, false);
       for (const name of c.channels) this.chans.unsubscribe(c, name);
       for (const key of [...c.wants.keys()]) this.dropWant(c, key, Infinity);
       this.replicas.clientLeft(id);
@@ -138,9 +139,18 @@ export class SchedulerState implements TransitionObserver {
    */
   handleClient(id: string, msg: ClientMessage): void {
     const c = this.clients.get(id);
-    if (!c) return;
+    if (c) this.handleClientOf(c, msg);
+  }
+
+  /**
+   * `handleClient` for a caller that holds the client's state (`clients.get(id)`, kept by its connection): no
+   * lookup by id in a table of thousands of clients per message. A state whose client left (`removeClient`;
+   * `closed`) is ignored, as an unknown id is.
+   */
+  handleClientOf(c: ClientState, msg: ClientMessage): void {
+    if (c.closed) return;
     // The hot path: no closure, and the story's `<client>:<op>` is put together only when it is read.
-    this.machine.begin(msg.op, id);
+    this.machine.begin(msg.op, c.id);
     try {
       this.dispatchClient(c, msg);
     } catch (err) {
@@ -205,7 +215,7 @@ export class SchedulerState implements TransitionObserver {
       case 'events':
         if (msg.on !== c.observer) {
           c.observer = msg.on;
-          this.outbox.observe(c.box, msg.on);
+          this.outbox.observe(c, msg.on);
         }
         return;
       case 'hello':
@@ -475,8 +485,8 @@ export class SchedulerState implements TransitionObserver {
     if (before !== after && t.wanters !== undefined) {
       const e = to === 'erred' || to === 'lost' ? t.error : undefined;
       const w = t.wanters;
-      if (w instanceof Set) for (const c of w) this.outbox.sendStatus(c.box, t.key, after, e);
-      else this.outbox.sendStatus(w.box, t.key, after, e);
+      if (w instanceof Set) for (const c of w) this.outbox.sendStatus(c, t.key, after, e);
+      else this.outbox.sendStatus(w, t.key, after, e);
     }
     if (this.outbox.observers === 0) return;
     // Observers hear of new tasks (released -> pending is no change of public status) and of forgotten ones.
@@ -493,11 +503,11 @@ export class SchedulerState implements TransitionObserver {
 
   /** To a client whose state is at hand: straight to its box. */
   private sendTo(c: ClientState, msg: SchedulerMessage): void {
-    this.outbox.sendTo(c.box, msg);
+    this.outbox.sendTo(c, msg);
   }
 
   private sendStatus(c: ClientState, key: string, s: FutureStatus, e: ErrorInfo | undefined): void {
-    this.outbox.sendStatus(c.box, key, s, e);
+    this.outbox.sendStatus(c, key, s, e);
   }
 
   /** Takes every message produced since the last call, per client; status updates go last. */

@@ -14,7 +14,7 @@ import { futureRef } from '../protocol/messages';
 import { KeyTable } from '../util/key-table';
 import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
-import { type ExecTask, holdsOn, ReadyQueue, TaskRecord, type WorkerArgs, type WorkerState } from './tasks';
+import { type ExecTask, holdsOn, ReadyQueue, removeRunning, TaskRecord, type WorkerState } from './tasks';
 import {
   type TaskState,
   type TransitionArgs,
@@ -117,7 +117,7 @@ export class TaskMachine implements TransitionContext {
     const time = this.now();
     // Where (and why there) is the arguments' worker, or for a task placed by its data, the worker it waits for.
     const placed = t.queuedOn;
-    const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : placed.args.dispatchLocal;
+    const where = placed === undefined ? (args.worker !== undefined ? args : undefined) : placed.dispatchLocalArgs;
     this.story.add(t.key, args.event, from, to, time, this.stimulusKind, this.stimulusSeq, where, this.stimulusClient);
     this.observer.transitioned(t, from, to, time, args.worker);
   }
@@ -160,7 +160,7 @@ export class TaskMachine implements TransitionContext {
 
   leaveWorker(t: TaskRecord): void {
     const w = t.runOn;
-    if (w !== undefined && !w.left && w.processing.delete(t)) this.least.update(w);
+    if (w !== undefined && !w.left && removeRunning(w.processing, t)) this.least.update(w);
     t.runOn = undefined;
   }
 
@@ -333,8 +333,9 @@ export class TaskMachine implements TransitionContext {
     t.linked = false;
     t.error = undefined;
     t.suspicious = 0;
-    t.seq = this.seq++;
     t.priority = typeof spec.priority === 'number' && Number.isFinite(spec.priority) ? spec.priority : 0;
+    // Only tasks of another priority than 0 are ordered by it (the ReadyQueue's heap; the rest keep arrival order).
+    if (t.priority !== 0) t.seq = ++this.seq;
     t.retries = typeof spec.retries === 'number' && spec.retries > 0 ? Math.floor(spec.retries) : 0;
   }
 
@@ -359,7 +360,6 @@ export class TaskMachine implements TransitionContext {
     if (!this.definable(t)) return;
     t.fn = '';
     t.deps = undefined;
-    t.seq = this.seq++;
     this.transition(t, 'memory', { event, value });
   }
 
@@ -395,13 +395,22 @@ export class TaskMachine implements TransitionContext {
 
   /** `holdsData`: a worker process, which keeps the results it computes; false for the scheduler's own pool. */
   addWorker(id: string, threads: number, holdsData = true): void {
-    const args: WorkerArgs = {
-      dispatch: Object.freeze({ event: 'dispatch', worker: id, why: WHY_SHARED }),
-      dispatchLocal: Object.freeze({ event: 'dispatch', worker: id, why: WHY_LOCAL }),
-      finished: Object.freeze({ event: 'task-finished', worker: id }),
-      finishedThere: Object.freeze({ event: 'task-finished', worker: id, holder: id }),
+    const w: WorkerState = {
+      id,
+      threads,
+      processing: [],
+      has: new Set(),
+      nbytes: 0,
+      holdsData,
+      queue: undefined,
+      queued: 0,
+      counted: undefined,
+      left: false,
+      dispatchArgs: Object.freeze({ event: 'dispatch', worker: id, why: WHY_SHARED }),
+      dispatchLocalArgs: Object.freeze({ event: 'dispatch', worker: id, why: WHY_LOCAL }),
+      finishedArgs: Object.freeze({ event: 'task-finished', worker: id }),
+      finishedThereArgs: Object.freeze({ event: 'task-finished', worker: id, holder: id }),
     };
-    const w: WorkerState = { id, threads, processing: new Set(), has: new Set(), nbytes: 0, holdsData, queue: undefined, queued: 0, args, left: false };
     this.workers.set(id, w);
     this.least.update(w);
   }
@@ -463,9 +472,8 @@ export class TaskMachine implements TransitionContext {
     const w = this.workers.get(workerId);
     if (!w) return [];
     const out: ExecTask[] = [];
-    const args = w.args;
-    if (w.queued > 0 && !this.takeFrom(w.queue as ReadyQueue, w, w, max, out, args.dispatchLocal)) return out;
-    if (out.length < max && this.ready.length > 0 && !this.takeFrom(this.ready, undefined, w, max, out, args.dispatch)) return out;
+    if (w.queued > 0 && !this.takeFrom(w.queue as ReadyQueue, w, w, max, out, w.dispatchLocalArgs)) return out;
+    if (out.length < max && this.ready.length > 0 && !this.takeFrom(this.ready, undefined, w, max, out, w.dispatchArgs)) return out;
     if (out.length < max && this.placed > 0) {
       // Work stealing: the longest own queue of another worker, beyond what that worker will start soon.
       const victim = this.queueLengths.longestExcept(w);
@@ -493,7 +501,7 @@ export class TaskMachine implements TransitionContext {
       }
       t.run = ++this.runs;
       t.runOn = w;
-      w.processing.add(t);
+      w.processing.push(t); // queued until now: not running anywhere
       this.least.update(w);
       this.transition(t, 'processing', args);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };
@@ -549,7 +557,7 @@ export class TaskMachine implements TransitionContext {
     const w = t.runOn as WorkerState;
     this.outcomeOf = w;
     try {
-      this.transition(t, 'memory', remote ? w.args.finishedThere : w.args.finished);
+      this.transition(t, 'memory', remote ? w.finishedThereArgs : w.finishedArgs);
     } finally {
       this.outcomeOf = undefined;
     }

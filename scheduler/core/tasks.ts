@@ -18,70 +18,169 @@ export type TaskState =
   | 'lost' // data gone with its worker and not recomputable
   | 'forgotten'; // nobody holds it: dropped from the scheduler
 
-/** Everything the scheduler knows of one key. */
-export class TaskRecord {
-  state: TaskState = 'released';
-  /** Function id; '' for data, and for a placeholder that waits for its key to be submitted or scattered. */
-  fn = '';
-  args: unknown[] | undefined;
-  /** Keys this task needs, as records (set when it is defined). */
-  deps: TaskRecord[] | undefined;
-  /** Tasks that counted themselves in `holds` of this one. */
-  dependents: Set<TaskRecord> | undefined;
-  /** Whether this task counts in its dependencies' `holds` (and sits in their `dependents`). */
-  linked = false;
-  /** Dependencies not yet in memory, while waiting. */
-  waitingOn = 0;
-  /**
-   * Clients whose want-count of this key is above zero: one client, or a Set when several (most keys have
-   * one). Their states themselves, so that a status change reaches their outboxes without a lookup by id.
-   */
-  wanters: Wanter | Set<Wanter> | undefined;
-  /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
-  wantOwner: { readonly id: string } | undefined;
-  wantN = 0;
-  /** Links in the owner's list of the records it owns. */
-  ownNext: TaskRecord | undefined;
-  ownPrev: TaskRecord | undefined;
-  /** Channel slots that hold the key. */
-  channelRefs = 0;
-  /** Linked dependents: unfinished ones that will need the result, and remotely finished ones that may be recomputed. */
-  holds = 0;
+/**
+ * What few records need (a priority, retries, a crash, copies on several workers, an error): made when one of
+ * these is first set, so that the record itself stays small. In a cluster with 100,000 keys nearly every record
+ * a stimulus reads is a cache miss per 64 bytes of it, and each new record is copied by the scavenges it lives
+ * through: its size is paid on every stimulus.
+ */
+class TaskRare {
   priority = 0;
+  /** The order of definition among tasks of another priority than 0 (the ReadyQueue's heap; the others keep arrival order). */
   seq = 0;
   retries = 0;
   /** Times the task was on a thread that died. */
   suspicious = 0;
+  moreHolders: string[] | undefined = undefined;
+  error: ErrorInfo | undefined = undefined;
+}
+
+/**
+ * Everything the scheduler knows of one key. The fields are in the order of how often a stimulus reads them
+ * (V8 lays them out in that order): an outcome, a dispatch or a release reads the first two or three cache
+ * lines of it, not four; the rarely set ones are in `rare` (TaskRare), behind accessors.
+ */
+export class TaskRecord {
+  state: TaskState = 'released';
   /** Id of the current run (set at dispatch); outcomes of any other run are stale and dropped. */
   run = 0;
   /** The worker running the current run (its state itself: an outcome finds it without a lookup by id). */
-  runOn: WorkerState | undefined;
-  /** The id of the worker running the current run. */
-  get worker(): string | undefined {
-    return this.runOn?.id;
-  }
+  runOn: WorkerState | undefined = undefined;
+  /**
+   * Clients whose want-count of this key is above zero: one client, or a Set when several (most keys have
+   * one). Their states themselves, so that a status change reaches their outboxes without a lookup by id.
+   */
+  wanters: Wanter | Set<Wanter> | undefined = undefined;
+  /** The client whose want-count of this key is kept here (`wantN`) rather than in its own table: see clients.ts Wants. */
+  wantOwner: { readonly id: string } | undefined = undefined;
+  wantN = 0;
   /**
    * The worker processes holding the result: `holder` the first, `moreHolders` any others (copies made by
    * `replicate`). Most keys have one holder, which costs no array. Both undefined: the value is here (`value`).
    * Read them with `holderCount`, `holdsOn`, `forEachHolder`; change them through the TaskMachine.
    */
-  holder: string | undefined;
-  moreHolders: string[] | undefined;
+  holder: string | undefined = undefined;
   /** Byte size of the result as its worker process serialized it (0: not known, or kept here). */
   nbytes = 0;
+  value: unknown = undefined;
   /** While queued: the worker whose own queue it is in (placed by data); undefined in the shared queue. */
-  queuedOn: WorkerState | undefined;
-  value: unknown;
-  error: ErrorInfo | undefined;
+  queuedOn: WorkerState | undefined = undefined;
+  /** Function id; '' for data, and for a placeholder that waits for its key to be submitted or scattered. */
+  fn = '';
+  args: unknown[] | undefined = undefined;
+  /** Keys this task needs, as records (set when it is defined). */
+  deps: TaskRecord[] | undefined = undefined;
+  /**
+   * Tasks that counted themselves in `holds` of this one: one task, or a Set when several (most keys that have
+   * dependents have one; a Set costs a table that each scavenge it lives through copies). Read it with
+   * `dependentsOf`; change it with `addDependent` / `removeDependent`.
+   */
+  dependents: TaskRecord | Set<TaskRecord> | undefined = undefined;
+  /** Whether this task counts in its dependencies' `holds` (and sits in their `dependents`). */
+  linked = false;
+  /** Dependencies not yet in memory, while waiting. */
+  waitingOn = 0;
+  /** Linked dependents: unfinished ones that will need the result, and remotely finished ones that may be recomputed. */
+  holds = 0;
+  /** Channel slots that hold the key. */
+  channelRefs = 0;
+  /** Links in the owner's list of the records it owns. */
+  ownNext: TaskRecord | undefined = undefined;
+  ownPrev: TaskRecord | undefined = undefined;
   /** The key table's links (records in the order their keys were made): see util/key-table.ts. */
-  newer: TaskRecord | undefined;
-  older: TaskRecord | undefined;
+  newer: TaskRecord | undefined = undefined;
+  older: TaskRecord | undefined = undefined;
+  /** The rarely set fields, made when one of them first is. */
+  private rare: TaskRare | undefined = undefined;
   constructor(readonly key: string) {}
+
+  private more(): TaskRare {
+    return (this.rare ??= new TaskRare());
+  }
+
+  get priority(): number {
+    return this.rare === undefined ? 0 : this.rare.priority;
+  }
+  set priority(p: number) {
+    if (p !== 0 || this.rare !== undefined) this.more().priority = p;
+  }
+  get seq(): number {
+    return this.rare === undefined ? 0 : this.rare.seq;
+  }
+  set seq(n: number) {
+    if (n !== 0 || this.rare !== undefined) this.more().seq = n;
+  }
+  get retries(): number {
+    return this.rare === undefined ? 0 : this.rare.retries;
+  }
+  set retries(n: number) {
+    if (n !== 0 || this.rare !== undefined) this.more().retries = n;
+  }
+  /** Times the task was on a thread that died. */
+  get suspicious(): number {
+    return this.rare === undefined ? 0 : this.rare.suspicious;
+  }
+  set suspicious(n: number) {
+    if (n !== 0 || this.rare !== undefined) this.more().suspicious = n;
+  }
+  get moreHolders(): string[] | undefined {
+    return this.rare?.moreHolders;
+  }
+  set moreHolders(hs: string[] | undefined) {
+    if (hs !== undefined || this.rare !== undefined) this.more().moreHolders = hs;
+  }
+  get error(): ErrorInfo | undefined {
+    return this.rare?.error;
+  }
+  set error(e: ErrorInfo | undefined) {
+    if (e !== undefined || this.rare !== undefined) this.more().error = e;
+  }
+
+  /** The id of the worker running the current run. */
+  get worker(): string | undefined {
+    return this.runOn?.id;
+  }
 
   /** Known only by name: someone asked for the key (`client.future(key)`) before anyone defined it. */
   get placeholder(): boolean {
     return this.state === 'released' && this.fn === '' && this.deps === undefined;
   }
+}
+
+/** `t`'s dependents (see TaskRecord.dependents), for a loop. */
+export function dependentsOf(t: TaskRecord): Iterable<TaskRecord> {
+  const d = t.dependents;
+  return d === undefined ? NO_TASKS : d instanceof Set ? d : [d];
+}
+
+const NO_TASKS: readonly TaskRecord[] = Object.freeze([]);
+
+/** `dependent` counts itself in `holds` of `t`. */
+export function addDependent(t: TaskRecord, dependent: TaskRecord): void {
+  const d = t.dependents;
+  if (d === undefined) t.dependents = dependent;
+  else if (d instanceof Set) d.add(dependent);
+  else if (d !== dependent) t.dependents = new Set([d, dependent]);
+}
+
+/** `dependent` no longer counts itself in `holds` of `t`. */
+export function removeDependent(t: TaskRecord, dependent: TaskRecord): void {
+  const d = t.dependents;
+  if (d === dependent) t.dependents = undefined;
+  else if (d instanceof Set) {
+    d.delete(dependent);
+    if (d.size === 1) t.dependents = d.values().next().value as TaskRecord;
+    else if (d.size === 0) t.dependents = undefined;
+  }
+}
+
+/** Takes `t` off a worker's running tasks (`WorkerState.processing`); true when it was there. */
+export function removeRunning(running: TaskRecord[], t: TaskRecord): boolean {
+  const i = running.indexOf(t);
+  if (i < 0) return false;
+  const last = running.pop() as TaskRecord;
+  if (i < running.length) running[i] = last;
+  return true;
 }
 
 /** How many worker processes hold the result of `t`. */
@@ -100,10 +199,19 @@ export function holdersOf(t: TaskRecord): string[] {
   return t.moreHolders === undefined ? [t.holder] : [t.holder, ...t.moreHolders];
 }
 
-export interface WorkerState {
+/**
+ * A worker. Its transition arguments (WorkerArgs) are its own fields, not an object it points to: an outcome
+ * reads the worker anyway, and in a large cluster one more object is one more cache miss.
+ */
+export interface WorkerState extends WorkerArgs {
   id: string;
   threads: number;
-  processing: Set<TaskRecord>;
+  /**
+   * The tasks running on it: a handful (at most its threads), in an array, in no order. A Set would do, but the
+   * table of a Set whose entries come and go is made anew every few changes, and in a cluster of 1,000 workers
+   * each of those tables lives long enough to be copied by scavenges; this array is never made anew.
+   */
+  processing: TaskRecord[];
   /** Results this (remote) worker holds. */
   has: Set<TaskRecord>;
   /** Sum of `nbytes` of what it holds. */
@@ -116,18 +224,16 @@ export interface WorkerState {
   queued: number;
   /** Its occupancy as LeastOccupancy last counted it (kept by that class alone). */
   counted?: number;
-  /** The (immutable) arguments of its dispatches and finished runs, made once when it joins. */
-  readonly args: WorkerArgs;
   /** It left (removeWorker): records still pointing at it must not count on it. */
   left: boolean;
 }
 
-/** A worker's transition arguments (transitions.ts TransitionArgs): dispatch and finish are the hot path, so they are made once per worker. */
+/** A worker's transition arguments (transitions.ts TransitionArgs), immutable: dispatch and finish are the hot path, so they are made once, when it joins. */
 export interface WorkerArgs {
-  readonly dispatch: WorkerTransitionArgs;
-  readonly dispatchLocal: WorkerTransitionArgs;
-  readonly finished: WorkerTransitionArgs;
-  readonly finishedThere: WorkerTransitionArgs;
+  readonly dispatchArgs: WorkerTransitionArgs;
+  readonly dispatchLocalArgs: WorkerTransitionArgs;
+  readonly finishedArgs: WorkerTransitionArgs;
+  readonly finishedThereArgs: WorkerTransitionArgs;
 }
 
 /** The part of transitions.ts TransitionArgs a worker's arguments use (declared here: tasks.ts imports no other part of the core). */
@@ -138,11 +244,8 @@ interface WorkerTransitionArgs {
   readonly holder?: string;
 }
 
-/** A client as a key's wanter (clients.ts ClientState): where its status updates go. */
-export interface Wanter {
-  readonly id: string;
-  readonly box: OutboxBox;
-}
+/** A client as a key's wanter (clients.ts ClientState, which is its own outbox box): where its status updates go. */
+export type Wanter = OutboxBox;
 
 /**
  * Ready tasks, highest priority first. Priority-0 tasks (nearly all) wait in a FIFO in arrival order; only

@@ -6,7 +6,7 @@
  */
 import type { ErrorInfo } from '../protocol/errors';
 import type { FutureStatus } from '../protocol/messages';
-import type { TaskRecord, TaskState } from './tasks';
+import { addDependent, dependentsOf, removeDependent, type TaskRecord, type TaskState } from './tasks';
 
 export type { TaskState };
 
@@ -49,7 +49,7 @@ function link(t: TaskRecord): void {
   if (t.linked || !t.deps) return;
   t.linked = true;
   for (const d of t.deps) {
-    (d.dependents ??= new Set()).add(t);
+    addDependent(d, t);
     d.holds++;
   }
 }
@@ -60,7 +60,7 @@ function unlink(ctx: TransitionContext, t: TaskRecord): void {
   t.linked = false;
   for (const d of t.deps) {
     d.holds--;
-    d.dependents?.delete(t);
+    removeDependent(d, t);
     ctx.candidate(d);
   }
 }
@@ -76,22 +76,26 @@ const ACTIVE = new Set<TaskState>(['released', 'waiting', 'queued', 'processing'
 
 /** Dependents that have not finished: they fail, or are cancelled, with `t`. */
 function cascade(ctx: TransitionContext, t: TaskRecord, to: 'erred' | 'cancelled', args: TransitionArgs): void {
-  if (!t.dependents) return;
-  for (const d of t.dependents) if (ACTIVE.has(d.state)) ctx.recommend(d, to, args);
+  for (const d of dependentsOf(t)) if (ACTIVE.has(d.state)) ctx.recommend(d, to, args);
 }
 
 /** `t` reached memory: dependents waiting only for it become ready. */
 function wakeDependents(ctx: TransitionContext, t: TaskRecord): void {
-  if (!t.dependents) return;
-  for (const d of t.dependents) {
+  const ds = t.dependents;
+  if (ds === undefined) return;
+  // Nearly always one dependent: no iterator made for it.
+  if (!(ds instanceof Set)) {
+    if (ds.state === 'waiting' && --ds.waitingOn === 0) ctx.recommend(ds, 'queued', { event: 'dependencies-ready' });
+    return;
+  }
+  for (const d of ds) {
     if (d.state === 'waiting' && --d.waitingOn === 0) ctx.recommend(d, 'queued', { event: 'dependencies-ready' });
   }
 }
 
 /** `t` left memory to be computed again: dependents must wait for it again. */
 function unwakeDependents(ctx: TransitionContext, t: TaskRecord): void {
-  if (!t.dependents) return;
-  for (const d of t.dependents) {
+  for (const d of dependentsOf(t)) {
     if (d.state === 'waiting') d.waitingOn++;
     else if (d.state === 'queued') ctx.recommend(d, 'waiting', { event: `dependency-lost:${t.key}` });
   }

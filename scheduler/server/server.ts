@@ -8,7 +8,7 @@
  * and for dependencies its own thread pool needs.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { SchedulerState } from '../core/state';
+import { type ClientState, SchedulerState } from '../core/state';
 import { ProtocolError, toErrorInfo, type ErrorInfo } from '../protocol/errors';
 import { checkClientMessage } from '../protocol/validation';
 import { PROTOCOL_VERSION, type ClientMessage, type ExecTask, type FnSpec, type GatherWhere, type SchedulerMessage } from '../protocol/messages';
@@ -168,6 +168,8 @@ export class SchedulerServer implements WorkerHost {
       return;
     }
     let clientId: string | undefined;
+    /** The core's state of this connection's client, kept so that a message needs no lookup by id (see handleClientOf). */
+    let client: ClientState | undefined;
     let explicitClose = false;
     transport.onMessages((batch) => {
       if (!Array.isArray(batch)) return this.reject(transport, 'a batch must be an array of messages');
@@ -213,7 +215,9 @@ export class SchedulerServer implements WorkerHost {
           transport.close();
           break;
         }
-        this.state.handleClient(clientId, msg);
+        // Looked up again only when the state it kept is gone (its client was removed and has come back since).
+        if (client === undefined || client.closed) client = this.state.clients.get(clientId);
+        if (client !== undefined) this.state.handleClientOf(client, msg);
       }
       if (refused > MAX_REFUSALS_ANSWERED) {
         refuse(transport, new ProtocolError(`${refused - MAX_REFUSALS_ANSWERED} more malformed messages of the same batch were dropped`));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, LocalCluster, type Future } from '../../scheduler';
-import { SchedulerState } from '../../scheduler/core/state';
+import { type ClientState, SchedulerState } from '../../scheduler/core/state';
 import type { ClientMessage } from '../../scheduler/protocol/messages';
 import { WorkerProcess } from '../../scheduler/worker/remote/worker-process';
 import { fileGate } from '../support/gate';
@@ -14,10 +14,11 @@ import { waitUntil } from '../support/wait';
 
 /** Gathers the scheduler received, with the state of their first key at that moment. */
 const gathers: { keys: string[]; wait: boolean; state: string | undefined }[] = [];
-const original = SchedulerState.prototype.handleClient;
-SchedulerState.prototype.handleClient = function (this: SchedulerState, id: string, msg: ClientMessage) {
+// The server hands each message to the core with its client's state (handleClientOf, which handleClient uses too).
+const original = SchedulerState.prototype.handleClientOf;
+SchedulerState.prototype.handleClientOf = function (this: SchedulerState, c: ClientState, msg: ClientMessage) {
   if (msg.op === 'gather') gathers.push({ keys: msg.keys, wait: msg.wait === true, state: this.tasks.get(msg.keys[0])?.state });
-  return original.call(this, id, msg);
+  return original.call(this, c, msg);
 };
 
 async function gated(x: number, gate: string): Promise<number> {

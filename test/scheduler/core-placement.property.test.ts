@@ -191,7 +191,7 @@ class World {
         placedOn.set(t.queuedOn.id, (placedOn.get(t.queuedOn.id) ?? 0) + 1);
       }
       if (t.state === 'processing') {
-        for (const w of s.workers.values()) assert.equal(w.processing.has(t), w.id === t.worker, `${why} on ${t.worker}: processing set of ${w.id}`);
+        for (const w of s.workers.values()) assert.equal(w.processing.includes(t), w.id === t.worker, `${why} on ${t.worker}: processing set of ${w.id}`);
       }
       const holders = holdersOf(t);
       assert.equal(new Set(holders).size, holders.length, `${why}: a holder twice (${holders.join(', ')})`);

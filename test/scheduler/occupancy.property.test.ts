@@ -104,13 +104,13 @@ test('the least occupancy and the longest own queue kept as workers join, leave,
 test('LeastOccupancy follows the changes it is told of', () => {
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.nat(5), fc.integer({ min: -2, max: 3 })), { maxLength: 60 }), (steps) => {
-      const workers = new Map<string, { id: string; threads: number; queued: number; processing: Set<unknown>; counted?: number }>();
+      const workers = new Map<string, { id: string; threads: number; queued: number; processing: unknown[]; counted?: number }>();
       const least = new LeastOccupancy(workers as never);
       for (const [i, d] of steps) {
         const id = `w${i}`;
         let w = workers.get(id);
         if (!w) {
-          w = { id, threads: 1 + (i % 3), queued: 0, processing: new Set() };
+          w = { id, threads: 1 + (i % 3), queued: 0, processing: [] };
           workers.set(id, w);
           least.update(w as never);
         }
