@@ -14,7 +14,7 @@ import { futureRef } from '../protocol/messages';
 import { KeyTable } from '../util/key-table';
 import { LeastOccupancy, occupancy, QueueLengths } from './occupancy';
 import { StoryLog } from './story-log';
-import { type ExecTask, holdsOn, ReadyQueue, removeRunning, TaskRecord, type WorkerState } from './tasks';
+import { addRunning, type ExecTask, holdsOn, ReadyQueue, removeRunning, TaskRecord, type WorkerState } from './tasks';
 import {
   type TaskState,
   type TransitionArgs,
@@ -501,7 +501,7 @@ export class TaskMachine implements TransitionContext {
       }
       t.run = ++this.runs;
       t.runOn = w;
-      w.processing.push(t); // queued until now: not running anywhere
+      addRunning(w.processing, t); // queued until now: not running anywhere
       this.least.update(w);
       this.transition(t, 'processing', args);
       const exec: ExecTask = { key: t.key, run: t.run, fn: t.fn, args: t.args ?? [] };

@@ -46,6 +46,8 @@ export class TaskRecord {
   run = 0;
   /** The worker running the current run (its state itself: an outcome finds it without a lookup by id). */
   runOn: WorkerState | undefined = undefined;
+  /** Where it is in the running tasks of `runOn` (`WorkerState.processing`): taken off in O(1), see removeRunning. */
+  runAt = -1;
   /**
    * Clients whose want-count of this key is above zero: one client, or a Set when several (most keys have
    * one). Their states themselves, so that a status change reaches their outboxes without a lookup by id.
@@ -174,12 +176,26 @@ export function removeDependent(t: TaskRecord, dependent: TaskRecord): void {
   }
 }
 
-/** Takes `t` off a worker's running tasks (`WorkerState.processing`); true when it was there. */
+/**
+ * Puts `t` on a worker's running tasks (`WorkerState.processing`). Each record knows its place there (`runAt`):
+ * an in-process pool runs batches of thousands of tasks, and finding a finished one by a scan of the running
+ * tasks made a large map quadratic.
+ */
+export function addRunning(running: TaskRecord[], t: TaskRecord): void {
+  t.runAt = running.length;
+  running.push(t);
+}
+
+/** Takes `t` off a worker's running tasks in O(1) (the last one takes its place); true when it was there. */
 export function removeRunning(running: TaskRecord[], t: TaskRecord): boolean {
-  const i = running.indexOf(t);
-  if (i < 0) return false;
+  const i = t.runAt;
+  if (i < 0 || i >= running.length || running[i] !== t) return false;
   const last = running.pop() as TaskRecord;
-  if (i < running.length) running[i] = last;
+  if (last !== t) {
+    running[i] = last;
+    last.runAt = i;
+  }
+  t.runAt = -1;
   return true;
 }
 
