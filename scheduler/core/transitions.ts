@@ -82,15 +82,14 @@ function cascade(ctx: TransitionContext, t: TaskRecord, to: 'erred' | 'cancelled
 /** `t` reached memory: dependents waiting only for it become ready. */
 function wakeDependents(ctx: TransitionContext, t: TaskRecord): void {
   const ds = t.dependents;
-  if (ds === undefined) return;
   // Nearly always one dependent: no iterator made for it.
-  if (!(ds instanceof Set)) {
-    if (ds.state === 'waiting' && --ds.waitingOn === 0) ctx.recommend(ds, 'queued', { event: 'dependencies-ready' });
-    return;
-  }
-  for (const d of ds) {
-    if (d.state === 'waiting' && --d.waitingOn === 0) ctx.recommend(d, 'queued', { event: 'dependencies-ready' });
-  }
+  if (ds instanceof Set) for (const d of ds) wake(ctx, d);
+  else if (ds !== undefined) wake(ctx, ds);
+}
+
+/** One of `d`'s dependencies reached memory: `d` is ready once none is left to wait for. */
+function wake(ctx: TransitionContext, d: TaskRecord): void {
+  if (d.state === 'waiting' && --d.waitingOn === 0) ctx.recommend(d, 'queued', { event: 'dependencies-ready' });
 }
 
 /** `t` left memory to be computed again: dependents must wait for it again. */
