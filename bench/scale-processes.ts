@@ -12,6 +12,8 @@
  *   - scale-processes-rss: the scheduler process's resident set at the end of the run (in extra: its peak,
  *     and its size once the workers had joined and once the 500 clients had subscribed).
  * Every figure carries the machine's load average, since the machine may be shared.
+ * The subscriber processes share this process's session (see scale-cluster.ts); SF_BENCH_SUBSCRIBER_SESSIONS=1
+ * gives each its own session instead, as before, to compare the two.
  */
 import os from 'node:os';
 import { median, report } from './report';
@@ -22,6 +24,7 @@ export async function run(): Promise<void> {
   const p50: number[] = [];
   const p99: number[] = [];
   const deliver: number[] = [];
+  const subscriberCpu: number[] = [];
   const rate: number[] = [];
   const rss: number[] = [];
   const peak: number[] = [];
@@ -33,7 +36,11 @@ export async function run(): Promise<void> {
   let clients = 0;
   let workers = 0;
   for (let round = 0; round < rounds; round++) {
-    const r = await runScale({ profileDir: process.env.SF_BENCH_PROFILE, log: (line) => process.stderr.write(`scale-processes: ${line}\n`) });
+    const r = await runScale({
+      profileDir: process.env.SF_BENCH_PROFILE,
+      subscriberSessions: process.env.SF_BENCH_SUBSCRIBER_SESSIONS === '1',
+      log: (line) => process.stderr.write(`scale-processes: ${line}\n`),
+    });
     const o = r.options;
     clients = o.clientProcesses * o.clientsPerProcess;
     workers = o.workers;
@@ -43,6 +50,7 @@ export async function run(): Promise<void> {
     p50.push(percentile(r.probe.samples, 50));
     p99.push(percentile(r.probe.samples, 99));
     deliver.push(r.deliverMs);
+    subscriberCpu.push(r.subscribers.reduce((sum, sub) => sum + sub.cpuMs, 0));
     rate.push((clients * o.appends) / (r.deliverMs / 1000));
     rss.push(r.schedulerRss);
     peak.push(r.schedulerPeakRss);
@@ -53,10 +61,12 @@ export async function run(): Promise<void> {
     const share = schedulerWaitShare(r.probe, 50);
     waitShare.push(share === undefined ? null : Math.round(share * 100) / 100);
   }
-  const extra = { workers, clients, appends: 1000, runs: rounds, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
+  const subscriberSessions = process.env.SF_BENCH_SUBSCRIBER_SESSIONS === '1' ? 'one per process' : 'shared';
+  const extra = { workers, clients, appends: 1000, runs: rounds, subscriberSessions, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
   report('scale-processes-info-p50', median(p50), 'ms', { ...extra, rounds: p50 });
   report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest, schedulerWaitShareOver50ms: waitShare });
-  report('scale-processes-deliver', median(deliver), 'ms', { ...extra, rounds: deliver.map(Math.round) });
+  // The subscriber processes' CPU from READY to their last item, summed: the clients' side of the deliveries.
+  report('scale-processes-deliver', median(deliver), 'ms', { ...extra, rounds: deliver.map(Math.round), subscriberCpuMs: subscriberCpu });
   report('scale-processes-deliveries', median(rate), 'deliveries/s', { ...extra, rounds: rate.map(Math.round) });
   report('scale-processes-rss', median(rss) / 2 ** 20, 'MiB', { ...extra, rounds: rss.map((b) => Math.round(b / 2 ** 20)), peakMiB: peak.map((b) => Math.round(b / 2 ** 20)), withWorkersMiB: withWorkers.map((b) => Math.round(b / 2 ** 20)), withClientsMiB: withClients.map((b) => Math.round(b / 2 ** 20)) });
 }

@@ -3,7 +3,6 @@
  * (ws-helpers/peer.js), each its own Node process; all stopped by `stopAll`.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import * as processes from '../../test/support/processes';
 import type { Proc } from '../../test/support/processes';
@@ -57,25 +56,9 @@ export function stopAll(): Promise<void> {
   return processes.terminateAll(5000);
 }
 
-/**
- * CPU time (user + system, every thread) a process used so far, in milliseconds: this process when `pid` is
- * absent, another one through /proc (Linux; NaN elsewhere). With other work on the machine, CPU per task is
- * the figure that does not depend on how much of the machine a benchmark got.
- */
+/** CPU time (user + system, every thread, ms) of process `pid`, or of this process when `pid` is absent (see processCpuMs). */
 export function cpuMs(pid?: number): number {
-  if (pid === undefined) {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
+  if (pid !== undefined) return processes.processCpuMs(pid);
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
-
-/** Clock ticks per second of /proc times (USER_HZ: 100 on Linux). */
-const CLOCK_TICKS = 100;

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Future, type SchedulerEvent, type StoryEntry } from '../../scheduler';
 import { fileGate } from '../support/gate';
-import { spawnNode, startScheduler, startWorker, stopAll, type Proc } from '../support/processes';
+import { processCpuMs, spawnNode, startScheduler, startWorker, stopAll, type Proc } from '../support/processes';
 import { waitUntil } from '../support/wait';
 import { describeItem, nowUs, type ProbeResult, type SubscribeResult } from './scale-peer';
 
@@ -41,8 +41,10 @@ export interface ScaleOptions {
   gated: number;
   /** How long one schedulerInfo() call may take before the probe calls it a hang. */
   probeDeadlineMs: number;
-  /** When set, the scheduler process writes a CPU profile into this folder (it is stopped with SIGTERM for that). */
+  /** When set, the scheduler process (stopped with SIGTERM for that) and the subscriber processes write CPU profiles into this folder. */
   profileDir?: string;
+  /** Each subscriber process in a session of its own, as before they shared this process's (to compare the two). */
+  subscriberSessions?: boolean;
   /** More Node flags for the scheduler process (to look into it: a preloaded probe, tracing). */
   schedulerNodeArgs?: string[];
   /** Progress lines (the phases and how long each took). */
@@ -189,10 +191,14 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
   let scheduler: (Proc & { address: string }) | undefined;
   let phase = Date.now();
   const phases: { what: string; atUs: number }[] = [];
+  // Each phase's wall time and the scheduler process's CPU time in it.
+  let schedulerCpu = 0;
   const step = (what: string) => {
     const now = Date.now();
     phases.push({ what, atUs: Math.round(nowUs()) });
-    o.log(`${what} (${now - phase} ms)`);
+    const cpu = processCpuMs(scheduler?.proc.pid);
+    o.log(`${what} (${now - phase} ms; scheduler CPU ${Math.round(cpu - schedulerCpu)} ms)`);
+    schedulerCpu = cpu;
     phase = now;
   };
   try {
@@ -229,7 +235,19 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const probe = spawnNode(PEER, ['probe', address, CONTROL, String(o.probeDeadlineMs), String(scheduler.proc.pid)], { env });
     await probe.waitFor(/^READY$/m, 60_000);
     const t1 = Date.now();
-    const subscribers = Array.from({ length: o.clientProcesses }, () => spawnNode(PEER, ['subscribe', address, String(o.clientsPerProcess), CHANNEL, String(o.appends)], { env }));
+    // The subscriber processes are this run's load, started by one program as a user's script would start
+    // them: they share this process's session, so Linux's CPU scheduler weighs them together against the
+    // scheduler's session, as it would weigh the processes of a script run from one terminal. In sessions of
+    // their own, five busy processes on two cores took five shares against the scheduler's one, and its slow
+    // schedulerInfo() calls were time spent waiting for a core (the bench reports that wait).
+    const subscriberNodeArgs = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
+    const subscribers = Array.from({ length: o.clientProcesses }, () =>
+      spawnNode(PEER, ['subscribe', address, String(o.clientsPerProcess), CHANNEL, String(o.appends)], {
+        env,
+        nodeArgs: subscriberNodeArgs,
+        shareSession: !o.subscriberSessions,
+      }),
+    );
     await Promise.all(subscribers.map((p) => p.waitFor(/^READY$/m, 120_000)));
     const clientsReadyMs = Date.now() - t1;
     const schedulerRssClients = rss(scheduler.proc.pid as number).now;

@@ -5,6 +5,7 @@
  * kill reaches what it started (a kernel's worker, a Python script's kernels) too.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /** The repository (this file runs from build/test/support). */
@@ -36,19 +37,33 @@ export interface Proc {
 export interface ProcOptions extends Omit<SpawnOptions, 'stdio' | 'detached'> {
   /** What to call it in failure messages (default: the command line). */
   name?: string;
+  /**
+   * Runs it in this process's session and process group instead of a session of its own; a kill then reaches
+   * the process alone, not what it started (for processes that start none). On Linux the CPU scheduler shares
+   * the machine between sessions first (autogroups) and between a session's processes after that, so a load
+   * of several processes started by one program weighs as one program, as it would from one terminal.
+   */
+  shareSession?: boolean;
 }
 
 const running = new Set<Proc>();
 
-/** Sends `signal` to the process group of `proc` (the process and everything it started). */
+/** Sends `signal` to the process group of `proc` (the process and everything it started), or to `proc` alone when it shares this process's group. */
 function killTree(proc: ChildProcess, signal: NodeJS.Signals): void {
   if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+  if (sharingSession.has(proc)) {
+    proc.kill(signal);
+    return;
+  }
   try {
     process.kill(-proc.pid, signal);
   } catch {
     proc.kill(signal);
   }
 }
+
+/** Processes spawned with `shareSession` (their group is this process's: a group kill would reach it too). */
+const sharingSession = new WeakSet<ChildProcess>();
 
 // A test run that ends (or fails) with processes still running takes them along. Being group leaders, they
 // do not get the terminal's Ctrl-C or a signal to this process's group: pass those on, then end as the
@@ -64,10 +79,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-/** Spawns `command args` as the leader of a new process group; its output is collected and can be waited on. */
+/** Spawns `command args` as the leader of a new session and process group (unless `shareSession`); its output is collected and can be waited on. */
 export function spawnProc(command: string, args: string[], options: ProcOptions = {}): Proc {
-  const { name = [command, ...args].join(' '), ...spawnOptions } = options;
-  const proc = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const { name = [command, ...args].join(' '), shareSession = false, ...spawnOptions } = options;
+  const proc = spawn(command, args, { ...spawnOptions, detached: !shareSession, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (shareSession) sharingSession.add(proc);
   let out = '';
   let std = '';
   let err = '';
@@ -187,3 +203,22 @@ export async function terminateAll(graceMs = 5000): Promise<void> {
     }),
   );
 }
+
+/**
+ * CPU time (user + system, every thread) process `pid` used so far, in milliseconds, from /proc (Linux; NaN
+ * elsewhere). With other work on the machine, CPU per unit of work is the figure that does not depend on how
+ * much of the machine a run got.
+ */
+export function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Clock ticks per second of /proc times (USER_HZ: 100 on Linux). */
+const CLOCK_TICKS = 100;
