@@ -3,32 +3,43 @@
  * over WebSocket. Two layouts, both reported: B in another process (`channel-latency-ws`), and A and B two
  * WebSocket clients of this one process (`channel-latency-ws-one-process`). B stamps arrival with the
  * machine's monotonic clock, so the one-way time is exact; B's echo paces A so appends never queue behind
- * each other.
+ * each other. Each layout first runs for WARMUP_MS (report.ts); those samples are reported apart as `cold`,
+ * the next SF_BENCH_APPENDS (20,000) are the figure.
  */
 import { Client } from '../scheduler';
-import { percentile, report } from './report';
+import { cold, percentile, report, WARMUP_MS } from './report';
 import { latencyEcho } from './ws-helpers/peer';
 import { cpuMs, nowUs, peerResult, startPeer, startScheduler, stopAll, TOKEN } from './ws-helpers/processes';
 
-const WARMUP = 1000;
-
-/** A's side: appends {i, t} to `pingName` and waits for B's echo of i on `pongName`; returns the round trips. */
-async function pingPong(address: string, n: number, pingName: string, pongName: string): Promise<{ rtts: number[]; close: () => Promise<void> }> {
+/**
+ * A's side: appends {i, t} to `pingName` and waits for B's echo of i on `pongName`, for WARMUP_MS and then
+ * `n` times, and stops `pingName` (B's loop ends); returns the round trips and how many were the warm-up's.
+ * `onWarm` runs when the warm-up ends.
+ */
+async function pingPong(address: string, n: number, pingName: string, pongName: string, onWarm: () => void): Promise<{ rtts: number[]; warmup: number; close: () => Promise<void> }> {
   const a = await Client.connect(address, { token: TOKEN, reconnect: false });
   const ping = a.channel(pingName, { maxlen: 16 });
   const pong = a.channel(pongName, { maxlen: 16 });
   await Promise.all([ping.ready, pong.ready]);
   const it = pong[Symbol.asyncIterator]();
   const rtts: number[] = [];
-  for (let i = 0; i < n; i++) {
+  const warmUntil = performance.now() + WARMUP_MS;
+  let warmup = -1;
+  for (let i = 0; warmup < 0 || i < warmup + n; i++) {
+    if (warmup < 0 && performance.now() >= warmUntil) {
+      warmup = i;
+      onWarm();
+    }
     const t = nowUs();
     ping.append({ i, t });
     const r = await it.next();
     if (r.value !== i) throw new Error(`echo out of order: ${String(r.value)} != ${i}`);
     rtts.push(nowUs() - t);
   }
+  await ping.stop();
   return {
     rtts,
+    warmup,
     close: async () => {
       await it.return?.();
       await a.close();
@@ -39,15 +50,16 @@ async function pingPong(address: string, n: number, pingName: string, pongName: 
 /** CPU time (µs) per round trip of the scheduler and of this process, next to the latency: what the hops cost, as against waiting. */
 type Cpu = { schedulerCpuUsPerRoundTrip: number; thisProcessCpuUsPerRoundTrip: number };
 
-function summary(name: string, samples: number[], rtts: number[], n: number, cpu: Cpu): void {
-  if (samples.length !== n) throw new Error(`B saw ${samples.length} of ${n} items`);
-  const oneWay = samples.slice(WARMUP);
+function summary(name: string, samples: number[], rtts: number[], warmup: number, cpu: Cpu): void {
+  if (samples.length !== rtts.length) throw new Error(`B saw ${samples.length} of ${rtts.length} items`);
+  const oneWay = samples.slice(warmup);
   report(name, percentile(oneWay, 50), 'us', {
     p90: Number(percentile(oneWay, 90).toFixed(1)),
     p99: Number(percentile(oneWay, 99).toFixed(1)),
-    roundTripP50: Number(percentile(rtts.slice(WARMUP), 50).toFixed(1)),
+    roundTripP50: Number(percentile(rtts.slice(warmup), 50).toFixed(1)),
     samples: oneWay.length,
     ...cpu,
+    cold: cold(samples.slice(0, warmup)),
     target: 150,
     targetP99: 1000,
   });
@@ -66,22 +78,20 @@ export async function run(): Promise<void> {
       return r;
     };
     // B in another process.
-    const b = startPeer('latency-echo', address, n);
+    const b = startPeer('latency-echo', address);
     await b.waitFor(/^READY$/m);
-    cpu();
-    const across = await pingPong(address, n, 'lat-ping', 'lat-pong');
+    const across = await pingPong(address, n, 'lat-ping', 'lat-pong', cpu);
     const { samples } = await peerResult<{ samples: number[] }>(b);
-    summary('channel-latency-ws', samples, across.rtts, n, cpu());
+    summary('channel-latency-ws', samples, across.rtts, across.warmup, cpu());
     await across.close();
     // A and B in this process, each its own WebSocket connection (fresh channels: the first ones keep their last items).
     let ready!: () => void;
     const bReady = new Promise<void>((resolve) => (ready = resolve));
-    const local = latencyEcho(address, n, TOKEN, ready, 'lat-ping-1p', 'lat-pong-1p');
+    const local = latencyEcho(address, TOKEN, ready, 'lat-ping-1p', 'lat-pong-1p');
     await bReady;
-    cpu();
-    const within = await pingPong(address, n, 'lat-ping-1p', 'lat-pong-1p');
+    const within = await pingPong(address, n, 'lat-ping-1p', 'lat-pong-1p', cpu);
     const { samples: localSamples } = await local;
-    summary('channel-latency-ws-one-process', localSamples, within.rtts, n, cpu());
+    summary('channel-latency-ws-one-process', localSamples, within.rtts, within.warmup, cpu());
     await within.close();
   } finally {
     await stopAll();

@@ -1,8 +1,8 @@
 /**
  * The other side of the WebSocket benchmarks, run as its own process:
  *
- *   node peer.js latency-echo ADDR N        reads {i, t} from 'lat-ping', records now - t, appends i to 'lat-pong'
- *   node peer.js roundtrip-echo ADDR N      reads futures from 'rt-futures', awaits result(), appends {i, t} to 'rt-acks'
+ *   node peer.js latency-echo ADDR          reads {i, t} from 'lat-ping' until it stops, records now - t, appends i to 'lat-pong'
+ *   node peer.js roundtrip-echo ADDR        reads futures from 'rt-futures' until it stops, awaits result(), appends {i, t} to 'rt-acks'
  *   node peer.js fanout ADDR CLIENTS N      CLIENTS subscribers of 'fanout', each checks 0..N-1 in order; reports
  *                                           the CPU it spent from READY until they all saw N items
  *
@@ -12,8 +12,8 @@ import { Client, type Future } from '../../scheduler';
 import { nowUs } from './processes';
 import { runAsChild } from '../../test/support/child';
 
-/** B's side of channel-latency-ws (also run inside the bench's own process): returns the one-way times. */
-export async function latencyEcho(address: string, n: number, token = process.env.SF_TOKEN, onReady = () => console.log('READY'), pingName = 'lat-ping', pongName = 'lat-pong'): Promise<{ samples: number[] }> {
+/** B's side of channel-latency-ws (also run inside the bench's own process), until A stops the ping channel: returns the one-way times. */
+export async function latencyEcho(address: string, token = process.env.SF_TOKEN, onReady = () => console.log('READY'), pingName = 'lat-ping', pongName = 'lat-pong'): Promise<{ samples: number[] }> {
   const client = await Client.connect(address, { token, reconnect: false });
   const ping = client.channel(pingName, { maxlen: 16 });
   const pong = client.channel(pongName, { maxlen: 16 });
@@ -28,14 +28,13 @@ export async function latencyEcho(address: string, n: number, token = process.en
     expected++;
     samples.push(Math.round((at - t) * 10) / 10);
     pong.append(i);
-    if (expected === n) break;
   }
   await pong.flush();
   await client.close();
   return { samples };
 }
 
-async function roundtripEcho(address: string, n: number): Promise<void> {
+async function roundtripEcho(address: string): Promise<void> {
   const client = await Client.connect(address, { token: process.env.SF_TOKEN, reconnect: false });
   const futures = client.channel('rt-futures', { maxlen: 16 });
   const acks = client.channel('rt-acks', { maxlen: 16 });
@@ -47,7 +46,7 @@ async function roundtripEcho(address: string, n: number): Promise<void> {
     if (value !== i + 1) throw new Error(`roundtrip-echo: future ${i} gave ${String(value)}`);
     acks.append({ i, t: nowUs() });
     (item as Future).release();
-    if (++i === n) break;
+    i++;
   }
   await acks.flush();
   console.log(`RESULT ${JSON.stringify({ received: i })}`);
@@ -81,11 +80,11 @@ async function main(): Promise<void> {
   const [role, address, ...rest] = process.argv.slice(2);
   const nums = rest.map(Number);
   if (role === 'latency-echo') {
-    const { samples } = await latencyEcho(address, nums[0]);
+    const { samples } = await latencyEcho(address);
     console.log(`RESULT ${JSON.stringify({ samples })}`);
     return;
   }
-  if (role === 'roundtrip-echo') return roundtripEcho(address, nums[0]);
+  if (role === 'roundtrip-echo') return roundtripEcho(address);
   if (role === 'fanout') return fanout(address, nums[0], nums[1]);
   throw new Error(`unknown role ${role}`);
 }
