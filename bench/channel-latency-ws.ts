@@ -3,16 +3,16 @@
  * over WebSocket. Two layouts, both reported: B in another process (`channel-latency-ws`), and A and B two
  * WebSocket clients of this one process (`channel-latency-ws-one-process`). B stamps arrival with the
  * machine's monotonic clock, so the one-way time is exact; B's echo paces A so appends never queue behind
- * each other. Each layout first runs for WARMUP_MS (report.ts); those samples are reported apart as `cold`,
+ * each other. Each layout first runs for WARMUP_MS and at least 10,000 round trips (report.ts `warmedUp`); those samples are reported apart as `cold`,
  * the next SF_BENCH_APPENDS (20,000) are the figure.
  */
 import { Client } from '../scheduler';
-import { cold, percentile, report, WARMUP_MS } from './report';
+import { cold, percentile, report, warmedUp } from './report';
 import { latencyEcho } from './ws-helpers/peer';
 import { cpuMs, nowUs, peerResult, startPeer, startScheduler, stopAll, TOKEN } from './ws-helpers/processes';
 
 /**
- * A's side: appends {i, t} to `pingName` and waits for B's echo of i on `pongName`, for WARMUP_MS and then
+ * A's side: appends {i, t} to `pingName` and waits for B's echo of i on `pongName`, for the warm-up and then
  * `n` times, and stops `pingName` (B's loop ends); returns the round trips and how many were the warm-up's.
  * `onWarm` runs when the warm-up ends.
  */
@@ -23,10 +23,10 @@ async function pingPong(address: string, n: number, pingName: string, pongName: 
   await Promise.all([ping.ready, pong.ready]);
   const it = pong[Symbol.asyncIterator]();
   const rtts: number[] = [];
-  const warmUntil = performance.now() + WARMUP_MS;
+  const started = performance.now();
   let warmup = -1;
   for (let i = 0; warmup < 0 || i < warmup + n; i++) {
-    if (warmup < 0 && performance.now() >= warmUntil) {
+    if (warmup < 0 && warmedUp(started, i, 10_000)) {
       warmup = i;
       onWarm();
     }

@@ -5,12 +5,13 @@
  * Two layouts, both reported: `future-roundtrip-ws`, the scheduler running the task on its own pool thread
  * (`--threads 1`), and `future-roundtrip-ws-realistic`, a scheduler running no tasks (`--threads 0`) with
  * two worker processes of one thread each, so the task and its result cross to a worker process and back.
- * Each layout first runs its loop for WARMUP_MS (report.ts: the machine's loopback path takes seconds to
- * settle); those trips are reported apart as `cold`, the next SF_BENCH_ROUNDTRIPS (10,000) are the figure.
+ * Each layout first runs its loop for WARMUP_MS and at least 5,000 trips (report.ts `warmedUp`: code and
+ * machine take that long to settle); those trips are reported apart as `cold`, the next SF_BENCH_ROUNDTRIPS
+ * (10,000) are the figure.
  */
 import fs from 'node:fs';
 import { Client } from '../scheduler';
-import { cold, percentile, report, WARMUP_MS } from './report';
+import { cold, percentile, report, warmedUp } from './report';
 import { cpuMs, nowUs, peerResult, startPeer, startScheduler, startWorker, stopAll, TOKEN } from './ws-helpers/processes';
 import { waitUntil } from '../test/support/wait';
 
@@ -55,10 +56,10 @@ async function roundtrips(name: string, threads: number, workers: number): Promi
       meters[`worker${k}.main`] = () => mainThreadCpuMs(w.proc.pid);
     });
     let cpu0: Record<string, number> = {};
-    const warmUntil = performance.now() + WARMUP_MS;
+    const started = performance.now();
     let warmup = -1;
     for (let i = 0; warmup < 0 || i < warmup + n; i++) {
-      if (warmup < 0 && performance.now() >= warmUntil) {
+      if (warmup < 0 && warmedUp(started, i, 5_000)) {
         warmup = i;
         cpu0 = Object.fromEntries(Object.entries(meters).map(([k, m]) => [k, m()]));
       }

@@ -18,12 +18,19 @@ export function percentile(xs: number[], p: number): number {
 
 /**
  * How long a latency benchmark runs its loop before it starts measuring (ms): SF_BENCH_WARMUP_MS, default
- * 5,000. On this machine kind a loop of loopback hops between processes needs seconds to reach its steady
- * state: a bare ring of six Node processes (bench/loopback-ring.ts) gives a p50 about twice its later one over
- * its first 2,000 laps, and a round trip's CPU per trip halves over its first 4,000. The warm-up's own samples
- * are reported apart (`cold`), so a first-use figure is never hidden.
+ * 5,000, and at least the benchmark's own number of iterations. On this machine kind a loop of loopback hops
+ * between processes needs seconds and thousands of iterations to reach its steady state: a bare ring of six
+ * Node processes (bench/loopback-ring.ts) gives a p50 about twice its later one over its first 2,000 laps, and
+ * a round trip's CPU per trip falls from 2.2 ms to 0.5 ms over its first 4,000 (V8 optimizing the code on the
+ * path, and the machine's wake-ups settling). The warm-up's own samples are reported apart (`cold`), so a
+ * first-use figure is never hidden.
  */
 export const WARMUP_MS = Number(process.env.SF_BENCH_WARMUP_MS ?? 5000);
+
+/** True once a loop that started at `startedAt` (performance.now()) has run WARMUP_MS and `iterations` ≥ `minIterations`. */
+export function warmedUp(startedAt: number, iterations: number, minIterations: number): boolean {
+  return performance.now() - startedAt >= WARMUP_MS && iterations >= minIterations;
+}
 
 /** p50 and p99 of the warm-up's samples, in the benchmark's unit, and how many there were. */
 export function cold(samples: number[], scale = 1): { samples: number; p50: number; p99: number } {
