@@ -3,8 +3,8 @@
  * over WebSocket. Two layouts, both reported: B in another process (`channel-latency-ws`), and A and B two
  * WebSocket clients of this one process (`channel-latency-ws-one-process`). B stamps arrival with the
  * machine's monotonic clock, so the one-way time is exact; B's echo paces A so appends never queue behind
- * each other. Each layout first runs for WARMUP_MS and at least 10,000 round trips (report.ts `warmedUp`); those samples are reported apart as `cold`,
- * the next SF_BENCH_APPENDS (20,000) are the figure.
+ * each other. Each layout first runs for WARMUP_MS and at least 10,000 round trips (report.ts `warmedUp`);
+ * those samples are reported apart as `cold`, the next SF_BENCH_APPENDS (20,000) are the figure.
  */
 import { Client } from '../scheduler';
 import { cold, percentile, report, warmedUp } from './report';

@@ -2,8 +2,9 @@
  * loopback-ring: the machine's floor for the latency benchmarks, with no Shared Futures code at all. A byte
  * goes round a ring of RING_PROCESSES Node processes over loopback TCP (Nagle off), as many hops as a
  * realistic round trip makes between processes; this process times each lap. Like the latency benchmarks it
- * runs for WARMUP_MS and at least 10,000 laps before measuring (`cold` is the warm-up's laps), so its figure is read beside theirs:
- * a round trip cannot be faster than the lap of as many hops on the same machine in the same hour.
+ * runs for WARMUP_MS and at least 10,000 laps before measuring (`cold` is the warm-up's laps), so its figure
+ * is read beside theirs: a round trip cannot be faster than the lap of as many hops on the same machine in
+ * the same hour.
  *
  *   node loopback-ring.js relay PORT    a relay: forwards what it reads to 127.0.0.1:PORT, prints `PORT <its own>`
  */
