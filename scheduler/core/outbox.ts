@@ -105,6 +105,9 @@ export class DrainedMessages implements ReadonlyMap<string, SchedulerMessage[]> 
 const NO_MESSAGES = new DrainedMessages([]);
 
 export class Outbox {
+  /** `lastTurn`: where the turn counter wraps (tests make it small to see the wrap). */
+  constructor(private readonly lastTurn = LAST_TURN) {}
+
   /**
    * Each client's box, from `attach` to `remove`: a send finds it without adding to a map (the client's state
    * holds it), and a drain visits only the boxes that were sent something (`dirty`, `statusDirty`).
@@ -293,7 +296,7 @@ export class Outbox {
 
   /** Every box's messages of the turn were taken: what is sent now starts anew. */
   private nextTurn(): void {
-    if (this.turn < LAST_TURN) {
+    if (this.turn < this.lastTurn) {
       this.turn++;
       return;
     }
