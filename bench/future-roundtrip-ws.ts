@@ -9,23 +9,10 @@
  * machine take that long to settle); those trips are reported apart as `cold`, the next SF_BENCH_ROUNDTRIPS
  * (10,000) are the figure.
  */
-import fs from 'node:fs';
 import { Client } from '../scheduler';
 import { cold, percentile, report, warmedUp } from './report';
-import { cpuMs, nowUs, peerResult, startPeer, startScheduler, startWorker, stopAll, TOKEN } from './ws-helpers/processes';
+import { cpuMs, mainThreadCpuMs, nowUs, peerResult, startPeer, startScheduler, startWorker, stopAll, TOKEN } from './ws-helpers/processes';
 import { waitUntil } from '../test/support/wait';
-
-/** CPU time (user + system) of the main thread of process `pid`, in milliseconds (Linux; NaN elsewhere). */
-function mainThreadCpuMs(pid: number | undefined): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
 
 export async function run(): Promise<void> {
   await roundtrips('future-roundtrip-ws', 1, 0);

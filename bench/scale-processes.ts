@@ -35,10 +35,11 @@ export async function run(): Promise<void> {
   const waitShare: (number | null)[] = [];
   let clients = 0;
   let workers = 0;
+  const ownSessions = process.env.SF_BENCH_SUBSCRIBER_SESSIONS === '1';
   for (let round = 0; round < rounds; round++) {
     const r = await runScale({
       profileDir: process.env.SF_BENCH_PROFILE,
-      subscriberSessions: process.env.SF_BENCH_SUBSCRIBER_SESSIONS === '1',
+      subscriberSessions: ownSessions,
       log: (line) => process.stderr.write(`scale-processes: ${line}\n`),
     });
     const o = r.options;
@@ -61,7 +62,7 @@ export async function run(): Promise<void> {
     const share = schedulerWaitShare(r.probe, 50);
     waitShare.push(share === undefined ? null : Math.round(share * 100) / 100);
   }
-  const subscriberSessions = process.env.SF_BENCH_SUBSCRIBER_SESSIONS === '1' ? 'one per process' : 'shared';
+  const subscriberSessions = ownSessions ? 'one per process' : 'shared';
   const extra = { workers, clients, appends: 1000, runs: rounds, subscriberSessions, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
   report('scale-processes-info-p50', median(p50), 'ms', { ...extra, rounds: p50 });
   report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest, schedulerWaitShareOver50ms: waitShare });

@@ -23,10 +23,10 @@
 import { type ClientState, SchedulerState } from '../scheduler/core/state';
 import { PLACE_MIN_BYTES, STORY_CAPACITY } from '../scheduler/core/task-machine';
 import type { ClientMessage, WireItem } from '../scheduler/protocol/messages';
-import fs from 'node:fs';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { median, report } from './report';
 import { seededRandom } from '../test/support/random';
+import { mainThreadCpuMs } from './ws-helpers/processes';
 
 const SIZES = [
   { workers: 10, clients: 100 },
@@ -42,21 +42,6 @@ const REMOTE_RESULT_BYTES = 2 * PLACE_MIN_BYTES;
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
-}
-
-/**
- * CPU time of the main thread alone (ms; Linux, 10 ms ticks), a diagnostic: the process's figure also counts
- * V8's helper threads (parallel scavenging, concurrent marking and sweeping), whose work grows with what
- * survives and is promoted. NaN where /proc is not there.
- */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 function heap(): number {

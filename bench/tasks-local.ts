@@ -3,23 +3,10 @@
  * target holds for each), the CPU time the process spent per task (µs, all threads) and, on Linux, the
  * main thread's share of it (client, scheduler and dispatch all run there: it is what limits the rate).
  */
-import fs from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Client, LocalCluster, type Future } from '../scheduler';
 import { median, report } from './report';
-import { cpuMs } from './ws-helpers/processes';
-
-/** CPU milliseconds of this process's main thread (its thread id is the process id), or NaN off Linux. */
-function mainThreadCpuMs(): number {
-  try {
-    const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return NaN;
-  }
-}
+import { cpuMs, mainThreadCpuMs } from './ws-helpers/processes';
 
 export async function run(): Promise<void> {
   const n = Number(process.env.SF_BENCH_TASKS ?? 100_000);

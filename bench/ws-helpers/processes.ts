@@ -62,3 +62,8 @@ export function cpuMs(pid?: number): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
 }
+
+/** CPU time (ms) of the main thread alone of process `pid` (this process by default; see processCpuMs). */
+export function mainThreadCpuMs(pid = process.pid): number {
+  return processes.processCpuMs(pid, true);
+}

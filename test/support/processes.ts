@@ -205,13 +205,14 @@ export async function terminateAll(graceMs = 5000): Promise<void> {
 }
 
 /**
- * CPU time (user + system, every thread) process `pid` used so far, in milliseconds, from /proc (Linux; NaN
- * elsewhere). With other work on the machine, CPU per unit of work is the figure that does not depend on how
- * much of the machine a run got.
+ * CPU time (user + system) process `pid` used so far, in milliseconds, from /proc (Linux; NaN elsewhere):
+ * every thread's, or with `mainThread` its main thread's alone (a Node process's figure also counts V8's
+ * helper threads and, in a worker, its pool threads). With other work on the machine, CPU per unit of work
+ * is the figure that does not depend on how much of the machine a run got.
  */
-export function processCpuMs(pid: number | undefined): number {
+export function processCpuMs(pid: number | undefined, mainThread = false): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
