@@ -12,12 +12,12 @@
  *   - scale-processes-rss: the scheduler process's resident set at the end of the run (in extra: its peak,
  *     and its size once the workers had joined and once the 500 clients had subscribed).
  * Every figure carries the machine's load average, since the machine may be shared.
- * The subscriber processes share this process's session (see scale-cluster.ts); SF_BENCH_SUBSCRIBER_SESSIONS=1
- * gives each its own session instead, as before, to compare the two.
+ * The subscriber processes run at nice 10, below the scheduler (see clientNice in scale-cluster.ts);
+ * SF_BENCH_CLIENT_NICE sets another value (0: the scheduler's priority, to compare).
  */
 import os from 'node:os';
 import { median, report } from './report';
-import { percentile, runScale, schedulerWaitShare, slowestCalls } from '../test/remote/scale-cluster';
+import { SCALE_DEFAULTS, percentile, runScale, schedulerWaitShare, slowestCalls } from '../test/remote/scale-cluster';
 
 export async function run(): Promise<void> {
   const rounds = Number(process.env.SF_BENCH_ROUNDS ?? 3);
@@ -35,11 +35,12 @@ export async function run(): Promise<void> {
   const waitShare: (number | null)[] = [];
   let clients = 0;
   let workers = 0;
-  const ownSessions = process.env.SF_BENCH_SUBSCRIBER_SESSIONS === '1';
+  const clientNice = process.env.SF_BENCH_CLIENT_NICE === undefined ? SCALE_DEFAULTS.clientNice : Number(process.env.SF_BENCH_CLIENT_NICE);
+  if (!Number.isInteger(clientNice) || clientNice < 0 || clientNice > 19) throw new Error(`SF_BENCH_CLIENT_NICE must be a whole number from 0 to 19, not '${process.env.SF_BENCH_CLIENT_NICE}'`);
   for (let round = 0; round < rounds; round++) {
     const r = await runScale({
       profileDir: process.env.SF_BENCH_PROFILE,
-      subscriberSessions: ownSessions,
+      clientNice,
       log: (line) => process.stderr.write(`scale-processes: ${line}\n`),
     });
     const o = r.options;
@@ -62,8 +63,7 @@ export async function run(): Promise<void> {
     const share = schedulerWaitShare(r.probe, 50);
     waitShare.push(share === undefined ? null : Math.round(share * 100) / 100);
   }
-  const subscriberSessions = ownSessions ? 'one per process' : 'shared';
-  const extra = { workers, clients, appends: 1000, runs: rounds, subscriberSessions, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
+  const extra = { workers, clients, appends: 1000, runs: rounds, clientNice, loadavg1: loads.map((l) => Number(l.toFixed(2))), cpus: os.availableParallelism() };
   report('scale-processes-info-p50', median(p50), 'ms', { ...extra, rounds: p50 });
   report('scale-processes-info-p99', median(p99), 'ms', { ...extra, rounds: p99, target: 50, slowest, schedulerWaitShareOver50ms: waitShare });
   // The subscriber processes' CPU from READY to their last item, summed: the clients' side of the deliveries.

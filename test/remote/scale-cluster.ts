@@ -43,8 +43,12 @@ export interface ScaleOptions {
   probeDeadlineMs: number;
   /** When set, the scheduler process (stopped with SIGTERM for that) and the subscriber processes write CPU profiles into this folder. */
   profileDir?: string;
-  /** Each subscriber process in a session of its own, as before they shared this process's (to compare the two). */
-  subscriberSessions?: boolean;
+  /**
+   * The subscriber processes' nice value (0-19; default 10). They stand for users' processes, which in a
+   * deployment run on other machines and take none of the scheduler's CPU; here they share its two cores, so
+   * they run below it and take what it leaves. 0 runs them at the scheduler's priority, to compare.
+   */
+  clientNice: number;
   /** More Node flags for the scheduler process (to look into it: a preloaded probe, tracing). */
   schedulerNodeArgs?: string[];
   /** Progress lines (the phases and how long each took). */
@@ -59,6 +63,7 @@ export const SCALE_DEFAULTS: ScaleOptions = {
   base: 64,
   gated: 96,
   probeDeadlineMs: 30_000,
+  clientNice: 10,
   log: () => undefined,
 };
 
@@ -235,17 +240,15 @@ export async function runScale(partial: Partial<ScaleOptions> = {}): Promise<Sca
     const probe = spawnNode(PEER, ['probe', address, CONTROL, String(o.probeDeadlineMs), String(scheduler.proc.pid)], { env });
     await probe.waitFor(/^READY$/m, 60_000);
     const t1 = Date.now();
-    // The subscriber processes are this run's load, started by one program as a user's script would start
-    // them: they share this process's session, so Linux's CPU scheduler weighs them together against the
-    // scheduler's session, as it would weigh the processes of a script run from one terminal. In sessions of
-    // their own, five busy processes on two cores took five shares against the scheduler's one, and its slow
-    // schedulerInfo() calls were time spent waiting for a core (the bench reports that wait).
+    // The subscriber processes are this run's load (see clientNice). At the scheduler's priority, five busy
+    // processes on two cores take five shares against its one, and its slow schedulerInfo() calls are time
+    // spent waiting for a core, not working (the bench reports that wait).
     const subscriberNodeArgs = o.profileDir ? ['--cpu-prof', '--cpu-prof-dir', o.profileDir] : [];
     const subscribers = Array.from({ length: o.clientProcesses }, () =>
       spawnNode(PEER, ['subscribe', address, String(o.clientsPerProcess), CHANNEL, String(o.appends)], {
         env,
         nodeArgs: subscriberNodeArgs,
-        shareSession: !o.subscriberSessions,
+        nice: o.clientNice,
       }),
     );
     await Promise.all(subscribers.map((p) => p.waitFor(/^READY$/m, 120_000)));

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** The repository (this file runs from build/test/support). */
@@ -38,32 +39,24 @@ export interface ProcOptions extends Omit<SpawnOptions, 'stdio' | 'detached'> {
   /** What to call it in failure messages (default: the command line). */
   name?: string;
   /**
-   * Runs it in this process's session and process group instead of a session of its own; a kill then reaches
-   * the process alone, not what it started (for processes that start none). On Linux the CPU scheduler shares
-   * the machine between sessions first (autogroups) and between a session's processes after that, so a load
-   * of several processes started by one program weighs as one program, as it would from one terminal.
+   * Runs it at this nice value (0-19: higher is a lower CPU priority) instead of this process's. On Linux the
+   * CPU scheduler shares the machine between sessions first (autogroups) and between a session's processes
+   * after that; the process leads a session of its own, so both its nice value and its session's are set.
    */
-  shareSession?: boolean;
+  nice?: number;
 }
 
 const running = new Set<Proc>();
 
-/** Sends `signal` to the process group of `proc` (the process and everything it started), or to `proc` alone when it shares this process's group. */
+/** Sends `signal` to the process group of `proc` (the process and everything it started). */
 function killTree(proc: ChildProcess, signal: NodeJS.Signals): void {
   if (proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-  if (sharingSession.has(proc)) {
-    proc.kill(signal);
-    return;
-  }
   try {
     process.kill(-proc.pid, signal);
   } catch {
     proc.kill(signal);
   }
 }
-
-/** Processes spawned with `shareSession` (their group is this process's: a group kill would reach it too). */
-const sharingSession = new WeakSet<ChildProcess>();
 
 // A test run that ends (or fails) with processes still running takes them along. Being group leaders, they
 // do not get the terminal's Ctrl-C or a signal to this process's group: pass those on, then end as the
@@ -79,11 +72,11 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-/** Spawns `command args` as the leader of a new session and process group (unless `shareSession`); its output is collected and can be waited on. */
+/** Spawns `command args` as the leader of a new session and process group; its output is collected and can be waited on. */
 export function spawnProc(command: string, args: string[], options: ProcOptions = {}): Proc {
-  const { name = [command, ...args].join(' '), shareSession = false, ...spawnOptions } = options;
-  const proc = spawn(command, args, { ...spawnOptions, detached: !shareSession, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (shareSession) sharingSession.add(proc);
+  const { name = [command, ...args].join(' '), nice, ...spawnOptions } = options;
+  const proc = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (nice !== undefined && proc.pid !== undefined) lowerPriority(proc.pid, nice);
   let out = '';
   let std = '';
   let err = '';
@@ -158,6 +151,23 @@ export function spawnProc(command: string, args: string[], options: ProcOptions 
   const self: Proc = { proc, output: () => out, stdout: () => std, stderr: () => err, waitFor, exited, finished, stop };
   running.add(self);
   return self;
+}
+
+/**
+ * Sets process `pid`'s nice value and its session's (its autogroup, which it leads). A kernel without
+ * autogroups has no file for the second, and a process that has already ended has neither; a nice value
+ * this user may not set is an error.
+ */
+function lowerPriority(pid: number, nice: number): void {
+  try {
+    os.setPriority(pid, nice);
+    fs.writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch (err) {
+    // os.setPriority's errors carry the errno's name in `info`, fs's in `code`.
+    const e = err as NodeJS.ErrnoException & { info?: { code?: string } };
+    const code = e.info?.code ?? e.code;
+    if (code !== 'ENOENT' && code !== 'ESRCH') throw err;
+  }
 }
 
 /** Spawns `node script ...args` (with `nodeArgs` before the script, e.g. profiling flags). */
