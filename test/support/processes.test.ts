@@ -1,12 +1,12 @@
 /**
- * The tests' spawner (test/support/processes.ts): what a benchmark's layout relies on. A process spawned with
+ * The tests' spawner (processes.ts): what a benchmark's layout relies on. A process spawned with
  * `nice` runs at that priority, in its process and in its session's autogroup (which Linux weighs first).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
-import { spawnProc } from '../support/processes';
+import { spawnProc } from './processes';
 
 test('a process spawned with nice leads its own session at that nice value, and its autogroup too where the kernel has them', async () => {
   const p = spawnProc('sleep', ['30'], { nice: 7 });
